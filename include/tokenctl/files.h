@@ -1,0 +1,31 @@
+#pragma once
+
+#include <tokenctl/crypto.h>
+
+#include <filesystem>
+#include <string_view>
+
+namespace tokenctl {
+
+// Creates `dir` and its missing parents with mode 0700. Throws Error(failure).
+void make_private_dirs(const std::filesystem::path& dir);
+
+// Creates the new file `path` (never an existing one, never through a link) with mode
+// 0600 whatever the umask, writes `data` and syncs it. Throws Error(conflict) when the
+// file exists, Error(failure) otherwise.
+void create_private_file(const std::filesystem::path& path, std::string_view data);
+
+// Writes `data` to `path` atomically: a temporary file in the same folder, fsync, then
+// rename, mode 0600. An existing `path` is Error(conflict) unless `overwrite`. On any
+// failure the temporary file is removed and `path` is as it was.
+void write_file_atomically(const std::filesystem::path& path, std::string_view data,
+                           bool overwrite);
+
+// Reads the key file: it must be a regular file of exactly Key::k_size bytes that
+// neither group nor others may access. Throws Error(failure) with a clear message.
+Key read_key_file(const std::filesystem::path& path);
+
+// True when something (file, folder, link) exists at `path`.
+bool path_exists(const std::filesystem::path& path);
+
+} // namespace tokenctl

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <tokenctl/error.h>
+#include <tokenctl/model.h>
+
+#include <string>
+#include <string_view>
+
+namespace tokenctl::policy {
+
+// The answer to "may the acting user do this": allowed, or the status and the reason
+// a refusal is reported with.
+struct Decision {
+    Status status = Status::ok;
+    std::string reason;
+
+    bool allowed() const { return status == Status::ok; }
+    static Decision allow() { return {}; }
+};
+
+// User management, the system-wide list and the audit log: administrators only.
+Decision may_administer(const User& actor, std::string_view what);
+
+// add-app: a token for the actor itself, or (`for_user` set) for a non-admin user,
+// which only an administrator may ask for.
+Decision may_create_token(const User& actor, const User* for_user);
+
+// add-app: a non-admin's application name is their own user name (matched
+// case-insensitively); administrators may choose any name.
+Decision may_use_application_name(const User& actor, std::string_view app_name);
+
+// download and refresh: only the token's own user, administrators included.
+Decision may_read_secret(const User& actor, const TokenRow& token);
+
+// revoke: administrators revoke any token; a user only their own.
+Decision may_revoke(const User& actor, const TokenRow& token);
+
+// revoke --user NAME: a non-admin may name only themselves.
+Decision may_revoke_for_user(const User& actor, const User& subject);
+
+// set-role / remove: refuses to leave the database without an administrator.
+// `admins_after` is the number of active administrators the change would leave.
+Decision may_change_admins(std::int64_t admins_after);
+
+} // namespace tokenctl::policy

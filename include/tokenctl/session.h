@@ -1,0 +1,71 @@
+#pragma once
+
+#include <tokenctl/crypto.h>
+#include <tokenctl/model.h>
+#include <tokenctl/policy.h>
+#include <tokenctl/store.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace tokenctl {
+
+// Where the database and its key file are.
+struct Paths {
+    std::filesystem::path db;
+    std::filesystem::path key;
+};
+
+// --db PATH, else TOKENCTL_DB, else $XDG_DATA_HOME/tokenctl/tokens.db (or
+// ~/.local/share/...); the key file is TOKENCTL_KEY_FILE, else the database path + ".key".
+Paths resolve_paths(const std::optional<std::string>& db_flag);
+
+// --as NAME, else TOKENCTL_USER, else the login name of the effective uid.
+std::string resolve_acting_name(const std::optional<std::string>& as_flag);
+
+// An open database and the acting user a command runs as. Every command but `init`
+// runs in one.
+class Session {
+public:
+    // Opens the database at `paths` for `command` (its audit action name) run by
+    // `acting_name`. A missing or foreign database is Error(failure); an unknown or
+    // removed acting user is Error(permission), recorded in the audit log.
+    Session(const Paths& paths, const std::string& acting_name, std::string command);
+
+    const User& actor() const { return m_actor; }
+    Store& store() { return *m_store; }
+    const std::string& command() const { return m_command; }
+
+    // The database's key, read on first use and checked against the database.
+    const Key& key();
+
+    // Runs `body` in one write transaction. A refusal raised inside it by enforce() is
+    // recorded in the audit log after the rollback.
+    void write(const std::function<void()>& body);
+
+    // Returns when `decision` allows; otherwise throws its Error. A permission refusal is
+    // recorded in the audit log with `subject`, even though nothing else changes.
+    void enforce(const policy::Decision& decision, std::string_view subject = {});
+
+    // Appends an audit record of this command by the acting user, outcome "ok".
+    void audit_ok(std::string_view subject, std::string_view detail = {});
+
+private:
+    void record_denial(AuditEntry entry);
+
+    Paths m_paths;
+    std::unique_ptr<Store> m_store;
+    User m_actor;
+    std::string m_command;
+    std::optional<Key> m_key;
+    bool m_in_write = false;
+    std::optional<AuditEntry> m_pending_denial;
+};
+
+// Marks the key check the database keeps so a wrong key file is caught before use.
+void store_key_check(Store& store, const Key& key);
+
+} // namespace tokenctl

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <tokenctl/model.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tokenctl {
+
+// Which tokens a listing or a filtered revoke reads.
+struct TokenFilter {
+    std::optional<std::int64_t> user_id;
+    std::optional<std::int64_t> app_id;
+    bool include_revoked = false;
+};
+
+// Which audit records `audit` reads.
+struct AuditFilter {
+    std::optional<std::string> actor; // matched case-insensitively
+    std::optional<std::string> action;
+    std::optional<Millis> since;
+};
+
+// The narrow interface between the core and its storage. All SQL lives behind it, so
+// another backend (a shared PostgreSQL registry) can be added without touching commands.
+// Every method throws Error(failure) with context when the storage fails.
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Runs `body` in one write transaction (BEGIN IMMEDIATE): committed when it returns,
+    // rolled back when it throws. Not reentrant.
+    virtual void write(const std::function<void()>& body) = 0;
+    // Runs `body` in one read transaction: every read inside sees one snapshot.
+    virtual void read(const std::function<void()>& body) = 0;
+
+    // A user by name, case-insensitively; removed users only when asked for.
+    virtual std::optional<User> find_user(std::string_view name, bool include_removed) = 0;
+    // Inserts a user; returns its id.
+    virtual std::int64_t insert_user(std::string_view name, Role role, Millis now) = 0;
+    // Brings a removed user back with a new role and creation time.
+    virtual void reactivate_user(std::int64_t id, Role role, Millis now) = 0;
+    virtual void set_role(std::int64_t id, Role role) = 0;
+    virtual void mark_user_removed(std::int64_t id, Millis now) = 0;
+    // Number of administrators who have not been removed.
+    virtual std::int64_t count_admins() = 0;
+    // Active users in name order, each with its number of active tokens at `now`.
+    virtual void for_each_user(Millis now, const std::function<void(const UserRow&)>& fn) = 0;
+
+    // An application by exact name.
+    virtual std::optional<App> find_app(std::string_view name) = 0;
+    // Inserts an application; returns its id.
+    virtual std::int64_t insert_app(const App& app) = 0;
+
+    // A token by its public ID, with its sealed secrets.
+    virtual std::optional<Token> find_token(std::string_view token_id) = 0;
+    // The token whose current access token has this SHA-256 digest.
+    virtual std::optional<Token> find_token_by_access_digest(const Bytes& digest) = 0;
+    // Inserts a token; returns its row id.
+    virtual std::int64_t insert_token(const Token& token) = 0;
+    // Tokens matching `filter`, oldest first, streamed to `fn`.
+    virtual void for_each_token(const TokenFilter& filter,
+                                const std::function<void(const TokenRow&)>& fn) = 0;
+    virtual void revoke_token(std::int64_t id, std::int64_t by, Millis now) = 0;
+    // Stores a rotated pair: digests, sealed secrets, issue time and expiries of `token`.
+    virtual void replace_secrets(const Token& token) = 0;
+
+    // Appends an audit record; records are never changed or deleted.
+    virtual void append_audit(const AuditEntry& entry) = 0;
+    // Audit records matching `filter`, oldest first.
+    virtual void for_each_audit(const AuditFilter& filter,
+                                const std::function<void(const AuditEntry&)>& fn) = 0;
+
+    // Small named values of the database (the key check).
+    virtual std::optional<Bytes> meta(std::string_view name) = 0;
+    virtual void set_meta(std::string_view name, const Bytes& value) = 0;
+};
+
+// Opens an existing tokenctl database, migrating it forward if it is older. A missing
+// file, a file that is not a tokenctl database, or one from a newer tokenctl is refused
+// with Error(failure) and left untouched.
+std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path);
+
+// Creates a new database at `path`, which must not exist, with mode 0600.
+std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path);
+
+// The schema version this build writes and reads.
+int sqlite_schema_version();
+
+} // namespace tokenctl

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <tokenctl/commands.h>
+#include <tokenctl/format.h>
+#include <tokenctl/session.h>
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tokenctl::cli {
+
+// The options every command takes (--db, --as).
+struct Globals {
+    std::optional<std::string> db;
+    std::optional<std::string> as;
+};
+
+// Opens the database for `command` (its audit action name) as the acting user.
+Session open_session(const Globals& globals, std::string command);
+
+// Adds --format with `choices`, the first being the default.
+CLI::Option* add_format_option(CLI::App* app, std::string& target,
+                               std::vector<std::string> choices, std::string_view what);
+
+// Shows `details`, asks `question` on the terminal and returns the answer (true only for
+// y or yes). Without a terminal on standard input it throws Error(usage) naming --yes.
+bool confirm(const std::string& question, const std::string& details = {});
+
+// A note on standard error: `tokenctl: note: …`.
+void note(std::string_view message);
+
+// Writes a whole listing of `Row`s to standard output; `each` streams them.
+template <class Row>
+void print_listing(std::string_view format, bool headers, std::span<const Column<Row>> columns,
+                   const std::function<void(const std::function<void(const Row&)>&)>& each) {
+    write_listing<Row>(std::cout, parse_format(format), headers, columns, each);
+}
+
+// One subcommand's set-up: declares its options and the callback that runs it.
+void set_init_command(CLI::App& app, Globals& globals);
+void set_user_command(CLI::App& app, Globals& globals);
+void set_add_app_command(CLI::App& app, Globals& globals);
+void set_list_commands(CLI::App& app, Globals& globals);
+void set_revoke_command(CLI::App& app, Globals& globals);
+void set_download_commands(CLI::App& app, Globals& globals);
+void set_verify_command(CLI::App& app, Globals& globals);
+void set_audit_command(CLI::App& app, Globals& globals);
+
+} // namespace tokenctl::cli

@@ -1,0 +1,52 @@
+#include "cli/common.h"
+
+#include <iostream>
+
+namespace tokenctl::cli {
+
+namespace {
+
+struct DownloadOptions {
+    std::string token_id;
+    std::string format;
+    std::optional<std::string> output;
+    bool force = false;
+};
+
+using Deliver = std::string (*)(Session&, const std::string&, const Delivery&);
+
+void declare(CLI::App* cmd, Globals& globals, Deliver deliver) {
+    auto opts = std::make_shared<DownloadOptions>();
+    cmd->add_option("TOKEN_ID", opts->token_id, "The token's ID")->required();
+    add_format_option(cmd, opts->format, {"json", "access-token", "refresh-token"},
+                      "What to write: the token file, or one secret alone");
+    cmd->add_option("-o,--output", opts->output, "Write to FILE (atomically, mode 0600) "
+                                                 "instead of standard output")
+        ->option_text("FILE");
+    cmd->add_flag("--force", opts->force, "Replace an existing FILE");
+    cmd->callback([&globals, opts, deliver, name = cmd->get_name()] {
+        Session session = open_session(globals, name);
+        Delivery delivery{parse_secret_format(opts->format), std::nullopt, opts->force};
+        if (opts->output) {
+            delivery.output = *opts->output;
+        }
+        std::string text = deliver(session, opts->token_id, delivery);
+        if (!opts->output) {
+            std::cout << text << std::flush;
+        }
+        wipe(text);
+    });
+}
+
+} // namespace
+
+void set_download_commands(CLI::App& app, Globals& globals) {
+    declare(app.add_subcommand("download", "Write your token's file (Central's JSON layout) or "
+                                           "one of its secrets"),
+            globals, &download_token);
+    declare(app.add_subcommand("refresh", "Rotate both secrets of your token and write the new "
+                                          "token file"),
+            globals, &refresh_token);
+}
+
+} // namespace tokenctl::cli

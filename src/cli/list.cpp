@@ -1,0 +1,48 @@
+#include "cli/common.h"
+
+#include <iostream>
+
+namespace tokenctl::cli {
+
+namespace {
+
+struct ListOptions {
+    ListRequest request;
+    std::string format;
+    bool no_headers = false;
+};
+
+void declare_list(CLI::App* cmd, Globals& globals, bool system) {
+    auto opts = std::make_shared<ListOptions>();
+    opts->request.system = system;
+    if (system) {
+        cmd->add_option("--user", opts->request.user, "Only this user's tokens")
+            ->option_text("NAME");
+    }
+    cmd->add_option("--app", opts->request.app, "Only this application's tokens")
+        ->option_text("APP");
+    cmd->add_flag("--all", opts->request.all, "Include revoked tokens");
+    add_format_option(cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
+    cmd->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
+    cmd->callback([&globals, opts, system] {
+        Session session = open_session(globals, system ? "system-list" : "list");
+        Format format = parse_format(opts->format);
+        TokenListing listing = prepare_listing(session, opts->request);
+        session.store().read([&] {
+            write_listing<TokenRow>(std::cout, format, !opts->no_headers, token_columns(),
+                                    [&](const auto& emit) { list_tokens(session, listing, emit); });
+        });
+    });
+}
+
+} // namespace
+
+void set_list_commands(CLI::App& app, Globals& globals) {
+    declare_list(app.add_subcommand("list", "List your tokens (My Apps & Tokens)"), globals,
+                 false);
+    declare_list(app.add_subcommand("system-list", "List every user's tokens (System Apps & "
+                                                   "Tokens; administrators only)"),
+                 globals, true);
+}
+
+} // namespace tokenctl::cli

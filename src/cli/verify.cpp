@@ -1,0 +1,59 @@
+#include "cli/common.h"
+
+#include <tokenctl/error.h>
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <unistd.h>
+
+namespace tokenctl::cli {
+
+namespace {
+
+// Standard input, up to one byte past verify's limit (enough to tell it was exceeded).
+std::string read_stdin_bounded(std::size_t limit) {
+    std::string input;
+    char buffer[512];
+    while (input.size() <= limit) {
+        ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            throw Error(Status::failure, "cannot read standard input");
+        }
+        if (n == 0) {
+            break;
+        }
+        input.append(buffer, static_cast<std::size_t>(n));
+    }
+    return input;
+}
+
+} // namespace
+
+void set_verify_command(CLI::App& app, Globals& globals) {
+    auto* cmd = app.add_subcommand("verify", "Check an access token read from standard input");
+    auto format = std::make_shared<std::string>();
+    add_format_option(cmd, *format, {"text", "json"}, "Output format");
+    cmd->callback([&globals, format] {
+        std::string input = read_stdin_bounded(1024);
+        std::string access = parse_verify_input(input);
+        wipe(input);
+        Session session = open_session(globals, "verify");
+        TokenRow token = verify_access_token(session, access);
+        wipe(access);
+        if (*format == "json") {
+            write_json_object(std::cout, specs_of(token_columns()),
+                              fields_of(token_columns(), token));
+        } else {
+            std::cout << fmt::format("valid\ntoken_id: {}\nuser: {}\napplication: {}\n"
+                                     "access_expires_at: {}\n",
+                                     token.token_id, token.user, token.application,
+                                     format_rfc3339(token.access_expires_at));
+        }
+    });
+}
+
+} // namespace tokenctl::cli

@@ -1,0 +1,28 @@
+#include <tokenctl/commands.h>
+#include <tokenctl/error.h>
+#include <tokenctl/validate.h>
+
+namespace tokenctl {
+
+void list_audit(Session& session, const AuditRequest& request,
+                const std::function<void(const AuditEntry&)>& fn) {
+    session.enforce(policy::may_administer(session.actor(), "read the audit log"));
+    AuditFilter filter;
+    if (request.user) {
+        validate_user_name(*request.user);
+        filter.actor = request.user;
+    }
+    if (request.action) {
+        filter.action = request.action;
+    }
+    if (request.since) {
+        try {
+            filter.since = now_ms() - parse_duration(*request.since, "--since");
+        } catch (const Error&) {
+            filter.since = parse_rfc3339(*request.since);
+        }
+    }
+    session.store().for_each_audit(filter, fn);
+}
+
+} // namespace tokenctl

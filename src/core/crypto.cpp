@@ -1,0 +1,128 @@
+#include <tokenctl/crypto.h>
+#include <tokenctl/error.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <memory>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr std::size_t k_nonce = 12;
+constexpr std::size_t k_tag = 16;
+
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+CipherCtx new_ctx() {
+    CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+    if (!ctx) {
+        throw Error(Status::failure, "cannot allocate a cipher context");
+    }
+    return ctx;
+}
+
+[[noreturn]] void crypto_failure(const char* what) {
+    throw Error(Status::failure, std::string("encryption failed: ") + what);
+}
+
+const unsigned char* bytes_of(std::string_view s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+} // namespace
+
+Bytes sha256(std::string_view data) {
+    Bytes out(32);
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+        len != out.size()) {
+        throw Error(Status::failure, "SHA-256 failed");
+    }
+    return out;
+}
+
+bool equal_constant_time(const Bytes& a, const Bytes& b) {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Key Key::generate() {
+    Key key;
+    if (RAND_bytes(key.m_bytes.data(), static_cast<int>(k_size)) != 1) {
+        throw Error(Status::failure, "the system's random number generator failed");
+    }
+    return key;
+}
+
+Key::Key(std::string_view raw) {
+    if (raw.size() != k_size) {
+        throw Error(Status::failure, "a key must be 32 bytes");
+    }
+    std::copy(raw.begin(), raw.end(), m_bytes.begin());
+}
+
+Key::Key(Key&& other) noexcept : m_bytes(other.m_bytes) {
+    OPENSSL_cleanse(other.m_bytes.data(), k_size);
+}
+
+Key::~Key() { OPENSSL_cleanse(m_bytes.data(), k_size); }
+
+Bytes seal(const Key& key, std::string_view plaintext, std::string_view associated_data) {
+    Bytes out(k_nonce + plaintext.size() + k_tag);
+    if (RAND_bytes(out.data(), static_cast<int>(k_nonce)) != 1) {
+        crypto_failure("no random nonce");
+    }
+    auto ctx = new_ctx();
+    int len = 0;
+    if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), out.data()) != 1 ||
+        EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated_data),
+                          static_cast<int>(associated_data.size())) != 1 ||
+        EVP_EncryptUpdate(ctx.get(), out.data() + k_nonce, &len, bytes_of(plaintext),
+                          static_cast<int>(plaintext.size())) != 1 ||
+        EVP_EncryptFinal_ex(ctx.get(), out.data() + k_nonce + len, &len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(k_tag),
+                            out.data() + k_nonce + plaintext.size()) != 1) {
+        crypto_failure("AES-256-GCM");
+    }
+    return out;
+}
+
+std::string open_sealed(const Key& key, const Bytes& sealed, std::string_view associated_data) {
+    if (sealed.size() < k_nonce + k_tag) {
+        throw Error(Status::failure, "a stored secret is damaged (too short)");
+    }
+    std::size_t text_size = sealed.size() - k_nonce - k_tag;
+    std::string out(text_size, '\0');
+    auto ctx = new_ctx();
+    int len = 0;
+    Bytes tag(sealed.end() - k_tag, sealed.end());
+    bool ok =
+        EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), sealed.data()) ==
+            1 &&
+        EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated_data),
+                          static_cast<int>(associated_data.size())) == 1 &&
+        EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
+                          sealed.data() + k_nonce, static_cast<int>(text_size)) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(k_tag),
+                            tag.data()) == 1 &&
+        EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
+                            &len) == 1;
+    if (!ok) {
+        wipe(out);
+        throw Error(Status::failure,
+                    "a stored secret cannot be decrypted: the key file does not match this "
+                    "database, or the database was altered");
+    }
+    return out;
+}
+
+void wipe(std::string& secret) {
+    if (!secret.empty()) {
+        OPENSSL_cleanse(secret.data(), secret.size());
+    }
+    secret.clear();
+}
+
+} // namespace tokenctl

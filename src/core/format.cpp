@@ -1,0 +1,229 @@
+#include <tokenctl/error.h>
+#include <tokenctl/format.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace tokenctl {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Characters a terminal shows for `text`: UTF-8 code points (names hold no controls).
+std::size_t display_width(std::string_view text) {
+    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
+}
+
+std::string text_of(const Field& field) {
+    switch (field.kind) {
+    case Field::Kind::text: return field.text;
+    case Field::Kind::number: return std::to_string(field.number);
+    case Field::Kind::null: return {};
+    }
+    return {};
+}
+
+Json json_of(const Field& field) {
+    switch (field.kind) {
+    case Field::Kind::text: return field.text;
+    case Field::Kind::number: return field.number;
+    case Field::Kind::null: return nullptr;
+    }
+    return nullptr;
+}
+
+Json object_of(std::span<const ColumnSpec> columns, const std::vector<Field>& fields) {
+    Json object = Json::object();
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        object[std::string(columns[i].key)] = json_of(fields[i]);
+    }
+    return object;
+}
+
+// Aligned columns separated by three spaces, one header line, nothing else.
+class TableWriter final : public ListingWriter {
+public:
+    TableWriter(std::ostream& out, std::vector<ColumnSpec> columns, bool headers)
+        : m_out(out), m_headers(headers) {
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            if (!columns[i].header.empty()) {
+                m_shown.push_back(i);
+                m_titles.emplace_back(columns[i].header);
+                m_widths.push_back(headers ? display_width(columns[i].header) : 0);
+            }
+        }
+    }
+
+    bool two_passes() const override { return true; }
+
+    void measure(const std::vector<Field>& row) override {
+        for (std::size_t c = 0; c < m_shown.size(); ++c) {
+            m_widths[c] = std::max(m_widths[c], display_width(text_of(row[m_shown[c]])));
+        }
+    }
+
+    void write(const std::vector<Field>& row) override {
+        print_header_once();
+        std::vector<std::string> cells;
+        for (std::size_t index : m_shown) {
+            cells.push_back(text_of(row[index]));
+        }
+        print_line(cells);
+    }
+
+    void finish() override { print_header_once(); }
+
+private:
+    void print_header_once() {
+        if (m_headers && !m_header_done) {
+            m_header_done = true;
+            print_line(m_titles);
+        }
+    }
+
+    void print_line(const std::vector<std::string>& cells) {
+        std::string line;
+        for (std::size_t c = 0; c < cells.size(); ++c) {
+            line += cells[c];
+            if (c + 1 < cells.size()) {
+                line.append(m_widths[c] - display_width(cells[c]) + 3, ' ');
+            }
+        }
+        line += '\n';
+        m_out << line;
+    }
+
+    std::ostream& m_out;
+    bool m_headers;
+    bool m_header_done = false;
+    std::vector<std::size_t> m_shown;
+    std::vector<std::string> m_titles;
+    std::vector<std::size_t> m_widths;
+};
+
+// One JSON array; each object on a line of its own.
+class JsonWriter final : public ListingWriter {
+public:
+    JsonWriter(std::ostream& out, std::vector<ColumnSpec> columns)
+        : m_out(out), m_columns(std::move(columns)) {}
+
+    void write(const std::vector<Field>& row) override {
+        m_out << (m_first ? "[\n  " : ",\n  ") << object_of(m_columns, row).dump(-1, ' ', false, Json::error_handler_t::replace);
+        m_first = false;
+    }
+
+    void finish() override { m_out << (m_first ? "[]\n" : "\n]\n"); }
+
+private:
+    std::ostream& m_out;
+    std::vector<ColumnSpec> m_columns;
+    bool m_first = true;
+};
+
+// CSV as RFC 4180 writes it (CRLF line ends, quotes where needed), or TSV.
+class DelimitedWriter final : public ListingWriter {
+public:
+    DelimitedWriter(std::ostream& out, std::vector<ColumnSpec> columns, bool headers, bool csv)
+        : m_out(out), m_csv(csv) {
+        if (headers) {
+            std::vector<Field> keys;
+            for (const auto& column : columns) {
+                keys.push_back(Field::of(std::string(column.key)));
+            }
+            write(keys);
+        }
+    }
+
+    void write(const std::vector<Field>& row) override {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (i > 0) {
+                line += m_csv ? ',' : '\t';
+            }
+            std::string value = text_of(row[i]);
+            m_csv ? append_csv(line, value) : append_tsv(line, value);
+        }
+        line += m_csv ? "\r\n" : "\n";
+        m_out << line;
+    }
+
+    void finish() override {}
+
+private:
+    static void append_csv(std::string& line, const std::string& value) {
+        if (value.find_first_of(",\"\r\n") == std::string::npos) {
+            line += value;
+            return;
+        }
+        line += '"';
+        for (char c : value) {
+            if (c == '"') {
+                line += '"';
+            }
+            line += c;
+        }
+        line += '"';
+    }
+
+    // Tabs and line breaks cannot occur in validated values; should one appear it is
+    // escaped so that a row stays one line.
+    static void append_tsv(std::string& line, const std::string& value) {
+        for (char c : value) {
+            switch (c) {
+            case '\t': line += "\\t"; break;
+            case '\n': line += "\\n"; break;
+            case '\r': line += "\\r"; break;
+            default: line += c;
+            }
+        }
+    }
+
+    std::ostream& m_out;
+    bool m_csv;
+};
+
+} // namespace
+
+Format parse_format(std::string_view text) {
+    if (text == "table") {
+        return Format::table;
+    }
+    if (text == "json") {
+        return Format::json;
+    }
+    if (text == "csv") {
+        return Format::csv;
+    }
+    if (text == "tsv") {
+        return Format::tsv;
+    }
+    throw Error(Status::usage, fmt::format("invalid format {}", printable(text)),
+                "choose table, json, csv or tsv");
+}
+
+std::unique_ptr<ListingWriter> make_listing_writer(Format format, std::ostream& out,
+                                                   std::vector<ColumnSpec> columns,
+                                                   bool headers) {
+    switch (format) {
+    case Format::table: return std::make_unique<TableWriter>(out, std::move(columns), headers);
+    case Format::json: return std::make_unique<JsonWriter>(out, std::move(columns));
+    case Format::csv:
+        return std::make_unique<DelimitedWriter>(out, std::move(columns), headers, true);
+    case Format::tsv:
+        return std::make_unique<DelimitedWriter>(out, std::move(columns), headers, false);
+    }
+    throw Error(Status::usage, "invalid format");
+}
+
+void write_json_object(std::ostream& out, std::span<const ColumnSpec> columns,
+                       const std::vector<Field>& fields) {
+    out << object_of(columns, fields).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+}
+
+} // namespace tokenctl

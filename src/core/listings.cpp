@@ -1,0 +1,48 @@
+#include <tokenctl/commands.h>
+
+#include <array>
+
+namespace tokenctl {
+
+namespace {
+
+Field time_field(Millis t) { return Field::of(format_rfc3339(t)); }
+
+// The columns of each listing: one line a column, read by every format.
+constexpr std::array<Column<TokenRow>, 9> k_token_columns{{
+    {{"token_id", "TOKEN ID"}, [](const TokenRow& r) { return Field::of(r.token_id); }},
+    {{"user", "USER NAME"}, [](const TokenRow& r) { return Field::of(r.user); }},
+    {{"application", "APPLICATION"}, [](const TokenRow& r) { return Field::of(r.application); }},
+    {{"redirect_uri", ""}, [](const TokenRow& r) { return Field::of(r.redirect_uri); }},
+    {{"generated_at", "GENERATED AT"}, [](const TokenRow& r) { return time_field(r.generated_at); }},
+    {{"access_expires_at", ""}, [](const TokenRow& r) { return time_field(r.access_expires_at); }},
+    {{"refresh_expires_at", ""}, [](const TokenRow& r) { return time_field(r.refresh_expires_at); }},
+    {{"revoked_at", ""},
+     [](const TokenRow& r) { return r.revoked_at ? time_field(*r.revoked_at) : Field::none(); }},
+    {{"status", "STATUS"},
+     [](const TokenRow& r) { return Field::of(std::string(status_name(r.status))); }},
+}};
+
+constexpr std::array<Column<UserRow>, 4> k_user_columns{{
+    {{"name", "NAME"}, [](const UserRow& r) { return Field::of(r.user.name); }},
+    {{"role", "ROLE"}, [](const UserRow& r) { return Field::of(std::string(role_name(r.user.role))); }},
+    {{"created_at", "CREATED AT"}, [](const UserRow& r) { return time_field(r.user.created_at); }},
+    {{"active_tokens", "ACTIVE TOKENS"}, [](const UserRow& r) { return Field::of(r.active_tokens); }},
+}};
+
+constexpr std::array<Column<AuditEntry>, 6> k_audit_columns{{
+    {{"time", "TIME"}, [](const AuditEntry& e) { return time_field(e.at); }},
+    {{"user", "USER"}, [](const AuditEntry& e) { return Field::of(e.actor); }},
+    {{"action", "ACTION"}, [](const AuditEntry& e) { return Field::of(e.action); }},
+    {{"subject", "SUBJECT"}, [](const AuditEntry& e) { return Field::of(e.subject); }},
+    {{"outcome", "OUTCOME"}, [](const AuditEntry& e) { return Field::of(e.outcome); }},
+    {{"detail", "DETAIL"}, [](const AuditEntry& e) { return Field::of(e.detail); }},
+}};
+
+} // namespace
+
+std::span<const Column<TokenRow>> token_columns() { return k_token_columns; }
+std::span<const Column<UserRow>> user_columns() { return k_user_columns; }
+std::span<const Column<AuditEntry>> audit_columns() { return k_audit_columns; }
+
+} // namespace tokenctl

@@ -1,0 +1,79 @@
+#include <tokenctl/policy.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+
+namespace tokenctl::policy {
+
+namespace {
+
+Decision deny(std::string reason) { return {Status::permission, std::move(reason)}; }
+
+} // namespace
+
+Decision may_administer(const User& actor, std::string_view what) {
+    if (actor.is_admin()) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("only administrators can {}", what));
+}
+
+Decision may_create_token(const User& actor, const User* for_user) {
+    if (for_user == nullptr) {
+        return Decision::allow();
+    }
+    if (!actor.is_admin()) {
+        return deny("only administrators can create tokens for other users (--for)");
+    }
+    if (for_user->is_admin()) {
+        return deny(fmt::format("--for takes a non-admin user, and {} is an administrator",
+                                for_user->name));
+    }
+    return Decision::allow();
+}
+
+Decision may_use_application_name(const User& actor, std::string_view app_name) {
+    if (actor.is_admin() || iequals(app_name, actor.name)) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("a non-admin user's application is named after the user: {} "
+                            "cannot use another name",
+                            actor.name));
+}
+
+Decision may_read_secret(const User& actor, const TokenRow& token) {
+    if (token.user_id == actor.id) {
+        return Decision::allow();
+    }
+    if (actor.is_admin()) {
+        return deny(fmt::format("administrators cannot download another user's token "
+                                "(token {} belongs to {})",
+                                token.token_id, token.user));
+    }
+    return deny(fmt::format("token {} belongs to another user", token.token_id));
+}
+
+Decision may_revoke(const User& actor, const TokenRow& token) {
+    if (actor.is_admin() || token.user_id == actor.id) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("token {} belongs to another user; only administrators can revoke "
+                            "other users' tokens",
+                            token.token_id));
+}
+
+Decision may_revoke_for_user(const User& actor, const User& subject) {
+    if (actor.is_admin() || subject.id == actor.id) {
+        return Decision::allow();
+    }
+    return deny("only administrators can revoke other users' tokens");
+}
+
+Decision may_change_admins(std::int64_t admins_after) {
+    if (admins_after >= 1) {
+        return Decision::allow();
+    }
+    return {Status::conflict, "that would leave the database without an administrator"};
+}
+
+} // namespace tokenctl::policy

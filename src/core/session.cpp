@@ -1,0 +1,160 @@
+#include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/session.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <pwd.h>
+#include <unistd.h>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr std::string_view k_key_check_name = "key_check";
+constexpr std::string_view k_key_check_text = "tokenctl key check";
+
+std::optional<std::string> env(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') {
+        return std::nullopt;
+    }
+    return std::string(value);
+}
+
+} // namespace
+
+Paths resolve_paths(const std::optional<std::string>& db_flag) {
+    Paths paths;
+    if (db_flag) {
+        paths.db = *db_flag;
+    } else if (auto db = env("TOKENCTL_DB")) {
+        paths.db = *db;
+    } else if (auto data = env("XDG_DATA_HOME")) {
+        paths.db = std::filesystem::path(*data) / "tokenctl" / "tokens.db";
+    } else if (auto home = env("HOME")) {
+        paths.db = std::filesystem::path(*home) / ".local" / "share" / "tokenctl" / "tokens.db";
+    } else {
+        throw Error(Status::usage, "cannot tell where the database is: HOME is not set",
+                    "name it with --db PATH or TOKENCTL_DB");
+    }
+    if (paths.db.empty()) {
+        throw Error(Status::usage, "the database path is empty");
+    }
+    if (auto key = env("TOKENCTL_KEY_FILE")) {
+        paths.key = *key;
+    } else {
+        paths.key = paths.db;
+        paths.key += ".key";
+    }
+    return paths;
+}
+
+std::string resolve_acting_name(const std::optional<std::string>& as_flag) {
+    std::string name;
+    if (as_flag) {
+        name = *as_flag;
+    } else if (auto user = env("TOKENCTL_USER")) {
+        name = *user;
+    } else if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) {
+        name = pw->pw_name;
+    } else {
+        throw Error(Status::failure, "cannot tell who is acting: the effective uid has no login "
+                                     "name",
+                    "name the acting user with --as NAME or TOKENCTL_USER");
+    }
+    validate_user_name(name);
+    return name;
+}
+
+Session::Session(const Paths& paths, const std::string& acting_name, std::string command)
+    : m_paths(paths), m_store(open_sqlite_store(paths.db)), m_command(std::move(command)) {
+    auto user = m_store->find_user(acting_name, false);
+    if (!user) {
+        record_denial(AuditEntry{0, now_ms(), acting_name, m_command, {}, "denied",
+                                 "unknown acting user"});
+        throw Error(Status::permission,
+                    fmt::format("{} is not a user of this database", acting_name),
+                    "act as a user of the database with --as NAME or TOKENCTL_USER; an "
+                    "administrator adds users with `tokenctl user add`");
+    }
+    m_actor = std::move(*user);
+}
+
+const Key& Session::key() {
+    if (!m_key) {
+        Key key = read_key_file(m_paths.key);
+        auto check = m_store->meta(k_key_check_name);
+        if (!check) {
+            throw Error(Status::failure, "the database has no key check; it is damaged");
+        }
+        try {
+            std::string text = open_sealed(key, *check, k_key_check_name);
+            if (text != k_key_check_text) {
+                throw Error(Status::failure, "key check mismatch");
+            }
+        } catch (const Error&) {
+            throw Error(Status::failure,
+                        fmt::format("key file {} does not match database {}",
+                                    m_paths.key.string(), m_paths.db.string()),
+                        "use the key file that `tokenctl init` created with this database "
+                        "(TOKENCTL_KEY_FILE names another place)");
+        }
+        m_key.emplace(std::move(key));
+    }
+    return *m_key;
+}
+
+void Session::write(const std::function<void()>& body) {
+    m_in_write = true;
+    try {
+        m_store->write(body);
+    } catch (...) {
+        m_in_write = false;
+        if (m_pending_denial) {
+            AuditEntry denial = std::move(*m_pending_denial);
+            m_pending_denial.reset();
+            record_denial(std::move(denial));
+        }
+        throw;
+    }
+    m_in_write = false;
+}
+
+void Session::enforce(const policy::Decision& decision, std::string_view subject) {
+    if (decision.allowed()) {
+        return;
+    }
+    if (decision.status == Status::permission) {
+        AuditEntry entry{0,        now_ms(), m_actor.name,   m_command, std::string(subject),
+                         "denied", decision.reason};
+        if (m_in_write) {
+            m_pending_denial = std::move(entry);
+        } else {
+            record_denial(std::move(entry));
+        }
+    }
+    throw Error(decision.status, decision.reason);
+}
+
+void Session::audit_ok(std::string_view subject, std::string_view detail) {
+    m_store->append_audit(AuditEntry{0, now_ms(), m_actor.name, m_command, std::string(subject),
+                                     "ok", std::string(detail)});
+}
+
+void Session::record_denial(AuditEntry entry) {
+    // The refusal itself is what the user must hear about: a database that cannot take
+    // the record (read-only, say) does not turn it into another error.
+    try {
+        m_store->write([&] { m_store->append_audit(entry); });
+    } catch (const Error&) {
+    }
+}
+
+void store_key_check(Store& store, const Key& key) {
+    store.set_meta(k_key_check_name, seal(key, k_key_check_text, k_key_check_name));
+}
+
+} // namespace tokenctl

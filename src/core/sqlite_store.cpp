@@ -1,0 +1,576 @@
+#include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/store.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+#include <fmt/format.h>
+
+#include <array>
+#include <fstream>
+#include <map>
+#include <sys/stat.h>
+
+namespace tokenctl {
+
+namespace {
+
+// "TkCt": marks a file as a tokenctl database (PRAGMA application_id).
+constexpr std::int32_t k_application_id = 0x546B4374;
+constexpr int k_busy_timeout_ms = 10000;
+
+// Migration N brings a database from user_version N to N + 1. Append only: a released
+// migration is never edited.
+constexpr std::array<std::string_view, 1> k_migrations = {
+    R"sql(
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE users (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER
+);
+
+CREATE TABLE apps (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    redirect_uri TEXT NOT NULL,
+    client_id    TEXT NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    created_by   INTEGER NOT NULL REFERENCES users (id)
+);
+
+CREATE TABLE tokens (
+    id                 INTEGER PRIMARY KEY,
+    token_id           TEXT NOT NULL UNIQUE,
+    user_id            INTEGER NOT NULL REFERENCES users (id),
+    app_id             INTEGER NOT NULL REFERENCES apps (id),
+    created_by         INTEGER NOT NULL REFERENCES users (id),
+    generated_at       INTEGER NOT NULL,
+    issued_at          INTEGER NOT NULL,
+    access_ttl         INTEGER NOT NULL,
+    refresh_ttl        INTEGER NOT NULL,
+    access_expires_at  INTEGER NOT NULL,
+    refresh_expires_at INTEGER NOT NULL,
+    access_digest      BLOB NOT NULL UNIQUE,
+    refresh_digest     BLOB NOT NULL UNIQUE,
+    access_sealed      BLOB NOT NULL,
+    refresh_sealed     BLOB NOT NULL,
+    revoked_at         INTEGER,
+    revoked_by         INTEGER REFERENCES users (id)
+);
+CREATE INDEX tokens_by_user ON tokens (user_id, id);
+CREATE INDEX tokens_by_app ON tokens (app_id, id);
+
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied')),
+    detail  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_by_actor ON audit (actor COLLATE NOCASE, id);
+CREATE INDEX audit_by_action ON audit (action, id);
+CREATE INDEX audit_by_time ON audit (at);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit records cannot be changed');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit records cannot be deleted');
+END;
+)sql",
+};
+
+constexpr int k_schema_version = static_cast<int>(k_migrations.size());
+
+constexpr std::string_view k_token_row_columns =
+    "t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at, "
+    "t.access_expires_at, t.refresh_expires_at, t.revoked_at";
+
+constexpr std::string_view k_token_joins =
+    " FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.id = t.app_id";
+
+// Reads the big-endian 32-bit integer at `offset` of the 100-byte SQLite header.
+std::uint32_t header_u32(const std::array<unsigned char, 100>& header, std::size_t offset) {
+    return (std::uint32_t{header[offset]} << 24) | (std::uint32_t{header[offset + 1]} << 16) |
+           (std::uint32_t{header[offset + 2]} << 8) | std::uint32_t{header[offset + 3]};
+}
+
+// Refuses anything but a tokenctl database, from its header alone, before SQLite
+// opens it (and before anything could write to it).
+void check_header(const std::filesystem::path& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+        throw Error(Status::failure, fmt::format("no database at {}", path.string()),
+                    "run `tokenctl init` to create one, or name another with --db");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw Error(Status::failure,
+                    fmt::format("{} is not a tokenctl database (not a regular file)",
+                                path.string()));
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(Status::failure, fmt::format("cannot read database {}", path.string()));
+    }
+    std::array<unsigned char, 100> header{};
+    in.read(reinterpret_cast<char*>(header.data()), header.size());
+    constexpr std::string_view k_magic{"SQLite format 3\0", 16};
+    if (in.gcount() != static_cast<std::streamsize>(header.size()) ||
+        std::string_view(reinterpret_cast<const char*>(header.data()), 16) != k_magic ||
+        header_u32(header, 68) != static_cast<std::uint32_t>(k_application_id)) {
+        throw Error(Status::failure,
+                    fmt::format("{} is not a tokenctl database", path.string()),
+                    "check --db / TOKENCTL_DB; tokenctl leaves other files untouched");
+    }
+}
+
+class SqliteStore final : public Store {
+public:
+    SqliteStore(const std::filesystem::path& path, bool create) : m_path(path.string()) {
+        guarded("open", [&] {
+            m_db.emplace(m_path, SQLite::OPEN_READWRITE);
+            m_db->setBusyTimeout(k_busy_timeout_ms);
+            m_db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
+            if (create) {
+                // The mark goes to the main file before WAL mode, so that the header
+                // check of a later open sees it even if no checkpoint ever ran.
+                m_db->exec(fmt::format("PRAGMA application_id = {}", k_application_id));
+                m_db->exec("PRAGMA journal_mode = WAL");
+            }
+            migrate();
+        });
+    }
+
+    void write(const std::function<void()>& body) override {
+        guarded("begin a write transaction", [&] { m_db->exec("BEGIN IMMEDIATE"); });
+        finish_transaction(body);
+    }
+
+    void read(const std::function<void()>& body) override {
+        guarded("begin a read transaction", [&] { m_db->exec("BEGIN"); });
+        finish_transaction(body);
+    }
+
+    std::optional<User> find_user(std::string_view name, bool include_removed) override {
+        return guarded("find a user", [&]() -> std::optional<User> {
+            auto& st = prepare("SELECT id, name, role, created_at, removed_at FROM users "
+                               "WHERE name = ?1");
+            st.bind(1, std::string(name));
+            if (!st.executeStep()) {
+                return std::nullopt;
+            }
+            User user = read_user(st);
+            if (user.removed_at && !include_removed) {
+                return std::nullopt;
+            }
+            return user;
+        });
+    }
+
+    std::int64_t insert_user(std::string_view name, Role role, Millis now) override {
+        return guarded("add a user", [&] {
+            auto& st = prepare("INSERT INTO users (name, role, created_at) VALUES (?1, ?2, ?3)");
+            st.bind(1, std::string(name));
+            st.bind(2, std::string(role_name(role)));
+            st.bind(3, now);
+            st.exec();
+            return m_db->getLastInsertRowid();
+        });
+    }
+
+    void reactivate_user(std::int64_t id, Role role, Millis now) override {
+        run("restore a user",
+            "UPDATE users SET role = ?2, created_at = ?3, removed_at = NULL WHERE id = ?1", id,
+            std::string(role_name(role)), now);
+    }
+
+    void set_role(std::int64_t id, Role role) override {
+        run("change a role", "UPDATE users SET role = ?2 WHERE id = ?1", id,
+            std::string(role_name(role)));
+    }
+
+    void mark_user_removed(std::int64_t id, Millis now) override {
+        run("remove a user", "UPDATE users SET removed_at = ?2 WHERE id = ?1", id, now);
+    }
+
+    std::int64_t count_admins() override {
+        return guarded("count administrators", [&] {
+            auto& st = prepare(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND removed_at IS NULL");
+            st.executeStep();
+            return st.getColumn(0).getInt64();
+        });
+    }
+
+    void for_each_user(Millis now, const std::function<void(const UserRow&)>& fn) override {
+        guarded("list users", [&] {
+            auto& st = prepare(
+                "SELECT id, name, role, created_at, removed_at, "
+                "(SELECT count(*) FROM tokens t WHERE t.user_id = users.id "
+                "AND t.revoked_at IS NULL AND t.refresh_expires_at > ?1) "
+                "FROM users WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE");
+            st.bind(1, now);
+            while (st.executeStep()) {
+                fn(UserRow{read_user(st), st.getColumn(5).getInt64()});
+            }
+        });
+    }
+
+    std::optional<App> find_app(std::string_view name) override {
+        return guarded("find an application", [&]() -> std::optional<App> {
+            auto& st = prepare("SELECT id, name, redirect_uri, client_id, created_at, "
+                               "created_by FROM apps WHERE name = ?1");
+            st.bind(1, std::string(name));
+            if (!st.executeStep()) {
+                return std::nullopt;
+            }
+            return App{st.getColumn(0).getInt64(), st.getColumn(1).getString(),
+                       st.getColumn(2).getString(), st.getColumn(3).getString(),
+                       st.getColumn(4).getInt64(), st.getColumn(5).getInt64()};
+        });
+    }
+
+    std::int64_t insert_app(const App& app) override {
+        return guarded("add an application", [&] {
+            auto& st = prepare("INSERT INTO apps (name, redirect_uri, client_id, created_at, "
+                               "created_by) VALUES (?1, ?2, ?3, ?4, ?5)");
+            st.bind(1, app.name);
+            st.bind(2, app.redirect_uri);
+            st.bind(3, app.client_id);
+            st.bind(4, app.created_at);
+            st.bind(5, app.created_by);
+            st.exec();
+            return m_db->getLastInsertRowid();
+        });
+    }
+
+    std::optional<Token> find_token(std::string_view token_id) override {
+        return find_token_where("t.token_id = ?1", [&](SQLite::Statement& st) {
+            st.bind(1, std::string(token_id));
+        });
+    }
+
+    std::optional<Token> find_token_by_access_digest(const Bytes& digest) override {
+        return find_token_where("t.access_digest = ?1", [&](SQLite::Statement& st) {
+            st.bind(1, digest.data(), static_cast<int>(digest.size()));
+        });
+    }
+
+    std::int64_t insert_token(const Token& t) override {
+        return guarded("add a token", [&] {
+            auto& st = prepare(
+                "INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, "
+                "issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, "
+                "access_digest, refresh_digest, access_sealed, refresh_sealed) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+            st.bind(1, t.token_id);
+            st.bind(2, t.user_id);
+            st.bind(3, t.app_id);
+            st.bind(4, t.created_by);
+            st.bind(5, t.generated_at);
+            st.bind(6, t.issued_at);
+            st.bind(7, t.access_ttl);
+            st.bind(8, t.refresh_ttl);
+            st.bind(9, t.access_expires_at);
+            st.bind(10, t.refresh_expires_at);
+            bind_blob(st, 11, t.access_digest);
+            bind_blob(st, 12, t.refresh_digest);
+            bind_blob(st, 13, t.access_sealed);
+            bind_blob(st, 14, t.refresh_sealed);
+            st.exec();
+            return m_db->getLastInsertRowid();
+        });
+    }
+
+    void for_each_token(const TokenFilter& filter,
+                        const std::function<void(const TokenRow&)>& fn) override {
+        // One statement per combination of filters, so each can use its index.
+        std::string sql = fmt::format("SELECT {}{} WHERE 1", k_token_row_columns, k_token_joins);
+        if (filter.user_id) {
+            sql += " AND t.user_id = ?1";
+        }
+        if (filter.app_id) {
+            sql += " AND t.app_id = ?2";
+        }
+        if (!filter.include_revoked) {
+            sql += " AND t.revoked_at IS NULL";
+        }
+        sql += " ORDER BY t.id";
+        guarded("list tokens", [&] {
+            auto& st = prepare(sql);
+            if (filter.user_id) {
+                st.bind(1, *filter.user_id);
+            }
+            if (filter.app_id) {
+                st.bind(2, *filter.app_id);
+            }
+            TokenRow row;
+            while (st.executeStep()) {
+                read_token_row(st, row);
+                fn(row);
+            }
+        });
+    }
+
+    void revoke_token(std::int64_t id, std::int64_t by, Millis now) override {
+        run("revoke a token",
+            "UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at "
+            "IS NULL",
+            id, now, by);
+    }
+
+    void replace_secrets(const Token& t) override {
+        guarded("store the new secrets", [&] {
+            auto& st = prepare(
+                "UPDATE tokens SET issued_at = ?2, access_expires_at = ?3, "
+                "refresh_expires_at = ?4, access_digest = ?5, refresh_digest = ?6, "
+                "access_sealed = ?7, refresh_sealed = ?8 WHERE id = ?1");
+            st.bind(1, t.id);
+            st.bind(2, t.issued_at);
+            st.bind(3, t.access_expires_at);
+            st.bind(4, t.refresh_expires_at);
+            bind_blob(st, 5, t.access_digest);
+            bind_blob(st, 6, t.refresh_digest);
+            bind_blob(st, 7, t.access_sealed);
+            bind_blob(st, 8, t.refresh_sealed);
+            st.exec();
+        });
+    }
+
+    void append_audit(const AuditEntry& e) override {
+        run("write the audit log",
+            "INSERT INTO audit (at, actor, action, subject, outcome, detail) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            e.at, e.actor, e.action, e.subject, e.outcome, e.detail);
+    }
+
+    void for_each_audit(const AuditFilter& filter,
+                        const std::function<void(const AuditEntry&)>& fn) override {
+        std::string sql =
+            "SELECT id, at, actor, action, subject, outcome, detail FROM audit WHERE 1";
+        if (filter.actor) {
+            sql += " AND actor = ?1 COLLATE NOCASE";
+        }
+        if (filter.action) {
+            sql += " AND action = ?2";
+        }
+        if (filter.since) {
+            sql += " AND at >= ?3";
+        }
+        sql += " ORDER BY id";
+        guarded("read the audit log", [&] {
+            auto& st = prepare(sql);
+            if (filter.actor) {
+                st.bind(1, *filter.actor);
+            }
+            if (filter.action) {
+                st.bind(2, *filter.action);
+            }
+            if (filter.since) {
+                st.bind(3, *filter.since);
+            }
+            AuditEntry e;
+            while (st.executeStep()) {
+                e.id = st.getColumn(0).getInt64();
+                e.at = st.getColumn(1).getInt64();
+                e.actor = st.getColumn(2).getString();
+                e.action = st.getColumn(3).getString();
+                e.subject = st.getColumn(4).getString();
+                e.outcome = st.getColumn(5).getString();
+                e.detail = st.getColumn(6).getString();
+                fn(e);
+            }
+        });
+    }
+
+    std::optional<Bytes> meta(std::string_view name) override {
+        return guarded("read metadata", [&]() -> std::optional<Bytes> {
+            auto& st = prepare("SELECT value FROM meta WHERE name = ?1");
+            st.bind(1, std::string(name));
+            if (!st.executeStep()) {
+                return std::nullopt;
+            }
+            return blob_of(st.getColumn(0));
+        });
+    }
+
+    void set_meta(std::string_view name, const Bytes& value) override {
+        guarded("write metadata", [&] {
+            auto& st = prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)");
+            st.bind(1, std::string(name));
+            bind_blob(st, 2, value);
+            st.exec();
+        });
+    }
+
+private:
+    // Runs `fn`, turning SQLite's exceptions into Error(failure) naming the database.
+    template <class F> auto guarded(std::string_view what, F&& fn) -> decltype(fn()) {
+        try {
+            return fn();
+        } catch (const SQLite::Exception& e) {
+            int code = e.getErrorCode() & 0xFF;
+            std::string hint;
+            if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+                hint = "another process held the database for too long; try again";
+            } else if (code == SQLITE_READONLY) {
+                hint = "check the permissions of the database file and its folder";
+            }
+            throw Error(Status::failure,
+                        fmt::format("database {}: cannot {}: {}", m_path, what, e.what()), hint);
+        }
+    }
+
+    template <class... Args>
+    void run(std::string_view what, const std::string& sql, const Args&... args) {
+        guarded(what, [&] {
+            auto& st = prepare(sql);
+            int index = 0;
+            (st.bind(++index, args), ...);
+            st.exec();
+        });
+    }
+
+    // A cached statement for `sql`, reset and with no bindings.
+    SQLite::Statement& prepare(const std::string& sql) {
+        auto it = m_statements.find(sql);
+        if (it == m_statements.end()) {
+            it = m_statements.emplace(sql, std::make_unique<SQLite::Statement>(*m_db, sql)).first;
+        } else {
+            it->second->reset();
+            it->second->clearBindings();
+        }
+        return *it->second;
+    }
+
+    void finish_transaction(const std::function<void()>& body) {
+        try {
+            body();
+            guarded("commit", [&] { m_db->exec("COMMIT"); });
+        } catch (...) {
+            try {
+                for (auto& [sql, st] : m_statements) {
+                    st->reset();
+                }
+                m_db->exec("ROLLBACK");
+            } catch (const SQLite::Exception&) {
+                // The transaction is gone already; the original error says why.
+            }
+            throw;
+        }
+        for (auto& [sql, st] : m_statements) {
+            st->reset();
+        }
+    }
+
+    void migrate() {
+        int version = m_db->execAndGet("PRAGMA user_version").getInt();
+        if (version > k_schema_version) {
+            throw Error(Status::failure,
+                        fmt::format("database {} has schema version {}, newer than this "
+                                    "tokenctl knows ({})",
+                                    m_path, version, k_schema_version),
+                        "upgrade tokenctl; the database was left untouched");
+        }
+        if (version == k_schema_version) {
+            return;
+        }
+        write([&] {
+            // Read again under the write lock: another process may have migrated meanwhile.
+            int current = m_db->execAndGet("PRAGMA user_version").getInt();
+            for (int v = current; v < k_schema_version; ++v) {
+                m_db->exec(std::string(k_migrations[static_cast<std::size_t>(v)]));
+            }
+            m_db->exec(fmt::format("PRAGMA user_version = {}", k_schema_version));
+        });
+    }
+
+    template <class Bind>
+    std::optional<Token> find_token_where(std::string_view condition, Bind&& bind) {
+        return guarded("find a token", [&]() -> std::optional<Token> {
+            auto& st = prepare(fmt::format(
+                "SELECT {}, t.app_id, a.client_id, t.created_by, t.issued_at, t.access_ttl, "
+                "t.refresh_ttl, t.access_digest, t.refresh_digest, t.access_sealed, "
+                "t.refresh_sealed{} WHERE {}",
+                k_token_row_columns, k_token_joins, condition));
+            bind(st);
+            if (!st.executeStep()) {
+                return std::nullopt;
+            }
+            Token t;
+            read_token_row(st, t);
+            t.app_id = st.getColumn(10).getInt64();
+            t.client_id = st.getColumn(11).getString();
+            t.created_by = st.getColumn(12).getInt64();
+            t.issued_at = st.getColumn(13).getInt64();
+            t.access_ttl = st.getColumn(14).getInt64();
+            t.refresh_ttl = st.getColumn(15).getInt64();
+            t.access_digest = blob_of(st.getColumn(16));
+            t.refresh_digest = blob_of(st.getColumn(17));
+            t.access_sealed = blob_of(st.getColumn(18));
+            t.refresh_sealed = blob_of(st.getColumn(19));
+            return t;
+        });
+    }
+
+    static void read_token_row(SQLite::Statement& st, TokenRow& row) {
+        row.id = st.getColumn(0).getInt64();
+        row.token_id = st.getColumn(1).getString();
+        row.user_id = st.getColumn(2).getInt64();
+        row.user = st.getColumn(3).getString();
+        row.application = st.getColumn(4).getString();
+        row.redirect_uri = st.getColumn(5).getString();
+        row.generated_at = st.getColumn(6).getInt64();
+        row.access_expires_at = st.getColumn(7).getInt64();
+        row.refresh_expires_at = st.getColumn(8).getInt64();
+        auto revoked = st.getColumn(9);
+        row.revoked_at = revoked.isNull() ? std::nullopt : std::optional<Millis>(revoked.getInt64());
+    }
+
+    static User read_user(SQLite::Statement& st) {
+        auto removed = st.getColumn(4);
+        return User{st.getColumn(0).getInt64(), st.getColumn(1).getString(),
+                    st.getColumn(2).getString() == "admin" ? Role::admin : Role::user,
+                    st.getColumn(3).getInt64(),
+                    removed.isNull() ? std::nullopt : std::optional<Millis>(removed.getInt64())};
+    }
+
+    static Bytes blob_of(const SQLite::Column& column) {
+        const auto* data = static_cast<const std::uint8_t*>(column.getBlob());
+        return Bytes(data, data + column.getBytes());
+    }
+
+    static void bind_blob(SQLite::Statement& st, int index, const Bytes& value) {
+        st.bind(index, value.data(), static_cast<int>(value.size()));
+    }
+
+    std::string m_path;
+    std::optional<SQLite::Database> m_db;
+    std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> m_statements;
+};
+
+} // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path) {
+    check_header(path);
+    return std::make_unique<SqliteStore>(path, false);
+}
+
+std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
+    create_private_file(path, {});
+    return std::make_unique<SqliteStore>(path, true);
+}
+
+int sqlite_schema_version() { return k_schema_version; }
+
+} // namespace tokenctl

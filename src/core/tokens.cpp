@@ -1,0 +1,434 @@
+#include <tokenctl/commands.h>
+#include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/secret.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr Millis k_minute = 60'000;
+constexpr Millis k_day = 86'400'000;
+
+// Lifetimes of a token: access 1m..30d, refresh from the access lifetime to 365d.
+struct Lifetimes {
+    Millis access = 0;
+    Millis refresh = 0;
+};
+
+Lifetimes parse_lifetimes(const std::string& access_text, const std::string& refresh_text) {
+    Lifetimes l{parse_duration(access_text, "--access-ttl"),
+                parse_duration(refresh_text, "--refresh-ttl")};
+    if (l.access < k_minute || l.access > 30 * k_day) {
+        throw Error(Status::usage,
+                    fmt::format("--access-ttl {} is out of range: it must be between 1m and 30d",
+                                access_text));
+    }
+    if (l.refresh < l.access || l.refresh > 365 * k_day) {
+        throw Error(Status::usage,
+                    fmt::format("--refresh-ttl {} is out of range: it must be between the access "
+                                "lifetime ({}) and 365d",
+                                refresh_text, format_duration(l.access)));
+    }
+    return l;
+}
+
+std::string associated_data(const std::string& token_id, SecretKind kind) {
+    return fmt::format("{}:{}", token_id, kind_name(kind));
+}
+
+// A fresh pair of secrets, issued at `now`, stored in `token` as digests and ciphertext.
+// Returns the two plain secrets for the token file.
+std::pair<std::string, std::string> issue_secrets(Token& token, const Key& key, Millis now) {
+    std::string access = generate_secret(SecretKind::access);
+    std::string refresh = generate_secret(SecretKind::refresh);
+    token.issued_at = now;
+    token.access_expires_at = now + token.access_ttl;
+    token.refresh_expires_at = now + token.refresh_ttl;
+    token.access_digest = sha256(access);
+    token.refresh_digest = sha256(refresh);
+    token.access_sealed = seal(key, access, associated_data(token.token_id, SecretKind::access));
+    token.refresh_sealed =
+        seal(key, refresh, associated_data(token.token_id, SecretKind::refresh));
+    return {std::move(access), std::move(refresh)};
+}
+
+// The token file: Central's JSON layout, or one secret and a newline.
+std::string render_token_file(const Token& token, const std::string& access,
+                              const std::string& refresh, SecretFormat format, Millis now) {
+    switch (format) {
+    case SecretFormat::access_token: return access + "\n";
+    case SecretFormat::refresh_token: return refresh + "\n";
+    case SecretFormat::json: break;
+    }
+    nlohmann::json file = {
+        {"access_token", access},
+        {"appname", token.application},
+        {"authenticated_userid", token.user},
+        {"created_at", token.issued_at},
+        {"credential_id", token.client_id},
+        {"expires_in", std::max<Millis>(0, (token.access_expires_at - now) / 1000)},
+        {"id", token.token_id},
+        {"refresh_token", refresh},
+        {"scope", "all"},
+        {"token_type", "bearer"},
+    };
+    std::string text = file.dump(2) + "\n";
+    // The object's own copies of the secrets are released now, wiped first.
+    wipe(file["access_token"].get_ref<std::string&>());
+    wipe(file["refresh_token"].get_ref<std::string&>());
+    return text;
+}
+
+// Delivers a token file: to the delivery's output file when it has one. Returns the text.
+std::string deliver(const Token& token, std::string access, std::string refresh,
+                    const Delivery& delivery, Millis now) {
+    std::string text = render_token_file(token, access, refresh, delivery.format, now);
+    wipe(access);
+    wipe(refresh);
+    if (delivery.output) {
+        write_file_atomically(*delivery.output, text, delivery.force);
+    }
+    return text;
+}
+
+Token require_token(Store& store, const std::string& token_id) {
+    validate_token_id(token_id);
+    auto token = store.find_token(token_id);
+    if (!token) {
+        throw Error(Status::not_found, fmt::format("no token with ID {}", token_id),
+                    "`tokenctl list` shows your tokens");
+    }
+    return *token;
+}
+
+// download and refresh need a token that can still be used.
+void require_usable(const Token& token, Millis now) {
+    switch (token.status_at(now)) {
+    case TokenStatus::revoked:
+        throw Error(Status::conflict,
+                    fmt::format("token {} was revoked at {}", token.token_id,
+                                format_rfc3339(*token.revoked_at)),
+                    "create a new token with `tokenctl add-app`");
+    case TokenStatus::expired:
+        throw Error(Status::conflict,
+                    fmt::format("token {} expired at {}", token.token_id,
+                                format_rfc3339(token.refresh_expires_at)),
+                    "create a new token with `tokenctl add-app`");
+    case TokenStatus::active: break;
+    }
+}
+
+User require_user_named(Store& store, const std::string& name, bool include_removed) {
+    validate_user_name(name);
+    auto user = store.find_user(name, include_removed);
+    if (!user) {
+        throw Error(Status::not_found, fmt::format("no user named {}", name));
+    }
+    return *user;
+}
+
+App require_app(Store& store, const std::string& name) {
+    validate_app_name(name);
+    auto app = store.find_app(name);
+    if (!app) {
+        throw Error(Status::not_found, fmt::format("no application named {}", printable(name)));
+    }
+    return *app;
+}
+
+// A token ID no token has yet (64 random bits; a clash is retried, not assumed away).
+std::string new_token_id(Store& store) {
+    for (;;) {
+        std::string id = random_hex(8);
+        if (!store.find_token(id)) {
+            return id;
+        }
+    }
+}
+
+} // namespace
+
+SecretFormat parse_secret_format(std::string_view text) {
+    if (text == "json") {
+        return SecretFormat::json;
+    }
+    if (text == "access-token") {
+        return SecretFormat::access_token;
+    }
+    if (text == "refresh-token") {
+        return SecretFormat::refresh_token;
+    }
+    throw Error(Status::usage, fmt::format("invalid format {}", printable(text)),
+                "choose json, access-token or refresh-token");
+}
+
+TokenRow add_app(Session& session, const AddAppRequest& request) {
+    const User& actor = session.actor();
+    auto& store = session.store();
+    validate_redirect_uri(request.redirect_uri);
+    Lifetimes lifetimes = parse_lifetimes(request.access_ttl, request.refresh_ttl);
+
+    User owner = actor;
+    if (request.for_user) {
+        // A non-admin is refused --for before anything is looked up.
+        session.enforce(policy::may_create_token(actor, actor.is_admin() ? nullptr : &actor),
+                        *request.for_user);
+        owner = require_user_named(store, *request.for_user, false);
+        session.enforce(policy::may_create_token(actor, &owner), owner.name);
+    }
+    std::string app_name = request.name.value_or(owner.name);
+    validate_app_name(app_name);
+    session.enforce(policy::may_use_application_name(actor, app_name), app_name);
+    if (!actor.is_admin()) {
+        app_name = actor.name; // matched case-insensitively: the stored spelling wins
+    }
+    if (request.delivery) {
+        TokenRow would_be;
+        would_be.user_id = owner.id;
+        would_be.user = owner.name;
+        would_be.token_id = "(new)";
+        session.enforce(policy::may_read_secret(actor, would_be), owner.name);
+    }
+    const Key& key = session.key();
+
+    Token token;
+    session.write([&] {
+        Millis now = now_ms();
+        auto app = store.find_app(app_name);
+        bool created = !app;
+        if (app && app->redirect_uri != request.redirect_uri) {
+            throw Error(Status::conflict,
+                        fmt::format("application {} exists with another redirect URI ({})",
+                                    printable(app_name), app->redirect_uri),
+                        "an application keeps its redirect URI; pass the same one or choose "
+                        "another --name");
+        }
+        if (!app) {
+            app = App{0, app_name, request.redirect_uri, random_hex(16), now, actor.id};
+            app->id = store.insert_app(*app);
+        }
+        token.token_id = new_token_id(store);
+        token.user_id = owner.id;
+        token.user = owner.name;
+        token.app_id = app->id;
+        token.application = app->name;
+        token.redirect_uri = app->redirect_uri;
+        token.client_id = app->client_id;
+        token.created_by = actor.id;
+        token.generated_at = now;
+        token.access_ttl = lifetimes.access;
+        token.refresh_ttl = lifetimes.refresh;
+        auto [access, refresh] = issue_secrets(token, key, now);
+        token.id = store.insert_token(token);
+        session.audit_ok(token.token_id,
+                         fmt::format("application {}{}, user {}", app->name,
+                                     created ? " (new)" : "", owner.name));
+        if (request.delivery) {
+            std::string text = deliver(token, std::move(access), std::move(refresh),
+                                       *request.delivery, now);
+            wipe(text);
+        } else {
+            wipe(access);
+            wipe(refresh);
+        }
+    });
+    token.status = TokenStatus::active;
+    return token;
+}
+
+TokenListing prepare_listing(Session& session, const ListRequest& request) {
+    auto& store = session.store();
+    TokenListing listing;
+    listing.filter.include_revoked = request.all;
+    if (request.system) {
+        session.enforce(policy::may_administer(session.actor(), "see every user's tokens"));
+        if (request.user) {
+            listing.filter.user_id = require_user_named(store, *request.user, true).id;
+        }
+    } else {
+        listing.filter.user_id = session.actor().id;
+    }
+    if (request.app) {
+        listing.filter.app_id = require_app(store, *request.app).id;
+    }
+    listing.now = now_ms();
+    return listing;
+}
+
+void list_tokens(Session& session, const TokenListing& listing,
+                 const std::function<void(const TokenRow&)>& fn) {
+    TokenRow shown; // reused: assignment keeps the strings' storage from row to row
+    session.store().for_each_token(listing.filter, [&](const TokenRow& row) {
+        shown = row;
+        shown.status = row.status_at(listing.now);
+        fn(shown);
+    });
+}
+
+RevokePlan plan_revoke(Session& session, const RevokeRequest& request) {
+    if (request.token_ids.empty() && !request.user && !request.app) {
+        throw Error(Status::usage, "name the tokens to revoke",
+                    "give token IDs, or --user NAME and/or --app APP to revoke every active "
+                    "token matching them");
+    }
+    for (const auto& id : request.token_ids) {
+        validate_token_id(id);
+    }
+    const User& actor = session.actor();
+    auto& store = session.store();
+    Millis now = now_ms();
+    RevokePlan plan;
+    auto add = [&](const TokenRow& row) {
+        bool seen = std::any_of(plan.tokens.begin(), plan.tokens.end(),
+                                [&](const TokenRow& t) { return t.id == row.id; });
+        if (!seen) {
+            plan.tokens.push_back(row);
+        }
+    };
+    for (const auto& id : request.token_ids) {
+        Token token = require_token(store, id);
+        session.enforce(policy::may_revoke(actor, token), id);
+        if (token.revoked_at) {
+            if (std::find(plan.already_revoked.begin(), plan.already_revoked.end(), id) ==
+                plan.already_revoked.end()) {
+                plan.already_revoked.push_back(id);
+            }
+        } else {
+            add(token);
+        }
+    }
+    if (request.user || request.app) {
+        TokenFilter filter;
+        if (request.user) {
+            User subject = require_user_named(store, *request.user, true);
+            session.enforce(policy::may_revoke_for_user(actor, subject), subject.name);
+            filter.user_id = subject.id;
+        } else if (!actor.is_admin()) {
+            filter.user_id = actor.id;
+        }
+        if (request.app) {
+            filter.app_id = require_app(store, *request.app).id;
+        }
+        store.for_each_token(filter, [&](const TokenRow& row) {
+            if (row.status_at(now) == TokenStatus::active) {
+                add(row);
+            }
+        });
+    }
+    return plan;
+}
+
+std::vector<std::string> execute_revoke(Session& session, const RevokePlan& plan) {
+    auto& store = session.store();
+    std::vector<std::string> revoked;
+    session.write([&] {
+        Millis now = now_ms();
+        for (const auto& planned : plan.tokens) {
+            auto token = store.find_token(planned.token_id);
+            if (!token || token->revoked_at) {
+                continue;
+            }
+            session.enforce(policy::may_revoke(session.actor(), *token), token->token_id);
+            store.revoke_token(token->id, session.actor().id, now);
+            session.audit_ok(token->token_id, fmt::format("user {}", token->user));
+            revoked.push_back(token->token_id);
+        }
+    });
+    return revoked;
+}
+
+std::string download_token(Session& session, const std::string& token_id,
+                           const Delivery& delivery) {
+    validate_token_id(token_id);
+    const Key* key = nullptr;
+    std::string text;
+    session.write([&] {
+        Millis now = now_ms();
+        Token token = require_token(session.store(), token_id);
+        session.enforce(policy::may_read_secret(session.actor(), token), token_id);
+        require_usable(token, now);
+        if (key == nullptr) {
+            key = &session.key();
+        }
+        std::string access = open_sealed(*key, token.access_sealed,
+                                         associated_data(token.token_id, SecretKind::access));
+        std::string refresh = open_sealed(*key, token.refresh_sealed,
+                                          associated_data(token.token_id, SecretKind::refresh));
+        text = deliver(token, std::move(access), std::move(refresh), delivery, now);
+        session.audit_ok(token_id, delivery.output ? "to a file" : "to standard output");
+    });
+    return text;
+}
+
+std::string refresh_token(Session& session, const std::string& token_id,
+                          const Delivery& delivery) {
+    validate_token_id(token_id);
+    std::string text;
+    session.write([&] {
+        Millis now = now_ms();
+        Token token = require_token(session.store(), token_id);
+        session.enforce(policy::may_read_secret(session.actor(), token), token_id);
+        require_usable(token, now);
+        auto [access, refresh] = issue_secrets(token, session.key(), now);
+        session.store().replace_secrets(token);
+        session.audit_ok(token_id, "both secrets rotated");
+        text = deliver(token, std::move(access), std::move(refresh), delivery, now);
+    });
+    return text;
+}
+
+std::string parse_verify_input(std::string_view input) {
+    constexpr std::size_t k_max_input = 1024;
+    if (input.size() > k_max_input) {
+        throw Error(Status::usage, "standard input is longer than 1 KiB; verify reads one "
+                                   "access token");
+    }
+    if (input.ends_with("\r\n")) {
+        input.remove_suffix(2);
+    } else if (input.ends_with('\n')) {
+        input.remove_suffix(1);
+    }
+    if (input.find_first_of("\r\n") != std::string_view::npos) {
+        throw Error(Status::usage, "standard input has more than one line; verify reads one "
+                                   "access token");
+    }
+    if (input.empty()) {
+        throw Error(Status::usage, "no access token on standard input",
+                    "pipe one in: tokenctl download ID --format access-token | tokenctl verify");
+    }
+    if (!is_well_formed_secret(input, SecretKind::access)) {
+        throw Error(Status::usage, "standard input is not a well-formed tokenctl access token",
+                    "an access token starts with tca_ and is 53 characters long; its last 6 "
+                    "are a checksum");
+    }
+    return std::string(input);
+}
+
+TokenRow verify_access_token(Session& session, const std::string& access_token) {
+    Bytes digest = sha256(access_token);
+    auto token = session.store().find_token_by_access_digest(digest);
+    if (!token || !equal_constant_time(token->access_digest, digest)) {
+        throw Error(Status::not_found, "no token has this access token",
+                    "it may have been replaced by `tokenctl refresh`");
+    }
+    Millis now = now_ms();
+    require_usable(*token, now);
+    if (token->access_expires_at <= now) {
+        throw Error(Status::conflict,
+                    fmt::format("the access token of token {} expired at {}", token->token_id,
+                                format_rfc3339(token->access_expires_at)),
+                    fmt::format("its user gets a new one with `tokenctl refresh {}`",
+                                token->token_id));
+    }
+    token->status = TokenStatus::active;
+    return *token;
+}
+
+} // namespace tokenctl

@@ -1,0 +1,107 @@
+#include <tokenctl/commands.h>
+#include <tokenctl/error.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr std::string_view k_manage_users = "manage users";
+
+User require_user(Store& store, const std::string& name) {
+    validate_user_name(name);
+    auto user = store.find_user(name, false);
+    if (!user) {
+        throw Error(Status::not_found, fmt::format("no user named {}", name),
+                    "`tokenctl user list` shows the users");
+    }
+    return *user;
+}
+
+// Administrators left if `user` stopped being one.
+std::int64_t admins_without(Store& store, const User& user) {
+    return store.count_admins() - (user.is_admin() ? 1 : 0);
+}
+
+} // namespace
+
+void add_user(Session& session, const std::string& name, Role role) {
+    session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
+    validate_user_name(name);
+    auto& store = session.store();
+    session.write([&] {
+        Millis now = now_ms();
+        if (auto existing = store.find_user(name, true)) {
+            if (!existing->removed_at) {
+                throw Error(Status::conflict, fmt::format("user {} already exists", existing->name));
+            }
+            store.reactivate_user(existing->id, role, now);
+        } else {
+            store.insert_user(name, role, now);
+        }
+        session.audit_ok(name, fmt::format("role {}", role_name(role)));
+    });
+}
+
+void set_user_role(Session& session, const std::string& name, Role role) {
+    session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
+    auto& store = session.store();
+    session.write([&] {
+        User user = require_user(store, name);
+        if (user.role == role) {
+            return;
+        }
+        if (role == Role::user) {
+            session.enforce(policy::may_change_admins(admins_without(store, user)), name);
+        }
+        store.set_role(user.id, role);
+        session.audit_ok(user.name, fmt::format("role {} -> {}", role_name(user.role),
+                                                role_name(role)));
+    });
+}
+
+void list_users(Session& session, const std::function<void(const UserRow&)>& fn) {
+    session.enforce(policy::may_administer(session.actor(), k_manage_users));
+    session.store().for_each_user(now_ms(), fn);
+}
+
+UserRemoval plan_user_removal(Session& session, const std::string& name) {
+    session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
+    auto& store = session.store();
+    UserRemoval plan{require_user(store, name), 0};
+    session.enforce(policy::may_change_admins(admins_without(store, plan.user)), name);
+    Millis now = now_ms();
+    TokenFilter filter;
+    filter.user_id = plan.user.id;
+    store.for_each_token(filter, [&](const TokenRow& row) {
+        plan.active_tokens += row.status_at(now) == TokenStatus::active ? 1 : 0;
+    });
+    return plan;
+}
+
+std::vector<std::string> remove_user(Session& session, const UserRemoval& plan) {
+    auto& store = session.store();
+    std::vector<std::string> revoked;
+    session.write([&] {
+        User user = require_user(store, plan.user.name);
+        session.enforce(policy::may_change_admins(admins_without(store, user)), user.name);
+        Millis now = now_ms();
+        TokenFilter filter;
+        filter.user_id = user.id;
+        std::vector<std::int64_t> ids;
+        store.for_each_token(filter, [&](const TokenRow& row) {
+            ids.push_back(row.id);
+            revoked.push_back(row.token_id);
+        });
+        for (auto id : ids) {
+            store.revoke_token(id, session.actor().id, now);
+        }
+        store.mark_user_removed(user.id, now);
+        session.audit_ok(user.name, fmt::format("removed; {} tokens revoked", ids.size()));
+    });
+    return revoked;
+}
+
+} // namespace tokenctl

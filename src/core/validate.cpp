@@ -1,0 +1,204 @@
+#include <tokenctl/error.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr std::size_t k_max_name = 128;
+constexpr std::size_t k_max_uri = 2048;
+
+bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Length of the UTF-8 sequence starting at text[i], or 0 when it is not well formed
+// (overlong forms, surrogates and values past U+10FFFF included). Sets `cp`.
+std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t& cp) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char b0 = byte(i);
+    std::size_t len = 0;
+    if (b0 < 0x80) {
+        cp = b0;
+        return 1;
+    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+        len = 2;
+        cp = b0 & 0x1Fu;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        len = 3;
+        cp = b0 & 0x0Fu;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        len = 4;
+        cp = b0 & 0x07u;
+    } else {
+        return 0;
+    }
+    if (i + len > text.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+        unsigned char b = byte(i + k);
+        if ((b & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (b & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+        return 0;
+    }
+    return len;
+}
+
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+bool is_control(char32_t cp) {
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
+}
+
+} // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (lower(a[i]) != lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string printable(std::string_view text) {
+    constexpr std::size_t k_shown = 64;
+    std::string out = "'";
+    std::size_t i = 0;
+    for (; i < text.size() && i < k_shown; ++i) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7F || c >= 0x80 || c == '\'' || c == '\\') {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += '\'';
+    if (i < text.size()) {
+        out += fmt::format(" (and {} more bytes)", text.size() - i);
+    }
+    return out;
+}
+
+void validate_user_name(std::string_view name) {
+    if (name.empty()) {
+        throw Error(Status::usage, "user name must not be empty");
+    }
+    if (name.size() > k_max_name) {
+        throw Error(Status::usage,
+                    fmt::format("user name is {} characters long; the limit is {}", name.size(),
+                                k_max_name));
+    }
+    for (char c : name) {
+        if (!(is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '@' || c == '+' ||
+              c == '-')) {
+            throw Error(Status::usage, fmt::format("invalid user name {}", printable(name)),
+                        "user names use only A-Z a-z 0-9 . _ @ + -");
+        }
+    }
+}
+
+void validate_app_name(std::string_view name) {
+    if (name.empty()) {
+        throw Error(Status::usage, "application name must not be empty");
+    }
+    if (name.size() > k_max_name) {
+        throw Error(Status::usage,
+                    fmt::format("application name is {} bytes long; the limit is {}",
+                                name.size(), k_max_name));
+    }
+    for (std::size_t i = 0; i < name.size();) {
+        char32_t cp = 0;
+        std::size_t len = utf8_sequence(name, i, cp);
+        if (len == 0) {
+            throw Error(Status::usage,
+                        fmt::format("application name {} is not valid UTF-8", printable(name)));
+        }
+        if (is_control(cp)) {
+            throw Error(Status::usage, fmt::format("application name {} contains a control "
+                                                   "character",
+                                                   printable(name)));
+        }
+        i += len;
+    }
+    if (name.front() == ' ' || name.back() == ' ') {
+        throw Error(Status::usage, fmt::format("application name {} has a leading or trailing "
+                                               "space",
+                                               printable(name)));
+    }
+}
+
+void validate_redirect_uri(std::string_view uri) {
+    auto bad = [&](std::string_view why) {
+        return Error(Status::usage, fmt::format("invalid redirect URI {}: {}", printable(uri), why),
+                     "use an absolute URI such as https://app.example.com/callback");
+    };
+    if (uri.empty()) {
+        throw Error(Status::usage, "redirect URI must not be empty",
+                    "use an absolute URI such as https://app.example.com/callback");
+    }
+    if (uri.size() > k_max_uri) {
+        throw bad(fmt::format("it is {} bytes long; the limit is {}", uri.size(), k_max_uri));
+    }
+    for (char ch : uri) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c <= 0x20 || c == 0x7F) {
+            throw bad("it contains white space or a control character");
+        }
+    }
+    for (std::size_t i = 0; i < uri.size();) {
+        char32_t cp = 0;
+        std::size_t len = utf8_sequence(uri, i, cp);
+        if (len == 0 || is_control(cp) || cp == 0x85 || cp == 0xA0) {
+            throw bad("it contains an invalid byte or a control character");
+        }
+        i += len;
+    }
+    std::size_t colon = uri.find(':');
+    if (colon == std::string_view::npos || colon == 0 || !is_alpha(uri[0])) {
+        throw bad("it is not absolute (it needs a scheme such as https:)");
+    }
+    for (std::size_t i = 1; i < colon; ++i) {
+        char c = uri[i];
+        if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.')) {
+            throw bad("its scheme has a character other than letters, digits, + - .");
+        }
+    }
+    if (colon + 1 == uri.size()) {
+        throw bad("nothing follows the scheme");
+    }
+    if (uri.find('#') != std::string_view::npos) {
+        throw bad("it has a fragment (#), which redirect URIs must not have");
+    }
+}
+
+void validate_token_id(std::string_view id) {
+    bool ok = id.size() == 16;
+    for (char c : id) {
+        ok = ok && (is_digit(c) || (c >= 'a' && c <= 'f'));
+    }
+    if (!ok) {
+        throw Error(Status::usage, fmt::format("invalid token ID {}", printable(id)),
+                    "a token ID is 16 lowercase hexadecimal characters, as `tokenctl list` "
+                    "shows");
+    }
+}
+
+void validate_role(std::string_view role) {
+    if (role != "admin" && role != "user") {
+        throw Error(Status::usage, fmt::format("invalid role {}", printable(role)),
+                    "a role is admin or user");
+    }
+}
+
+} // namespace tokenctl
