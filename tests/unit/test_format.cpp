@@ -1,0 +1,82 @@
+#include <tokenctl/error.h>
+#include <tokenctl/format.h>
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+using namespace tokenctl;
+
+namespace {
+
+struct Row {
+    std::string name;
+    std::int64_t count;
+    bool absent;
+};
+
+const std::array<Column<Row>, 3> k_columns{{
+    {{"name", "NAME"}, [](const Row& r) { return Field::of(r.name); }},
+    {{"count", "COUNT"}, [](const Row& r) { return Field::of(r.count); }},
+    {{"note", ""}, [](const Row& r) { return r.absent ? Field::none() : Field::of(std::string("n")); }},
+}};
+
+std::string render(Format format, const std::vector<Row>& rows, bool headers = true) {
+    std::ostringstream out;
+    int passes = 0;
+    write_listing<Row>(out, format, headers, k_columns, [&](const auto& emit) {
+        ++passes;
+        for (const auto& r : rows) {
+            emit(r);
+        }
+    });
+    CHECK(passes == (format == Format::table ? 2 : 1));
+    return out.str();
+}
+
+const std::vector<Row> k_rows = {{"alpha", 1, true}, {"a,\"b\"", 22, false}, {"日本", 3, true}};
+
+} // namespace
+
+TEST_CASE("table: aligned, one header, no trailing padding") {
+    CHECK(render(Format::table, k_rows) == "NAME    COUNT\n"
+                                           "alpha   1\n"
+                                           "a,\"b\"   22\n"
+                                           "日本      3\n");
+    CHECK(render(Format::table, k_rows, false) == "alpha   1\n"
+                                                  "a,\"b\"   22\n"
+                                                  "日本      3\n");
+    CHECK(render(Format::table, {}) == "NAME   COUNT\n");
+    CHECK(render(Format::table, {}, false).empty());
+}
+
+TEST_CASE("json: every key in order, null for absent values") {
+    CHECK(render(Format::json, k_rows) ==
+          "[\n"
+          "  {\"name\":\"alpha\",\"count\":1,\"note\":null},\n"
+          "  {\"name\":\"a,\\\"b\\\"\",\"count\":22,\"note\":\"n\"},\n"
+          "  {\"name\":\"日本\",\"count\":3,\"note\":null}\n"
+          "]\n");
+    CHECK(render(Format::json, {}) == "[]\n");
+}
+
+TEST_CASE("csv: RFC 4180 quoting and CRLF") {
+    CHECK(render(Format::csv, k_rows) == "name,count,note\r\n"
+                                         "alpha,1,\r\n"
+                                         "\"a,\"\"b\"\"\",22,n\r\n"
+                                         "日本,3,\r\n");
+    CHECK(render(Format::csv, {{"line\nbreak", 1, true}}, false) == "\"line\nbreak\",1,\r\n");
+}
+
+TEST_CASE("tsv: tab-separated, escapes that keep a row on one line") {
+    CHECK(render(Format::tsv, k_rows) == "name\tcount\tnote\n"
+                                         "alpha\t1\t\n"
+                                         "a,\"b\"\t22\tn\n"
+                                         "日本\t3\t\n");
+    CHECK(render(Format::tsv, {{"a\tb\nc", 1, true}}, false) == "a\\tb\\nc\t1\t\n");
+}
+
+TEST_CASE("formats by name") {
+    CHECK(parse_format("json") == Format::json);
+    CHECK_THROWS_AS(parse_format("yaml"), Error);
+}

@@ -1,0 +1,89 @@
+#include <tokenctl/policy.h>
+
+#include <doctest/doctest.h>
+
+using namespace tokenctl;
+using namespace tokenctl::policy;
+
+namespace {
+
+User make_user(std::int64_t id, std::string name, Role role) {
+    User u;
+    u.id = id;
+    u.name = std::move(name);
+    u.role = role;
+    return u;
+}
+
+TokenRow token_of(const User& owner) {
+    TokenRow t;
+    t.token_id = "0123456789abcdef";
+    t.user_id = owner.id;
+    t.user = owner.name;
+    return t;
+}
+
+const User admin = make_user(1, "admin", Role::admin);
+const User admin2 = make_user(2, "root", Role::admin);
+const User alice = make_user(3, "alice", Role::user);
+const User bob = make_user(4, "bob", Role::user);
+
+} // namespace
+
+TEST_CASE("only administrators administer") {
+    CHECK(may_administer(admin, "x").allowed());
+    Decision d = may_administer(alice, "manage users");
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason == "only administrators can manage users");
+}
+
+TEST_CASE("tokens for oneself, or by an administrator for a non-admin") {
+    CHECK(may_create_token(alice, nullptr).allowed());
+    CHECK(may_create_token(admin, nullptr).allowed());
+    CHECK(may_create_token(admin, &alice).allowed());
+    SUBCASE("a non-admin cannot use --for, not even for themselves") {
+        CHECK(may_create_token(alice, &bob).status == Status::permission);
+        CHECK(may_create_token(alice, &alice).status == Status::permission);
+    }
+    SUBCASE("--for names a non-admin only") {
+        CHECK(may_create_token(admin, &admin2).status == Status::permission);
+        CHECK(may_create_token(admin, &admin).status == Status::permission);
+    }
+}
+
+TEST_CASE("a non-admin's application is named after them") {
+    CHECK(may_use_application_name(alice, "alice").allowed());
+    CHECK(may_use_application_name(alice, "ALICE").allowed());
+    Decision d = may_use_application_name(alice, "billing");
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason.find("named after the user") != std::string::npos);
+    CHECK(may_use_application_name(admin, "billing").allowed());
+}
+
+TEST_CASE("only the token's own user reads its secrets") {
+    CHECK(may_read_secret(alice, token_of(alice)).allowed());
+    CHECK(may_read_secret(admin, token_of(admin)).allowed());
+    CHECK(may_read_secret(bob, token_of(alice)).status == Status::permission);
+    Decision d = may_read_secret(admin, token_of(alice));
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason.find("administrators cannot download another user's token") == 0);
+    CHECK(may_read_secret(admin, token_of(admin2)).status == Status::permission);
+}
+
+TEST_CASE("administrators revoke any token; users their own") {
+    CHECK(may_revoke(admin, token_of(alice)).allowed());
+    CHECK(may_revoke(admin, token_of(admin2)).allowed());
+    CHECK(may_revoke(alice, token_of(alice)).allowed());
+    CHECK(may_revoke(alice, token_of(bob)).status == Status::permission);
+    CHECK(may_revoke(alice, token_of(admin)).status == Status::permission);
+    CHECK(may_revoke_for_user(alice, alice).allowed());
+    CHECK(may_revoke_for_user(alice, bob).status == Status::permission);
+    CHECK(may_revoke_for_user(admin, bob).allowed());
+}
+
+TEST_CASE("the last administrator stays") {
+    CHECK(may_change_admins(1).allowed());
+    CHECK(may_change_admins(5).allowed());
+    Decision d = may_change_admins(0);
+    CHECK(d.status == Status::conflict);
+}

@@ -1,0 +1,219 @@
+#include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/store.h>
+
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace tokenctl;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A private folder removed at the end of the test.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "tokenctl-unit.XXXXXX").string();
+        path = ::mkdtemp(tmpl.data());
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+std::string contents(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+Status open_status(const fs::path& path) {
+    try {
+        open_sqlite_store(path);
+        return Status::ok;
+    } catch (const Error& e) {
+        return e.status();
+    }
+}
+
+Token make_token(std::string id, std::int64_t user, std::int64_t app, Millis at) {
+    Token t;
+    t.token_id = std::move(id);
+    t.user_id = user;
+    t.app_id = app;
+    t.created_by = user;
+    t.generated_at = t.issued_at = at;
+    t.access_ttl = 1000;
+    t.refresh_ttl = 2000;
+    t.access_expires_at = at + 1000;
+    t.refresh_expires_at = at + 2000;
+    t.access_digest = Bytes(32, static_cast<std::uint8_t>(at));
+    t.refresh_digest = Bytes(32, static_cast<std::uint8_t>(at + 100));
+    t.access_sealed = Bytes{1, 2, 3};
+    t.refresh_sealed = Bytes{4, 5, 6};
+    return t;
+}
+
+} // namespace
+
+TEST_CASE("a new store keeps users, applications and tokens") {
+    TempDir dir;
+    fs::path db = dir.path / "tokens.db";
+    auto store = create_sqlite_store(db);
+    CHECK((fs::status(db).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
+
+    std::int64_t alice = 0, bob = 0, app = 0;
+    store->write([&] {
+        alice = store->insert_user("Alice", Role::admin, 10);
+        bob = store->insert_user("bob", Role::user, 11);
+        app = store->insert_app(App{0, "billing", "https://b/cb", "c1", 12, alice});
+        store->insert_token(make_token("00000000000000a1", bob, app, 20));
+        store->insert_token(make_token("00000000000000a2", alice, app, 21));
+        store->insert_token(make_token("00000000000000a3", bob, app, 22));
+    });
+
+    SUBCASE("users match case-insensitively; removed users only when asked") {
+        REQUIRE(store->find_user("alice", false));
+        CHECK(store->find_user("ALICE", false)->name == "Alice");
+        CHECK(store->count_admins() == 1);
+        store->write([&] { store->mark_user_removed(bob, 30); });
+        CHECK_FALSE(store->find_user("bob", false));
+        CHECK(store->find_user("bob", true)->removed_at == 30);
+    }
+    SUBCASE("a duplicate user name is refused, whatever its case") {
+        CHECK_THROWS_AS(store->write([&] { store->insert_user("BOB", Role::user, 1); }), Error);
+    }
+    SUBCASE("tokens stream in creation order, filtered") {
+        std::vector<std::string> ids;
+        TokenFilter by_bob;
+        by_bob.user_id = bob;
+        store->for_each_token(by_bob, [&](const TokenRow& r) { ids.push_back(r.token_id); });
+        CHECK(ids == std::vector<std::string>{"00000000000000a1", "00000000000000a3"});
+    }
+    SUBCASE("revoked tokens are listed only when asked") {
+        auto t = store->find_token("00000000000000a1");
+        REQUIRE(t);
+        CHECK(t->user == "bob");
+        CHECK(t->application == "billing");
+        CHECK(t->client_id == "c1");
+        store->write([&] { store->revoke_token(t->id, alice, 40); });
+        int active = 0, all = 0;
+        store->for_each_token({}, [&](const TokenRow&) { ++active; });
+        store->for_each_token({std::nullopt, std::nullopt, true}, [&](const TokenRow&) { ++all; });
+        CHECK(active == 2);
+        CHECK(all == 3);
+        CHECK(store->find_token("00000000000000a1")->revoked_at == 40);
+    }
+    SUBCASE("a token is found by its access digest") {
+        auto t = store->find_token_by_access_digest(Bytes(32, 21));
+        REQUIRE(t);
+        CHECK(t->token_id == "00000000000000a2");
+        CHECK_FALSE(store->find_token_by_access_digest(Bytes(32, 99)));
+    }
+    SUBCASE("a failed write changes nothing") {
+        CHECK_THROWS(store->write([&] {
+            store->insert_user("carol", Role::user, 50);
+            throw Error(Status::conflict, "stop");
+        }));
+        CHECK_FALSE(store->find_user("carol", true));
+    }
+    SUBCASE("audit records are append-only") {
+        store->write([&] { store->append_audit(AuditEntry{0, 1, "Alice", "init", "", "ok", ""}); });
+        SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE);
+        CHECK_THROWS(raw.exec("UPDATE audit SET outcome = 'denied'"));
+        CHECK_THROWS(raw.exec("DELETE FROM audit"));
+        std::vector<std::string> actors;
+        AuditFilter f;
+        f.actor = "alice";
+        store->for_each_audit(f, [&](const AuditEntry& e) { actors.push_back(e.actor); });
+        CHECK(actors == std::vector<std::string>{"Alice"});
+    }
+}
+
+TEST_CASE("the store refuses what is not a tokenctl database, untouched") {
+    TempDir dir;
+    SUBCASE("missing") { CHECK(open_status(dir.path / "none.db") == Status::failure); }
+    SUBCASE("text, empty, folder") {
+        fs::path text = dir.path / "notes.txt";
+        std::ofstream(text) << "hello, world\n";
+        CHECK(open_status(text) == Status::failure);
+        CHECK(contents(text) == "hello, world\n");
+        fs::path empty = dir.path / "empty.db";
+        std::ofstream(empty).close();
+        CHECK(open_status(empty) == Status::failure);
+        CHECK(fs::file_size(empty) == 0);
+        CHECK(open_status(dir.path) == Status::failure);
+    }
+    SUBCASE("another SQLite database") {
+        fs::path other = dir.path / "other.db";
+        {
+            SQLite::Database raw(other.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+            raw.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+        }
+        std::string before = contents(other);
+        CHECK(open_status(other) == Status::failure);
+        CHECK(contents(other) == before);
+    }
+    SUBCASE("a newer schema") {
+        fs::path db = dir.path / "tokens.db";
+        create_sqlite_store(db).reset();
+        {
+            SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE);
+            raw.exec(fmt::format("PRAGMA user_version = {}", sqlite_schema_version() + 1));
+        }
+        std::string before = contents(db);
+        CHECK(open_status(db) == Status::failure);
+        CHECK(contents(db) == before);
+    }
+    SUBCASE("a current one opens") {
+        fs::path db = dir.path / "tokens.db";
+        create_sqlite_store(db).reset();
+        CHECK(open_status(db) == Status::ok);
+        CHECK_THROWS_AS(create_sqlite_store(db), Error);
+    }
+}
+
+TEST_CASE("key files") {
+    TempDir dir;
+    fs::path key = dir.path / "k";
+    Key original = Key::generate();
+    create_private_file(key, std::string_view(reinterpret_cast<const char*>(original.data()), 32));
+    CHECK_NOTHROW(read_key_file(key));
+    fs::permissions(key, fs::perms::group_read, fs::perm_options::add);
+    CHECK_THROWS_AS(read_key_file(key), Error);
+    fs::permissions(key, fs::perms::group_read, fs::perm_options::remove);
+    fs::resize_file(key, 31);
+    CHECK_THROWS_AS(read_key_file(key), Error);
+    CHECK_THROWS_AS(read_key_file(dir.path / "missing"), Error);
+}
+
+TEST_CASE("atomic writes never clobber without being asked") {
+    TempDir dir;
+    fs::path file = dir.path / "token.json";
+    write_file_atomically(file, "one", false);
+    CHECK(contents(file) == "one");
+    try {
+        write_file_atomically(file, "two", false);
+        FAIL("overwrote");
+    } catch (const Error& e) {
+        CHECK(e.status() == Status::conflict);
+    }
+    CHECK(contents(file) == "one");
+    write_file_atomically(file, "three", true);
+    CHECK(contents(file) == "three");
+    CHECK((fs::status(file).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
+    int entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) {
+        ++entries;
+    }
+    CHECK(entries == 1); // no temporary file left behind
+}
