@@ -132,15 +132,30 @@ public:
     DelimitedWriter(std::ostream& out, std::vector<ColumnSpec> columns, bool headers, bool csv)
         : m_out(out), m_csv(csv) {
         if (headers) {
-            std::vector<Field> keys;
             for (const auto& column : columns) {
-                keys.push_back(Field::of(std::string(column.key)));
+                m_header.push_back(Field::of(std::string(column.key)));
             }
-            write(keys);
         }
     }
 
     void write(const std::vector<Field>& row) override {
+        write_header_once();
+        write_line(row);
+    }
+
+    void finish() override { write_header_once(); }
+
+private:
+    // The header goes out with the first row, so a listing refused before its first row
+    // (a permission check inside the row source) prints nothing on stdout.
+    void write_header_once() {
+        if (!m_header.empty()) {
+            write_line(m_header);
+            m_header.clear();
+        }
+    }
+
+    void write_line(const std::vector<Field>& row) {
         std::string line;
         for (std::size_t i = 0; i < row.size(); ++i) {
             if (i > 0) {
@@ -153,9 +168,6 @@ public:
         m_out << line;
     }
 
-    void finish() override {}
-
-private:
     static void append_csv(std::string& line, const std::string& value) {
         if (value.find_first_of(",\"\r\n") == std::string::npos) {
             line += value;
@@ -186,6 +198,7 @@ private:
 
     std::ostream& m_out;
     bool m_csv;
+    std::vector<Field> m_header;
 };
 
 } // namespace
