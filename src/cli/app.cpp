@@ -2,6 +2,7 @@
 #include "cli/common.h"
 
 #include <tokenctl/error.h>
+#include <tokenctl/validate.h>
 
 #include "version.h"
 
@@ -27,53 +28,81 @@ void print_error(std::string_view message, std::string_view hint) {
     std::cerr << text << std::flush;
 }
 
-// Levenshtein distance, for "did you mean" on a mistyped command.
+// Edit distance counting a swap of two neighbours as one edit (optimal string
+// alignment), for "did you mean" on a mistyped command: `lsit` is one edit from `list`.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) {
+        d[i][0] = i;
+    }
     for (std::size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
+        d[0][j] = j;
     }
     for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
+            std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
         }
     }
-    return row[b.size()];
+    return d[a.size()][b.size()];
 }
 
-// A hint for a parse error: the nearest command to a mistyped one, or where help is.
-std::string hint_for(const CLI::App& app, const CLI::App* failed, const CLI::ParseError& e,
-                     const std::vector<std::string>& args) {
-    const CLI::App* scope = failed != nullptr ? failed : &app;
-    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
-        for (const auto& arg : args) {
-            if (arg.starts_with('-')) {
-                continue;
-            }
-            std::string best;
-            std::size_t best_distance = 3;
-            for (const CLI::App* sub : scope->get_subcommands({})) {
-                std::size_t d = edit_distance(arg, sub->get_name());
-                if (d < best_distance) {
-                    best_distance = d;
-                    best = sub->get_name();
-                }
-            }
-            if (!best.empty()) {
-                return fmt::format("did you mean `{}`?", best);
-            }
-            break;
+// The nearest of `scope`'s subcommands to a mistyped `word`, or "" if none is close.
+std::string nearest_command(const CLI::App& scope, std::string_view word) {
+    std::string best;
+    std::size_t best_distance = 3;
+    for (const CLI::App* sub : scope.get_subcommands({})) {
+        std::size_t d = edit_distance(word, sub->get_name());
+        if (d < best_distance) {
+            best_distance = d;
+            best = sub->get_name();
         }
     }
+    return best;
+}
+
+// The first word of `args` that names no subcommand where one is expected, as in
+// `tokenctl lsit` or `tokenctl user ad`. Options and the values of --db/--as are skipped.
+std::optional<std::string> unknown_command(const CLI::App& app,
+                                           const std::vector<std::string>& args) {
+    const CLI::App* scope = &app;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--db" || arg == "--as") {
+            ++i;
+            continue;
+        }
+        if (arg.starts_with('-')) {
+            continue;
+        }
+        if (scope->get_subcommands({}).empty()) {
+            return std::nullopt;
+        }
+        const CLI::App* sub = nullptr;
+        for (const CLI::App* candidate : scope->get_subcommands({})) {
+            if (candidate->get_name() == arg) {
+                sub = candidate;
+            }
+        }
+        if (sub == nullptr) {
+            return arg;
+        }
+        scope = sub;
+    }
+    return std::nullopt;
+}
+
+// The path of `scope` below tokenctl, e.g. " user add".
+std::string command_path(const CLI::App* scope) {
     std::string path;
-    for (const CLI::App* a = scope; a != nullptr && a->get_parent() != nullptr; a = a->get_parent()) {
+    for (const CLI::App* a = scope; a != nullptr && a->get_parent() != nullptr;
+         a = a->get_parent()) {
         path = " " + a->get_name() + path;
     }
-    return fmt::format("run `tokenctl{} --help` for usage", path);
+    return path;
 }
 
 // The deepest subcommand that was named on the command line.
@@ -133,7 +162,19 @@ int run(int argc, char** argv) {
                 return 0;
             }
             std::vector<std::string> args(argv + 1, argv + argc);
-            print_error(e.what(), hint_for(app, deepest_parsed(app), e, args));
+            const CLI::App* scope = deepest_parsed(app);
+            if (auto word = unknown_command(app, args)) {
+                const CLI::App& parent = scope != nullptr ? *scope : app;
+                std::string nearest = nearest_command(parent, *word);
+                print_error(fmt::format("unknown command {}", printable(*word)),
+                            nearest.empty()
+                                ? fmt::format("run `tokenctl{} --help` for the commands",
+                                              command_path(&parent))
+                                : fmt::format("did you mean `{}`?", nearest));
+            } else {
+                print_error(e.what(),
+                            fmt::format("run `tokenctl{} --help` for usage", command_path(scope)));
+            }
             return static_cast<int>(Status::usage);
         }
         std::cout.flush();
