@@ -1,0 +1,103 @@
+// Feeds arbitrary bytes to the name validators (user, application, role, token ID).
+// Whatever they accept must meet SPEC.md's rules, checked here independently; whatever
+// they refuse must be a usage error whose message cannot drive a terminal.
+#include "fuzz_support.h"
+
+#include <tokenctl/error.h>
+#include <tokenctl/validate.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace {
+
+// Runs `validate` on `text`: true when it accepts, false when it refuses properly.
+bool accepts(const std::function<void(std::string_view)>& validate, std::string_view text) {
+    try {
+        validate(text);
+        return true;
+    } catch (const tokenctl::Error& e) {
+        fuzz::require(e.status() == tokenctl::Status::usage, "refused with a usage error");
+        fuzz::require_printable(e.what());
+        fuzz::require_printable(e.hint());
+        return false;
+    }
+}
+
+bool is_user_name_char(char c) {
+    return fuzz::is_alpha(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
+           c == '+' || c == '-';
+}
+
+// True when the UTF-8 text holds a C0/C1 control, DEL, U+2028 or U+2029.
+bool has_control(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7F) {
+            return true;
+        }
+        auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+        auto after = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
+        if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {
+            return true;
+        }
+        if (c == 0xE2 && next == 0x80 && (after == 0xA8 || after == 0xA9)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string_view text(reinterpret_cast<const char*>(data), size);
+
+    if (accepts(tokenctl::validate_user_name, text)) {
+        fuzz::require(!text.empty() && text.size() <= 128, "user name length");
+        for (char c : text) {
+            fuzz::require(is_user_name_char(c), "user name alphabet");
+        }
+    }
+
+    if (accepts(tokenctl::validate_app_name, text)) {
+        fuzz::require(!text.empty() && text.size() <= 128, "application name length");
+        fuzz::require(fuzz::is_valid_utf8(text), "application name is UTF-8");
+        fuzz::require(!has_control(text), "application name has no control character");
+        fuzz::require(text.front() != ' ' && text.back() != ' ',
+                      "application name has no leading or trailing space");
+    }
+
+    if (accepts(tokenctl::validate_token_id, text)) {
+        fuzz::require(text.size() == 16, "token ID length");
+        for (char c : text) {
+            fuzz::require((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'), "token ID is hex");
+        }
+    }
+
+    if (accepts(tokenctl::validate_role, text)) {
+        fuzz::require(text == "admin" || text == "user", "role");
+    }
+
+    // Case-insensitive matching is symmetric and agrees with itself on an ASCII-lowered
+    // copy.
+    std::string_view left = text.substr(0, text.size() / 2);
+    std::string_view right = text.substr(text.size() / 2);
+    fuzz::require(tokenctl::iequals(left, right) == tokenctl::iequals(right, left),
+                  "iequals is symmetric");
+    std::string lowered(text);
+    for (char& c : lowered) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    fuzz::require(tokenctl::iequals(text, lowered), "a name equals its lower-case form");
+
+    std::string shown = tokenctl::printable(text);
+    fuzz::require_printable(shown);
+    fuzz::require(shown.size() <= 2 + 64 * 4 + 40, "printable() cuts long text");
+    return 0;
+}
