@@ -37,7 +37,20 @@ void set_verify_command(CLI::App& app, Globals& globals) {
     auto* cmd = app.add_subcommand("verify", "Check an access token read from standard input");
     auto format = std::make_shared<std::string>();
     add_format_option(cmd, *format, {"text", "json"}, "Output format");
-    cmd->callback([&globals, format] {
+    // An argument is refused by verify itself, not by the parser, whose message would
+    // repeat it: the argument may well be the secret, and must not reach the terminal.
+    auto arguments = std::make_shared<std::vector<std::string>>();
+    cmd->add_option("ARGUMENT", *arguments)->group("");
+    cmd->callback([&globals, format, arguments] {
+        if (!arguments->empty()) {
+            for (auto& argument : *arguments) {
+                wipe(argument);
+            }
+            throw Error(Status::usage, "verify takes no arguments: it reads the access token "
+                                       "from standard input",
+                        "pipe it in: tokenctl download ID --format access-token | tokenctl "
+                        "verify");
+        }
         std::string input = read_stdin_bounded(1024);
         std::string access = parse_verify_input(input);
         wipe(input);
