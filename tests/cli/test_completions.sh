@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# The shell completions, in the real shells: bash with bash-completion, fish, and an
+# interactive zsh driven through a pseudo-terminal. Each completes a command prefix, an
+# option value and token IDs asked from the binary, with the --db and --as of the command
+# line, and stays silent when the database is missing.
+. "$(dirname "$0")/lib.sh"
+
+: "${TOKENCTL_SOURCE_DIR:?TOKENCTL_SOURCE_DIR must name the source tree}"
+COMPLETIONS="$TOKENCTL_SOURCE_DIR/completions"
+BASH_COMPLETION=/usr/share/bash-completion/bash_completion
+
+# The completions call `tokenctl` from PATH, as they do once installed.
+mkdir -p "$TMP/bin"
+ln -s "$TOKENCTL_BIN" "$TMP/bin/tokenctl"
+export PATH="$TMP/bin:$PATH"
+
+# Completes each LINE given in bash; prints `## LINE` and then its candidates, one a line.
+bash_complete_lines() {
+  bash --norc --noprofile -c '
+    . "$1" || exit 1
+    . "$2" || exit 1
+    fn=$(complete -p tokenctl | sed -n "s/.*-F \([^ ]*\) .*/\1/p")
+    shift 2
+    for LINE in "$@"; do
+      read -ra COMP_WORDS <<<"$LINE"
+      [[ $LINE == *" " ]] && COMP_WORDS+=("")
+      COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+      COMP_LINE=$LINE
+      COMP_POINT=${#LINE}
+      COMPREPLY=()
+      "$fn" tokenctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+      printf "## %s\n" "$LINE"
+      printf "%s\n" "${COMPREPLY[@]}"
+    done
+  ' _ "$BASH_COMPLETION" "$COMPLETIONS/tokenctl.bash" "$@"
+}
+# Sets OUT to the candidates of LINE, sorted, one a line, and ERR to what bash printed on
+# stderr.
+bash_complete() {
+  bash_complete_lines "$1" >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  OUT=$(grep -v -e '^$' -e '^## ' "$TMP/out" | sort)
+  ERR=$(cat "$TMP/err")
+}
+
+# The same with fish, which finds tokenctl.fish on its completion path by the command's name.
+fish_complete_lines() {
+  DIR="$TMP/fish" fish --no-config -c 'set -p fish_complete_path $DIR
+    for line in $argv
+      printf "## %s\n" $line
+      complete -C "$line"
+    end' "$@"
+}
+fish_complete() {
+  fish_complete_lines "$1" >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  OUT=$(grep -v '^## ' "$TMP/out" | cut -f 1 | sort)
+  ERR=$(cat "$TMP/err")
+}
+mkdir -p "$TMP/fish"
+cp "$COMPLETIONS/tokenctl.fish" "$TMP/fish/tokenctl.fish"
+
+# The same with zsh: an interactive `zsh -f` on a pseudo-terminal (zpty), compinit with
+# _tokenctl on fpath (its dump file, written once, makes the next shells start faster),
+# LINE typed and TAB pressed. OUT is the screen's text afterwards, escape sequences removed;
+# the wait ends when PATTERN shows up (or after a few seconds).
+cat >"$TMP/zdrive.zsh" <<'EOF'
+zmodload zsh/zpty || exit 1
+setopt extended_glob
+line=$1 pattern=$2 fpath_dir=$3 dump=$4
+zpty z 'zsh -f -i' || exit 1
+zpty -w z "stty columns 400; PS1='%% '; unsetopt list_ambiguous; fpath=(${(q)fpath_dir} \$fpath); autoload -U compinit; compinit -u -d ${(q)dump}; print READY"
+zpty -r z out '*READY*READY*'
+zpty -n -w z "$line"$'\t'
+screen= chunk=
+for (( n = 0; n < 60; n++ )); do
+  sleep 0.1
+  while zpty -rt z chunk; do screen+=$chunk; done
+  # The shell's echo of what was typed, then what completion did.
+  [[ -n $pattern && ${screen//$'\e'\[[0-9;?]#[A-Za-z]/} == *${~pattern}* ]] && break
+  [[ -z $pattern ]] && (( n >= 15 )) && break
+done
+sleep 0.2
+while zpty -rt z chunk; do screen+=$chunk; done
+zpty -d z
+print -r -- ${screen//$'\e'\[[0-9;?]#[A-Za-z]/}
+EOF
+zsh_complete() {
+  TERM=xterm zsh -f "$TMP/zdrive.zsh" "$1" "${2-}" "$TMP/zsh" "$TMP/zcompdump" >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  OUT=$(tr -d '\r' <"$TMP/out")
+  ERR=$(cat "$TMP/err")
+}
+mkdir -p "$TMP/zsh"
+cp "$COMPLETIONS/_tokenctl" "$TMP/zsh/_tokenctl"
+
+expect_candidates() {
+  local expected
+  expected=$(printf '%s\n' "$@" | grep -v '^$' | sort)
+  if [ "$OUT" = "$expected" ]; then pass; else fail "candidates differ; expected: $*"; fi
+}
+expect_no_candidates() { if [ -z "$OUT" ]; then pass; else fail "expected no candidates"; fi; }
+expect_screen_lacks() {
+  if printf '%s' "$OUT" | grep -qF -- "$1"; then fail "the screen shows: $1"; else pass; fi
+}
+
+# Two users with tokens: admin's and alice's, alice's under two applications.
+fresh_db
+"$TOKENCTL_BIN" --as admin user add bob >/dev/null
+admin_id=$(new_token --as admin)
+alice_id=$(new_token --as alice)
+alice_foo=$("$TOKENCTL_BIN" --as admin add-app -q --for alice --name foo \
+  --redirect-uri https://foo.example.com/cb)
+# A second database, named only on the command line, where bob is the administrator.
+DB2="$TMP/other/tokens.db"
+"$TOKENCTL_BIN" --db "$DB2" init --admin bob >/dev/null
+bob_id=$("$TOKENCTL_BIN" --db "$DB2" --as bob add-app -q --redirect-uri https://b.example.com/cb)
+export TOKENCTL_USER=alice
+MISSING="$TMP/missing/tokens.db"
+
+all_commands=(init user add-app list system-list revoke download refresh verify audit)
+
+# ---------------------------------------------------------------------------------- bash
+case_ "bash: a command prefix"
+bash_complete "tokenctl sys"
+expect_rc 0
+expect_candidates system-list
+bash_complete "tokenctl "
+expect_candidates "${all_commands[@]}"
+bash_complete "tokenctl user s"
+expect_candidates set-role
+
+case_ "bash: option names and values"
+bash_complete "tokenctl list --format "
+expect_candidates table json csv tsv
+bash_complete "tokenctl download --format "
+expect_candidates json access-token refresh-token
+bash_complete "tokenctl add-app --format j"
+expect_candidates json
+bash_complete "tokenctl user add carol --role "
+expect_candidates admin user
+bash_complete "tokenctl revoke --y"
+expect_candidates --yes
+
+case_ "bash: token IDs for download are the acting user's"
+bash_complete "tokenctl download "
+expect_rc 0
+expect_candidates "$alice_id" "$alice_foo"
+expect_err_empty
+bash_complete "tokenctl --as admin download "
+expect_candidates "$admin_id"
+bash_complete "tokenctl refresh ${alice_id:0:4}"
+expect_candidates "$alice_id"
+bash_complete "tokenctl download $alice_id "
+expect_no_candidates
+
+case_ "bash: revoke offers every token to an administrator, their own to a user"
+bash_complete "tokenctl --as admin revoke "
+expect_candidates "$admin_id" "$alice_id" "$alice_foo"
+bash_complete "tokenctl revoke "
+expect_candidates "$alice_id" "$alice_foo"
+
+case_ "bash: user names where the acting user may list them"
+bash_complete "tokenctl --as admin system-list --user "
+expect_candidates admin alice bob
+bash_complete "tokenctl --as admin add-app --for "
+expect_candidates alice bob
+bash_complete "tokenctl system-list --user "
+expect_no_candidates
+expect_err_empty
+bash_complete "tokenctl list --app "
+expect_candidates alice foo
+
+case_ "bash: --db and --as on the command line are respected"
+bash_complete "tokenctl --db $DB2 --as bob download "
+expect_candidates "$bob_id"
+bash_complete "tokenctl download --db $DB2 --as bob "
+expect_candidates "$bob_id"
+
+case_ "bash: a missing database gives nothing and prints nothing"
+bash_complete "tokenctl --db $MISSING download "
+expect_rc 0
+expect_no_candidates
+expect_err_empty
+check test ! -e "$MISSING"
+check test ! -e "$(dirname "$MISSING")"
+
+# ---------------------------------------------------------------------------------- fish
+case_ "fish: a command prefix"
+fish_complete "tokenctl sys"
+expect_rc 0
+expect_candidates system-list
+fish_complete "tokenctl "
+expect_candidates "${all_commands[@]}"
+fish_complete "tokenctl user set"
+expect_candidates set-role
+
+case_ "fish: option values"
+fish_complete "tokenctl list --format "
+expect_candidates table json csv tsv
+fish_complete "tokenctl refresh --format "
+expect_candidates json access-token refresh-token
+fish_complete "tokenctl user add carol --role "
+expect_candidates admin user
+
+case_ "fish: token IDs for download are the acting user's"
+fish_complete "tokenctl download "
+expect_rc 0
+expect_candidates "$alice_id" "$alice_foo"
+expect_err_empty
+fish_complete "tokenctl --as admin download "
+expect_candidates "$admin_id"
+fish_complete "tokenctl --as admin revoke "
+expect_candidates "$admin_id" "$alice_id" "$alice_foo"
+fish_complete "tokenctl --as admin add-app --for "
+expect_candidates alice bob
+
+case_ "fish: --db and --as on the command line are respected"
+fish_complete "tokenctl --db $DB2 --as bob download "
+expect_candidates "$bob_id"
+
+case_ "fish: a missing database gives nothing and prints nothing"
+fish_complete "tokenctl --db $MISSING download "
+expect_no_candidates
+expect_err_empty
+check test ! -e "$MISSING"
+
+# ----------------------------------------------------------------------------------- zsh
+case_ "zsh: a command prefix"
+zsh_complete "tokenctl sys" "tokenctl system-list"
+expect_rc 0
+expect_out_has "tokenctl system-list"
+
+case_ "zsh: an option value"
+zsh_complete "tokenctl list --format " "csv*tsv"
+expect_out_has table
+expect_out_has json
+expect_out_has csv
+expect_out_has tsv
+zsh_complete "tokenctl download --format " "refresh-token"
+expect_out_has access-token
+expect_out_has refresh-token
+expect_screen_lacks table
+
+case_ "zsh: a token ID for download"
+zsh_complete "tokenctl --as admin download " "$admin_id"
+expect_out_has "tokenctl --as admin download $admin_id"
+expect_screen_lacks "$alice_id"
+zsh_complete "tokenctl download " "$alice_foo"
+expect_out_has "$alice_id"
+expect_out_has "$alice_foo"
+expect_screen_lacks "$admin_id"
+
+case_ "zsh: revoke offers every token to an administrator"
+zsh_complete "tokenctl --as admin revoke " "$alice_foo"
+expect_out_has "$admin_id"
+expect_out_has "$alice_id"
+expect_out_has "$alice_foo"
+
+case_ "zsh: --db and --as on the command line are respected"
+zsh_complete "tokenctl --db $DB2 --as bob download " "$bob_id"
+expect_out_has "download $bob_id"
+
+case_ "zsh: a missing database gives nothing and prints nothing"
+zsh_complete "tokenctl --db $MISSING download "
+expect_out_has "tokenctl --db $MISSING download"
+expect_screen_lacks "error"
+expect_screen_lacks "hint"
+expect_screen_lacks "$alice_id"
+check test ! -e "$MISSING"
+
+# ------------------------------------------------- the completions know every option of --help
+options_of() {
+  # shellcheck disable=SC2086
+  "$TOKENCTL_BIN" $1 --help | awk '/^Options:/ { on = 1; next } on && /^$/ { on = 0 }
+    on && /^  -/ { n = split($1, names, ","); for (i = 1; i <= n; i++) if (names[i] ~ /^--/) print names[i] }'
+}
+commands=(init "user add" "user list" "user set-role" "user remove" add-app list system-list revoke
+  download refresh verify audit)
+lines=()
+for c in "${commands[@]}"; do lines+=("tokenctl $c --"); done
+bash_complete_lines "${lines[@]}" >"$TMP/bash-options"
+fish_complete_lines "${lines[@]}" | cut -f 1 >"$TMP/fish-options"
+# The candidates that followed `## LINE` in a batch's output.
+candidates_of() { awk -v head="## $2" '/^## / { on = ($0 == head); next } on' "$1"; }
+for c in "${commands[@]}"; do
+  case_ "every long option of tokenctl $c --help completes"
+  got_bash=$(candidates_of "$TMP/bash-options" "tokenctl $c --")
+  got_fish=$(candidates_of "$TMP/fish-options" "tokenctl $c --")
+  for opt in $(options_of "$c"); do
+    grep -qx -- "$opt" <<<"$got_bash" || fail "bash does not complete $opt"
+    grep -qx -- "$opt" <<<"$got_fish" || fail "fish does not complete $opt"
+    grep -qE -- "'(\([^)]*\))?${opt}[=+[]|,${opt}[=+]?\}" "$COMPLETIONS/_tokenctl" ||
+      fail "_tokenctl does not declare $opt"
+    pass
+  done
+done
+
+case_ "completion asked nothing that changed the database"
+AUDIT=1 snapshot
+bash_complete "tokenctl download "
+fish_complete "tokenctl download "
+AUDIT=1 expect_unchanged
+
+finish
