@@ -30,11 +30,11 @@ void set_audit_command(CLI::App& app, Globals& globals) {
     cmd->callback([&globals, opts] {
         Session session = open_session(globals, "audit");
         Format format = parse_format(opts->format);
-        session.store().read([&] {
-            write_listing<AuditEntry>(
-                std::cout, format, !opts->no_headers, audit_columns(),
-                [&](const auto& emit) { list_audit(session, opts->request, emit); });
-        });
+        // No read transaction around it: the listing is one SELECT, consistent by itself,
+        // and a refusal inside list_audit must be free to write its own audit record.
+        write_listing<AuditEntry>(
+            std::cout, format, !opts->no_headers, audit_columns(),
+            [&](const auto& emit) { list_audit(session, opts->request, emit); });
     });
 }
 
