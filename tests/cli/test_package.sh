@@ -14,13 +14,15 @@ BUILD=$(cd "$(dirname "$TOKENCTL_BIN")/.." && pwd)
 }
 VERSION=$(sed -n 's/^project(tokenctl VERSION \([0-9.]*\).*/\1/p' "$TOKENCTL_SOURCE_DIR/CMakeLists.txt")
 
-# The files installed, relative to the prefix, sorted.
+# The files installed under the /usr prefix, relative to it, sorted. The last one is a link
+# to the one in site-functions: Debian's zsh looks for packaged completions there.
 expected_files="bin/tokenctl
 share/bash-completion/completions/tokenctl
 share/doc/tokenctl/README.md
 share/fish/vendor_completions.d/tokenctl.fish
 share/man/man1/tokenctl.1
-share/zsh/site-functions/_tokenctl"
+share/zsh/site-functions/_tokenctl
+share/zsh/vendor-completions/_tokenctl"
 
 # init, add-app and list with BIN on a database of its own.
 works_end_to_end() {
@@ -57,6 +59,13 @@ done
 check cmp -s "$STAGE/usr/share/man/man1/tokenctl.1" "$TOKENCTL_SOURCE_DIR/man/tokenctl.1"
 check cmp -s "$STAGE/usr/share/doc/tokenctl/README.md" "$TOKENCTL_SOURCE_DIR/README.md"
 check test "$(head -n 1 "$STAGE/usr/share/zsh/site-functions/_tokenctl")" = '#compdef tokenctl'
+check test "$(readlink "$STAGE/usr/share/zsh/vendor-completions/_tokenctl")" = ../site-functions/_tokenctl
+check test -f "$STAGE/usr/share/zsh/vendor-completions/_tokenctl"
+
+case_ "under /usr/local, whose site-functions zsh reads, no link is made"
+DESTDIR="$TMP/stage-local" cmake --install "$BUILD" --prefix /usr/local >/dev/null 2>&1
+OUT=$(cd "$TMP/stage-local/usr/local" && find . -type f -o -type l | sed 's|^\./||' | sort)
+expect_out "$(printf '%s\n' "$expected_files" | grep -v vendor-completions)"
 
 case_ "the installed binary runs: --version, init, add-app, list"
 OUT=$("$STAGE/usr/bin/tokenctl" --version)
@@ -113,7 +122,8 @@ for lib in 'libssl3' 'libfmt[0-9]' 'libsqlite3-0' 'libc6' 'libstdc\+\+6'; do
 done
 
 case_ "the package's file list"
-OUT=$(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print $NF }' | sed 's|^\./usr/||' | sort)
+OUT=$(dpkg-deb -c "$DEB" | awk '$1 ~ /^-/ { print $NF } $1 ~ /^l/ { print $(NF - 2) }' |
+  sed 's|^\./usr/||' | sort)
 expect_out "$expected_files"
 OUT=$(dpkg-deb -c "$DEB" | awk '$NF == "./usr/bin/tokenctl" { print $1, $2 }')
 expect_out "-rwxr-xr-x root/root"
