@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace tokenctl {
@@ -24,6 +25,11 @@ void validate_role(std::string_view role);
 
 // Case-insensitive ASCII equality, the rule by which user names match.
 bool iequals(std::string_view a, std::string_view b);
+
+// `text` with every run that looks like a tokenctl secret (tca_… or tcr_…) replaced by
+// "tca_…(redacted)": applied to every error line, so that a secret pasted in the wrong
+// place never reaches standard error.
+std::string redact_secrets(std::string_view text);
 
 // The text made safe to quote in an error message: control bytes shown as \xNN and
 // cut to a readable length, so hostile input cannot drive the terminal.

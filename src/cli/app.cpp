@@ -21,9 +21,9 @@ Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME.
 Run `tokenctl COMMAND --help` for a command's options; `man tokenctl` for more.)";
 
 void print_error(std::string_view message, std::string_view hint) {
-    std::string text = fmt::format("tokenctl: error: {}\n", message);
+    std::string text = fmt::format("tokenctl: error: {}\n", redact_secrets(message));
     if (!hint.empty()) {
-        text += fmt::format("hint: {}\n", hint);
+        text += fmt::format("hint: {}\n", redact_secrets(hint));
     }
     std::cerr << text << std::flush;
 }

@@ -71,6 +71,26 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+std::string redact_secrets(std::string_view text) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t hit = std::min(text.find("tca_", i), text.find("tcr_", i));
+        if (hit == std::string_view::npos) {
+            break;
+        }
+        std::size_t end = hit + 4;
+        while (end < text.size() && (is_alpha(text[end]) || is_digit(text[end]))) {
+            ++end;
+        }
+        out.append(text.substr(i, hit + 4 - i));
+        out += "\u2026(redacted)";
+        i = end;
+    }
+    out.append(text.substr(i));
+    return out;
+}
+
 std::string printable(std::string_view text) {
     constexpr std::size_t k_shown = 64;
     std::string out = "'";

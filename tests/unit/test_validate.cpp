@@ -91,3 +91,11 @@ TEST_CASE("printable() keeps hostile bytes off the terminal") {
     CHECK(printable("a\x1b[31mb") == "'a\\x1b[31mb'");
     CHECK(printable(std::string(100, 'x')).ends_with("(and 36 more bytes)"));
 }
+
+TEST_CASE("secrets are redacted from error text") {
+    CHECK(redact_secrets("no secret here") == "no secret here");
+    CHECK(redact_secrets("invalid token ID 'tca_abcDEF123' (and 40 more bytes)") ==
+          "invalid token ID 'tca_\u2026(redacted)' (and 40 more bytes)");
+    CHECK(redact_secrets("tcr_x1,tca_y2") == "tcr_\u2026(redacted),tca_\u2026(redacted)");
+    CHECK(redact_secrets("tca_") == "tca_\u2026(redacted)");
+}
