@@ -181,7 +181,7 @@ expect_err_empty
 expect_no_secret
 check python3 - "$OUT" <<'PY'
 import json, re, sys
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 text = sys.argv[1]
 o = json.loads(text)
 assert list(o) == ["token_id", "user", "application", "redirect_uri", "generated_at",
@@ -194,7 +194,7 @@ t = {k: datetime.strptime(o[k], "%Y-%m-%dT%H:%M:%SZ")
      for k in ("generated_at", "access_expires_at", "refresh_expires_at")}
 assert t["access_expires_at"] - t["generated_at"] == timedelta(minutes=90)
 assert t["refresh_expires_at"] - t["generated_at"] == timedelta(days=2)
-assert abs(datetime.utcnow() - t["generated_at"]) < timedelta(minutes=5)
+assert abs(datetime.now(timezone.utc).replace(tzinfo=None) - t["generated_at"]) < timedelta(minutes=5)
 PY
 jid=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["token_id"])' "$OUT")
 check test "$(sql "select count(*) from tokens where token_id = '$jid'")" = 1
