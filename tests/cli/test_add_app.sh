@@ -226,7 +226,7 @@ expect_out "created token $oid for application alice (user alice)
 wrote token file $TMP/alice.json"
 check test "$(mode_of "$TMP/alice.json")" = 600
 check python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); assert o["id"] == sys.argv[2] and o["authenticated_userid"] == "alice" and o["appname"] == "alice" and o["access_token"].startswith("tca_")' "$TMP/alice.json" "$oid"
-check test -z "$(ls -A "$TMP" | grep '^\.alice\.json')"
+check test -z "$(find "$TMP" -maxdepth 1 -name '.alice.json*')"
 
 case_ "-o with -q prints only the ID"
 run --as alice add-app -q --redirect-uri "$URI" -o "$TMP/alice2.json"

@@ -116,18 +116,18 @@ check test -f "$TMP/env/z.db"
 check test ! -e "$TMP/env/y.db"
 
 case_ "default path: XDG_DATA_HOME/tokenctl/tokens.db"
-TOKENCTL_DB= XDG_DATA_HOME="$TMP/xdg" run_umask0 init
+TOKENCTL_DB='' XDG_DATA_HOME="$TMP/xdg" run_umask0 init
 expect_rc 0
 expect_out_has "created database $TMP/xdg/tokenctl/tokens.db"
 check test "$(mode_of "$TMP/xdg/tokenctl/tokens.db")" = 600
 check test "$(mode_of "$TMP/xdg/tokenctl/tokens.db.key")" = 600
 check test "$(mode_of "$TMP/xdg")" = 700
 check test "$(mode_of "$TMP/xdg/tokenctl")" = 700
-TOKENCTL_DB= XDG_DATA_HOME="$TMP/xdg" run list
+TOKENCTL_DB='' XDG_DATA_HOME="$TMP/xdg" run list
 expect_rc 0
 
 case_ "default path without XDG_DATA_HOME: ~/.local/share/tokenctl/tokens.db"
-TOKENCTL_DB= run init
+TOKENCTL_DB='' run init
 expect_rc 0
 check test -f "$HOME/.local/share/tokenctl/tokens.db"
 check test "$(mode_of "$HOME/.local/share/tokenctl")" = 700
@@ -159,7 +159,7 @@ for args in "list" "system-list" "user list" "add-app --redirect-uri https://a.e
   expect_err_has "hint: run \`tokenctl init\`"
   check test ! -e "$TMP/missing"
 done
-TOKENCTL_DB= XDG_DATA_HOME="$TMP/nowhere" run list
+TOKENCTL_DB='' XDG_DATA_HOME="$TMP/nowhere" run list
 expect_error 1
 expect_err_has "tokenctl init"
 check test ! -e "$TMP/nowhere"
