@@ -1,5 +1,7 @@
 #pragma once
 
+#include <tokenctl/crypto.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +21,8 @@ inline constexpr std::size_t k_secret_length = 53;
 // A new secret: `tca_` or `tcr_`, 43 base62 characters of 256 CSPRNG bits, then 6 base62
 // characters of the CRC32 of what precedes.
 std::string generate_secret(SecretKind kind);
+// The same, with its random value drawn from `pool`.
+std::string generate_secret(SecretKind kind, RandomPool& pool);
 
 // True when `text` has the prefix of `kind`, the right length and alphabet, and a
 // checksum that matches: a well-formed secret, checked without any lookup.
@@ -26,6 +30,8 @@ bool is_well_formed_secret(std::string_view text, SecretKind kind);
 
 // `bytes` random bytes from OpenSSL's CSPRNG as lowercase hex (token and client IDs).
 std::string random_hex(std::size_t bytes);
+// The same, drawn from `pool`.
+std::string random_hex(std::size_t bytes, RandomPool& pool);
 
 // CRC-32 (IEEE 802.3, as zlib computes it).
 std::uint32_t crc32(std::string_view data);

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace tokenctl {
@@ -37,7 +38,10 @@ const unsigned char* bytes_of(std::string_view s) {
 Bytes sha256(std::string_view data) {
     Bytes out(32);
     unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+    // Fetched once: an implicit fetch on every call costs as much as hashing a secret.
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    if (md == nullptr ||
+        EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
         len != out.size()) {
         throw Error(Status::failure, "SHA-256 failed");
     }
@@ -69,24 +73,62 @@ Key::Key(Key&& other) noexcept : m_bytes(other.m_bytes) {
 
 Key::~Key() { OPENSSL_cleanse(m_bytes.data(), k_size); }
 
-Bytes seal(const Key& key, std::string_view plaintext, std::string_view associated_data) {
+RandomPool::~RandomPool() { OPENSSL_cleanse(m_bytes.data(), m_bytes.size()); }
+
+void RandomPool::fill(std::uint8_t* out, std::size_t size) {
+    while (size > 0) {
+        if (m_next == m_bytes.size()) {
+            if (RAND_bytes(m_bytes.data(), static_cast<int>(m_bytes.size())) != 1) {
+                throw Error(Status::failure, "the system's random number generator failed");
+            }
+            m_next = 0;
+        }
+        std::size_t n = std::min(size, m_bytes.size() - m_next);
+        std::copy_n(m_bytes.data() + m_next, n, out);
+        OPENSSL_cleanse(m_bytes.data() + m_next, n);
+        m_next += n;
+        out += n;
+        size -= n;
+    }
+}
+
+Sealer::Sealer(const Key& key, RandomPool* nonces)
+    : m_ctx(EVP_CIPHER_CTX_new()), m_nonces(nonces) {
+    if (m_ctx == nullptr) {
+        throw Error(Status::failure, "cannot allocate a cipher context");
+    }
+    if (EVP_EncryptInit_ex(m_ctx, EVP_aes_256_gcm(), nullptr, key.data(), nullptr) != 1) {
+        EVP_CIPHER_CTX_free(m_ctx);
+        crypto_failure("AES-256-GCM key set-up");
+    }
+}
+
+Sealer::~Sealer() { EVP_CIPHER_CTX_free(m_ctx); }
+
+Bytes Sealer::seal(std::string_view plaintext, std::string_view associated_data) {
     Bytes out(k_nonce + plaintext.size() + k_tag);
-    if (RAND_bytes(out.data(), static_cast<int>(k_nonce)) != 1) {
+    if (m_nonces != nullptr) {
+        m_nonces->fill(out.data(), k_nonce);
+    } else if (RAND_bytes(out.data(), static_cast<int>(k_nonce)) != 1) {
         crypto_failure("no random nonce");
     }
-    auto ctx = new_ctx();
     int len = 0;
-    if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), out.data()) != 1 ||
-        EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated_data),
+    // Only the nonce changes: the key schedule set up by the constructor is kept.
+    if (EVP_EncryptInit_ex(m_ctx, nullptr, nullptr, nullptr, out.data()) != 1 ||
+        EVP_EncryptUpdate(m_ctx, nullptr, &len, bytes_of(associated_data),
                           static_cast<int>(associated_data.size())) != 1 ||
-        EVP_EncryptUpdate(ctx.get(), out.data() + k_nonce, &len, bytes_of(plaintext),
+        EVP_EncryptUpdate(m_ctx, out.data() + k_nonce, &len, bytes_of(plaintext),
                           static_cast<int>(plaintext.size())) != 1 ||
-        EVP_EncryptFinal_ex(ctx.get(), out.data() + k_nonce + len, &len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(k_tag),
+        EVP_EncryptFinal_ex(m_ctx, out.data() + k_nonce + len, &len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(m_ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(k_tag),
                             out.data() + k_nonce + plaintext.size()) != 1) {
         crypto_failure("AES-256-GCM");
     }
     return out;
+}
+
+Bytes seal(const Key& key, std::string_view plaintext, std::string_view associated_data) {
+    return Sealer(key).seal(plaintext, associated_data);
 }
 
 std::string open_sealed(const Key& key, const Bytes& sealed, std::string_view associated_data) {

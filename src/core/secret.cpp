@@ -39,6 +39,47 @@ const std::array<std::uint32_t, 256>& crc_table() {
     return table;
 }
 
+// The secret of a 256-bit random value; wipes `value`.
+std::string secret_of(SecretKind kind, std::array<unsigned char, 32>& value) {
+    // The 256-bit big-endian number as eight 32-bit limbs, most significant first: the
+    // long division below then takes 8 steps a digit instead of 32.
+    std::array<std::uint32_t, 8> limbs{};
+    for (std::size_t i = 0; i < limbs.size(); ++i) {
+        limbs[i] = (std::uint32_t{value[4 * i]} << 24) | (std::uint32_t{value[4 * i + 1]} << 16) |
+                   (std::uint32_t{value[4 * i + 2]} << 8) | std::uint32_t{value[4 * i + 3]};
+    }
+    OPENSSL_cleanse(value.data(), value.size());
+    std::string out(prefix_of(kind));
+    std::string digits(k_value_digits, '0');
+    // Long division of the number by 62, one digit at a time.
+    for (std::size_t d = k_value_digits; d-- > 0;) {
+        std::uint64_t remainder = 0;
+        for (auto& limb : limbs) {
+            std::uint64_t acc = (remainder << 32) | limb;
+            limb = static_cast<std::uint32_t>(acc / 62);
+            remainder = acc % 62;
+        }
+        digits[d] = k_alphabet[remainder];
+    }
+    out += digits;
+    out += base62_u32(crc32(out), k_crc_digits);
+    OPENSSL_cleanse(limbs.data(), sizeof limbs);
+    OPENSSL_cleanse(digits.data(), digits.size());
+    return out;
+}
+
+std::string hex_of(const std::string& raw) {
+    static constexpr std::string_view k_hex = "0123456789abcdef";
+    std::string out;
+    out.reserve(raw.size() * 2);
+    for (char c : raw) {
+        auto b = static_cast<unsigned char>(c);
+        out += k_hex[b >> 4];
+        out += k_hex[b & 0xFu];
+    }
+    return out;
+}
+
 } // namespace
 
 std::string_view kind_name(SecretKind kind) {
@@ -66,23 +107,13 @@ std::string base62_u32(std::uint32_t value, std::size_t width) {
 std::string generate_secret(SecretKind kind) {
     std::array<unsigned char, 32> value{};
     random_bytes(value.data(), value.size());
-    std::string out(prefix_of(kind));
-    std::string digits(k_value_digits, '0');
-    // Long division of the 256-bit big-endian number by 62, one digit at a time.
-    for (std::size_t d = k_value_digits; d-- > 0;) {
-        unsigned remainder = 0;
-        for (auto& byte : value) {
-            unsigned acc = (remainder << 8) | byte;
-            byte = static_cast<unsigned char>(acc / 62);
-            remainder = acc % 62;
-        }
-        digits[d] = k_alphabet[remainder];
-    }
-    out += digits;
-    out += base62_u32(crc32(out), k_crc_digits);
-    OPENSSL_cleanse(value.data(), value.size());
-    OPENSSL_cleanse(digits.data(), digits.size());
-    return out;
+    return secret_of(kind, value);
+}
+
+std::string generate_secret(SecretKind kind, RandomPool& pool) {
+    std::array<unsigned char, 32> value{};
+    pool.fill(value.data(), value.size());
+    return secret_of(kind, value);
 }
 
 bool is_well_formed_secret(std::string_view text, SecretKind kind) {
@@ -99,17 +130,15 @@ bool is_well_formed_secret(std::string_view text, SecretKind kind) {
 }
 
 std::string random_hex(std::size_t bytes) {
-    static constexpr std::string_view k_hex = "0123456789abcdef";
     std::string raw(bytes, '\0');
     random_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
-    std::string out;
-    out.reserve(bytes * 2);
-    for (char c : raw) {
-        auto b = static_cast<unsigned char>(c);
-        out += k_hex[b >> 4];
-        out += k_hex[b & 0xFu];
-    }
-    return out;
+    return hex_of(raw);
+}
+
+std::string random_hex(std::size_t bytes, RandomPool& pool) {
+    std::string raw(bytes, '\0');
+    pool.fill(reinterpret_cast<std::uint8_t*>(raw.data()), bytes);
+    return hex_of(raw);
 }
 
 } // namespace tokenctl
