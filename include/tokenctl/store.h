@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokenctl {
 
@@ -75,6 +76,13 @@ public:
     virtual void for_each_audit(const AuditFilter& filter,
                                 const std::function<void(const AuditEntry&)>& fn) = 0;
 
+    // Prepares this connection for a bulk load (tokenctl-seed writing many rows in a few
+    // large transactions): a page cache of about `cache_bytes`, so that the pages of the
+    // random-keyed indexes (token IDs, digests) stay in memory instead of being spilled to
+    // the log and read back within one transaction. Durability and results are unchanged;
+    // only memory use grows.
+    virtual void prepare_bulk_load(std::int64_t cache_bytes) = 0;
+
     // Small named values of the database (the key check).
     virtual std::optional<Bytes> meta(std::string_view name) = 0;
     virtual void set_meta(std::string_view name, const Bytes& value) = 0;
@@ -90,5 +98,14 @@ std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path);
 
 // The schema version this build writes and reads.
 int sqlite_schema_version();
+
+// The SQL that the SQLite store's for_each_token runs for `filter` (its parameters unbound):
+// exposed so that a test can hold every listing to an index.
+std::string sqlite_token_listing_sql(const TokenFilter& filter);
+
+// EXPLAIN QUERY PLAN of `sql` on the tokenctl database at `path`, opened read-only: one
+// line per step, as SQLite words it ("SEARCH t USING INDEX tokens_by_user (user_id=?)").
+std::vector<std::string> sqlite_query_plan(const std::filesystem::path& path,
+                                           const std::string& sql);
 
 } // namespace tokenctl

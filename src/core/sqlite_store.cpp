@@ -6,10 +6,12 @@
 #include <sqlite3.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
+#include <vector>
 
 namespace tokenctl {
 
@@ -294,20 +296,8 @@ public:
 
     void for_each_token(const TokenFilter& filter,
                         const std::function<void(const TokenRow&)>& fn) override {
-        // One statement per combination of filters, so each can use its index.
-        std::string sql = fmt::format("SELECT {}{} WHERE 1", k_token_row_columns, k_token_joins);
-        if (filter.user_id) {
-            sql += " AND t.user_id = ?1";
-        }
-        if (filter.app_id) {
-            sql += " AND t.app_id = ?2";
-        }
-        if (!filter.include_revoked) {
-            sql += " AND t.revoked_at IS NULL";
-        }
-        sql += " ORDER BY t.id";
         guarded("list tokens", [&] {
-            auto& st = prepare(sql);
+            auto& st = prepare(sqlite_token_listing_sql(filter));
             if (filter.user_id) {
                 st.bind(1, *filter.user_id);
             }
@@ -390,6 +380,13 @@ public:
                 e.detail = st.getColumn(6).getString();
                 fn(e);
             }
+        });
+    }
+
+    void prepare_bulk_load(std::int64_t cache_bytes) override {
+        guarded("set the page cache size", [&] {
+            // A negative cache_size counts KiB rather than pages.
+            m_db->exec(fmt::format("PRAGMA cache_size = {}", -std::max<std::int64_t>(1, cache_bytes / 1024)));
         });
     }
 
@@ -560,6 +557,40 @@ private:
 };
 
 } // namespace
+
+std::string sqlite_token_listing_sql(const TokenFilter& filter) {
+    // One statement per combination of filters, so each can use its index.
+    std::string sql = fmt::format("SELECT {}{} WHERE 1", k_token_row_columns, k_token_joins);
+    if (filter.user_id) {
+        sql += " AND t.user_id = ?1";
+    }
+    if (filter.app_id) {
+        sql += " AND t.app_id = ?2";
+    }
+    if (!filter.include_revoked) {
+        sql += " AND t.revoked_at IS NULL";
+    }
+    sql += " ORDER BY t.id";
+    return sql;
+}
+
+std::vector<std::string> sqlite_query_plan(const std::filesystem::path& path,
+                                           const std::string& sql) {
+    check_header(path);
+    try {
+        SQLite::Database db(path.string(), SQLite::OPEN_READONLY);
+        SQLite::Statement st(db, "EXPLAIN QUERY PLAN " + sql);
+        std::vector<std::string> steps;
+        while (st.executeStep()) {
+            steps.push_back(st.getColumn(3).getString());
+        }
+        return steps;
+    } catch (const SQLite::Exception& e) {
+        throw Error(Status::failure,
+                    fmt::format("database {}: cannot explain a query: {}", path.string(),
+                                e.what()));
+    }
+}
 
 std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path) {
     check_header(path);
