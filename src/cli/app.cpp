@@ -20,10 +20,28 @@ invalid input, 3 permission denied, 4 not found, 5 conflict or state.
 Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME.
 Run `tokenctl COMMAND --help` for a command's options; `man tokenctl` for more.)";
 
+// `text` with control bytes (newlines included) shown as \xNN: messages from the parser
+// quote raw arguments, and an escape sequence there must not reach the terminal, nor a
+// newline split the one error line.
+std::string escape_controls(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b == 0x7F) {
+            out += fmt::format("\\x{:02x}", b);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 void print_error(std::string_view message, std::string_view hint) {
-    std::string text = fmt::format("tokenctl: error: {}\n", redact_secrets(message));
+    std::string text =
+        fmt::format("tokenctl: error: {}\n", escape_controls(redact_secrets(message)));
     if (!hint.empty()) {
-        text += fmt::format("hint: {}\n", redact_secrets(hint));
+        text += fmt::format("hint: {}\n", escape_controls(redact_secrets(hint)));
     }
     std::cerr << text << std::flush;
 }
