@@ -220,7 +220,7 @@ bad "revoke with nothing named" 2 bytes revoke --yes
 
 # --- refusals (exit 3: an audit record, nothing else) --------------------------------------
 bad "unknown acting user" 3 logical --as nobody list
-bad "removed-style stranger with a valid name" 3 logical --as mallory@example.com system-list
+bad "unknown acting user with an e-mail name" 3 logical --as mallory@example.com system-list
 bad "non-admin: system-list" 3 logical --as alice system-list
 bad "non-admin: add-app --for" 3 logical --as alice add-app --for bob --redirect-uri "$URI"
 bad "non-admin: another app name" 3 logical --as alice add-app --name other --redirect-uri "$URI"
