@@ -154,11 +154,17 @@ public:
     }
 
     void write(const std::function<void()>& body) override {
+        // A lookup made before the transaction (the acting user, the key check) leaves
+        // its statement open, and with it a read snapshot. BEGIN IMMEDIATE on a snapshot
+        // that another process has since overtaken fails at once with SQLITE_BUSY
+        // ("database is locked"), without waiting: so no statement stays open.
+        reset_statements();
         guarded("begin a write transaction", [&] { m_db->exec("BEGIN IMMEDIATE"); });
         finish_transaction(body);
     }
 
     void read(const std::function<void()>& body) override {
+        reset_statements(); // the listing reads one fresh snapshot, as write() does
         guarded("begin a read transaction", [&] { m_db->exec("BEGIN"); });
         finish_transaction(body);
     }
@@ -448,6 +454,17 @@ private:
             it->second->clearBindings();
         }
         return *it->second;
+    }
+
+    // Resets every cached statement, unless a transaction is open (whose statements
+    // may still be iterating).
+    void reset_statements() {
+        if (sqlite3_get_autocommit(m_db->getHandle()) == 0) {
+            return;
+        }
+        for (auto& [sql, st] : m_statements) {
+            st->reset();
+        }
     }
 
     void finish_transaction(const std::function<void()>& body) {
