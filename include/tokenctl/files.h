@@ -17,7 +17,9 @@ void create_private_file(const std::filesystem::path& path, std::string_view dat
 
 // Writes `data` to `path` atomically: a temporary file in the same folder, fsync, then
 // rename, mode 0600. An existing `path` is Error(conflict) unless `overwrite`. On any
-// failure the temporary file is removed and `path` is as it was.
+// failure the temporary file is removed and `path` is as it was. The temporary file is
+// unnamed (O_TMPFILE) until complete; a named one (".NAME.XXXXXX") that a killed writer
+// left is removed by the next write of `path`.
 void write_file_atomically(const std::filesystem::path& path, std::string_view data,
                            bool overwrite);
 

@@ -1,12 +1,16 @@
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
+#include <tokenctl/secret.h>
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
+#include <memory>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +69,33 @@ void sync_folder(const std::filesystem::path& folder) {
     }
 }
 
+// Removes the temporary files of `prefix` (".NAME.") in `folder` that writers killed
+// between naming and renaming them left behind. A live writer holds an exclusive flock
+// on its temporary file, so one that can be locked has no writer any more.
+void remove_orphaned_temps(const std::filesystem::path& folder, std::string_view prefix) {
+    struct CloseDir {
+        void operator()(DIR* d) const { ::closedir(d); }
+    };
+    std::unique_ptr<DIR, CloseDir> dir(::opendir(folder.c_str()));
+    if (!dir) {
+        return;
+    }
+    while (const dirent* entry = ::readdir(dir.get())) {
+        std::string_view name = entry->d_name;
+        if (name.size() != prefix.size() + 6 || !name.starts_with(prefix)) {
+            continue;
+        }
+        auto temp = folder / std::string(name);
+        Fd fd(::open(temp.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        struct stat st{};
+        if (fd.get() >= 0 && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == ::geteuid() && (st.st_mode & 077) == 0 &&
+            ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+            ::unlink(temp.c_str());
+        }
+    }
+}
+
 } // namespace
 
 bool path_exists(const std::filesystem::path& path) {
@@ -106,33 +137,78 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         throw Error(Status::conflict, fmt::format("{} is a folder", path.string()));
     }
-    std::string temp = (folder_of(path) / ("." + path.filename().string() + ".XXXXXX")).string();
-    Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
-    if (fd.get() < 0) {
-        fail("create a temporary file beside", path, errno);
-    }
-    try {
-        if (::fchmod(fd.get(), 0600) != 0) {
-            fail("set the mode of", temp, errno);
+    const auto folder = folder_of(path);
+    const std::string prefix = "." + path.filename().string() + ".";
+    remove_orphaned_temps(folder, prefix);
+
+    // The content goes to an unnamed file (O_TMPFILE) that gets a name only once it is
+    // complete, so a writer killed before then leaves nothing behind. Where the file
+    // system has no O_TMPFILE, a named temporary file is used from the start.
+    std::string temp;
+    int raw = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (raw < 0) {
+        temp = (folder / (prefix + "XXXXXX")).string();
+        raw = ::mkostemp(temp.data(), O_CLOEXEC);
+        if (raw < 0) {
+            fail("create a temporary file beside", path, errno);
         }
-        write_all(fd.get(), data, temp);
-        if (overwrite) {
-            if (::rename(temp.c_str(), path.c_str()) != 0) {
-                fail("replace", path, errno);
+    }
+    Fd fd(raw);
+    try {
+        // Held until exit: a locked temporary file belongs to a live writer.
+        ::flock(fd.get(), LOCK_EX);
+        if (::fchmod(fd.get(), 0600) != 0) {
+            fail("set the mode of", path, errno);
+        }
+        write_all(fd.get(), data, path);
+        const std::string self = fmt::format("/proc/self/fd/{}", fd.get());
+        if (temp.empty() && !overwrite) {
+            // linkat never replaces: a file created meanwhile is a conflict.
+            if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) !=
+                0) {
+                if (errno == EEXIST) {
+                    throw Error(Status::conflict,
+                                fmt::format("{} already exists", path.string()),
+                                "pass --force to replace it");
+                }
+                fail("create", path, errno);
             }
-        } else if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(),
-                               RENAME_NOREPLACE) != 0) {
-            if (errno == EEXIST) {
-                throw Error(Status::conflict, fmt::format("{} already exists", path.string()),
-                            "pass --force to replace it");
+        } else {
+            if (temp.empty()) {
+                // rename() is the only atomic replace, and it needs a name to move.
+                for (;;) {
+                    std::string name = (folder / (prefix + random_hex(3))).string();
+                    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, name.c_str(),
+                                 AT_SYMLINK_FOLLOW) == 0) {
+                        temp = std::move(name);
+                        break;
+                    }
+                    if (errno != EEXIST) {
+                        fail("create a temporary file beside", path, errno);
+                    }
+                }
             }
-            fail("create", path, errno);
+            if (overwrite) {
+                if (::rename(temp.c_str(), path.c_str()) != 0) {
+                    fail("replace", path, errno);
+                }
+            } else if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(),
+                                   RENAME_NOREPLACE) != 0) {
+                if (errno == EEXIST) {
+                    throw Error(Status::conflict,
+                                fmt::format("{} already exists", path.string()),
+                                "pass --force to replace it");
+                }
+                fail("create", path, errno);
+            }
         }
     } catch (...) {
-        ::unlink(temp.c_str());
+        if (!temp.empty()) {
+            ::unlink(temp.c_str());
+        }
         throw;
     }
-    sync_folder(folder_of(path));
+    sync_folder(folder);
 }
 
 Key read_key_file(const std::filesystem::path& path) {
