@@ -11,23 +11,28 @@ namespace tokenctl::cli {
 
 namespace {
 
-// Standard input, up to one byte past verify's limit (enough to tell it was exceeded).
+// Standard input, up to one byte past verify's limit (enough to tell it was exceeded),
+// read straight into one zeroed buffer that never grows: wiping the result wipes the
+// only copy of the secret.
 std::string read_stdin_bounded(std::size_t limit) {
-    std::string input;
-    char buffer[512];
-    while (input.size() <= limit) {
-        ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    constexpr std::size_t k_chunk = 512;
+    std::string input(limit + 1 + k_chunk, '\0');
+    std::size_t size = 0;
+    while (size <= limit) {
+        ssize_t n = ::read(STDIN_FILENO, input.data() + size, k_chunk);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
+            wipe(input);
             throw Error(Status::failure, "cannot read standard input");
         }
         if (n == 0) {
             break;
         }
-        input.append(buffer, static_cast<std::size_t>(n));
+        size += static_cast<std::size_t>(n);
     }
+    input.resize(size); // keeps the buffer; past `size` it holds only zeros
     return input;
 }
 
@@ -52,11 +57,20 @@ void set_verify_command(CLI::App& app, Globals& globals) {
                         "verify");
         }
         std::string input = read_stdin_bounded(1024);
-        std::string access = parse_verify_input(input);
-        wipe(input);
-        Session session = open_session(globals, "verify");
-        TokenRow token = verify_access_token(session, access);
-        wipe(access);
+        std::string access;
+        TokenRow token;
+        try {
+            access = parse_verify_input(input);
+            wipe(input);
+            Session session = open_session(globals, "verify");
+            token = verify_access_token(session, access);
+            wipe(access);
+        } catch (...) {
+            // A refused token (unknown, revoked, malformed) is still a secret.
+            wipe(input);
+            wipe(access);
+            throw;
+        }
         if (*format == "json") {
             write_json_object(std::cout, specs_of(token_columns()),
                               fields_of(token_columns(), token));

@@ -93,9 +93,26 @@ std::string deliver(const Token& token, std::string access, std::string refresh,
     wipe(access);
     wipe(refresh);
     if (delivery.output) {
-        write_file_atomically(*delivery.output, text, delivery.force);
+        try {
+            write_file_atomically(*delivery.output, text, delivery.force);
+        } catch (...) {
+            wipe(text);
+            throw;
+        }
     }
     return text;
+}
+
+// Runs `body` in one write transaction; should the command fail after `body` made the
+// token file `text` (the audit record, the commit), the file's secrets are wiped first.
+void write_wiping_on_failure(Session& session, std::string& text,
+                             const std::function<void()>& body) {
+    try {
+        session.write(body);
+    } catch (...) {
+        wipe(text);
+        throw;
+    }
 }
 
 Token require_token(Store& store, const std::string& token_id) {
@@ -226,10 +243,16 @@ TokenRow add_app(Session& session, const AddAppRequest& request) {
         token.access_ttl = lifetimes.access;
         token.refresh_ttl = lifetimes.refresh;
         auto [access, refresh] = issue_secrets(token, key, now);
-        token.id = store.insert_token(token);
-        session.audit_ok(token.token_id,
-                         fmt::format("application {}{}, user {}", app->name,
-                                     created ? " (new)" : "", owner.name));
+        try {
+            token.id = store.insert_token(token);
+            session.audit_ok(token.token_id,
+                             fmt::format("application {}{}, user {}", app->name,
+                                         created ? " (new)" : "", owner.name));
+        } catch (...) {
+            wipe(access);
+            wipe(refresh);
+            throw;
+        }
         if (request.delivery) {
             std::string text = deliver(token, std::move(access), std::move(refresh),
                                        *request.delivery, now);
@@ -349,7 +372,7 @@ std::string download_token(Session& session, const std::string& token_id,
     validate_token_id(token_id);
     const Key* key = nullptr;
     std::string text;
-    session.write([&] {
+    write_wiping_on_failure(session, text, [&] {
         Millis now = now_ms();
         Token token = require_token(session.store(), token_id);
         session.enforce(policy::may_read_secret(session.actor(), token), token_id);
@@ -371,14 +394,20 @@ std::string refresh_token(Session& session, const std::string& token_id,
                           const Delivery& delivery) {
     validate_token_id(token_id);
     std::string text;
-    session.write([&] {
+    write_wiping_on_failure(session, text, [&] {
         Millis now = now_ms();
         Token token = require_token(session.store(), token_id);
         session.enforce(policy::may_read_secret(session.actor(), token), token_id);
         require_usable(token, now);
         auto [access, refresh] = issue_secrets(token, session.key(), now);
-        session.store().replace_secrets(token);
-        session.audit_ok(token_id, "both secrets rotated");
+        try {
+            session.store().replace_secrets(token);
+            session.audit_ok(token_id, "both secrets rotated");
+        } catch (...) {
+            wipe(access);
+            wipe(refresh);
+            throw;
+        }
         text = deliver(token, std::move(access), std::move(refresh), delivery, now);
     });
     return text;
