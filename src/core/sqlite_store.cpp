@@ -275,29 +275,15 @@ public:
     }
 
     std::int64_t insert_token(const Token& t) override {
-        return guarded("add a token", [&] {
-            auto& st = prepare(
-                "INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, "
-                "issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, "
-                "access_digest, refresh_digest, access_sealed, refresh_sealed) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-            st.bind(1, t.token_id);
-            st.bind(2, t.user_id);
-            st.bind(3, t.app_id);
-            st.bind(4, t.created_by);
-            st.bind(5, t.generated_at);
-            st.bind(6, t.issued_at);
-            st.bind(7, t.access_ttl);
-            st.bind(8, t.refresh_ttl);
-            st.bind(9, t.access_expires_at);
-            st.bind(10, t.refresh_expires_at);
-            bind_blob(st, 11, t.access_digest);
-            bind_blob(st, 12, t.refresh_digest);
-            bind_blob(st, 13, t.access_sealed);
-            bind_blob(st, 14, t.refresh_sealed);
-            st.exec();
-            return m_db->getLastInsertRowid();
-        });
+        run("add a token",
+            "INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, "
+            "issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, "
+            "access_digest, refresh_digest, access_sealed, refresh_sealed) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            t.token_id, t.user_id, t.app_id, t.created_by, t.generated_at, t.issued_at,
+            t.access_ttl, t.refresh_ttl, t.access_expires_at, t.refresh_expires_at,
+            t.access_digest, t.refresh_digest, t.access_sealed, t.refresh_sealed);
+        return m_db->getLastInsertRowid();
     }
 
     void for_each_token(const TokenFilter& filter,
@@ -326,21 +312,12 @@ public:
     }
 
     void replace_secrets(const Token& t) override {
-        guarded("store the new secrets", [&] {
-            auto& st = prepare(
-                "UPDATE tokens SET issued_at = ?2, access_expires_at = ?3, "
-                "refresh_expires_at = ?4, access_digest = ?5, refresh_digest = ?6, "
-                "access_sealed = ?7, refresh_sealed = ?8 WHERE id = ?1");
-            st.bind(1, t.id);
-            st.bind(2, t.issued_at);
-            st.bind(3, t.access_expires_at);
-            st.bind(4, t.refresh_expires_at);
-            bind_blob(st, 5, t.access_digest);
-            bind_blob(st, 6, t.refresh_digest);
-            bind_blob(st, 7, t.access_sealed);
-            bind_blob(st, 8, t.refresh_sealed);
-            st.exec();
-        });
+        run("store the new secrets",
+            "UPDATE tokens SET issued_at = ?2, access_expires_at = ?3, "
+            "refresh_expires_at = ?4, access_digest = ?5, refresh_digest = ?6, "
+            "access_sealed = ?7, refresh_sealed = ?8 WHERE id = ?1",
+            t.id, t.issued_at, t.access_expires_at, t.refresh_expires_at, t.access_digest,
+            t.refresh_digest, t.access_sealed, t.refresh_sealed);
     }
 
     void append_audit(const AuditEntry& e) override {
@@ -439,7 +416,7 @@ private:
         guarded(what, [&] {
             auto& st = prepare(sql);
             int index = 0;
-            (st.bind(++index, args), ...);
+            (bind_value(st, ++index, args), ...);
             st.exec();
         });
     }
@@ -566,6 +543,15 @@ private:
 
     static void bind_blob(SQLite::Statement& st, int index, const Bytes& value) {
         st.bind(index, value.data(), static_cast<int>(value.size()));
+    }
+
+    // One parameter of run(): blobs as blobs, everything else as SQLiteCpp binds it.
+    template <class T> static void bind_value(SQLite::Statement& st, int index, const T& value) {
+        if constexpr (std::is_same_v<T, Bytes>) {
+            bind_blob(st, index, value);
+        } else {
+            st.bind(index, value);
+        }
     }
 
     std::string m_path;

@@ -142,6 +142,14 @@ void require_usable(const Token& token, Millis now) {
     }
 }
 
+// download and refresh: the acting user's own token, neither revoked nor expired.
+Token require_own_usable_token(Session& session, const std::string& token_id, Millis now) {
+    Token token = require_token(session.store(), token_id);
+    session.enforce(policy::may_read_secret(session.actor(), token), token_id);
+    require_usable(token, now);
+    return token;
+}
+
 User require_user_named(Store& store, const std::string& name, bool include_removed) {
     validate_user_name(name);
     auto user = store.find_user(name, include_removed);
@@ -370,19 +378,14 @@ std::vector<std::string> execute_revoke(Session& session, const RevokePlan& plan
 std::string download_token(Session& session, const std::string& token_id,
                            const Delivery& delivery) {
     validate_token_id(token_id);
-    const Key* key = nullptr;
     std::string text;
     write_wiping_on_failure(session, text, [&] {
         Millis now = now_ms();
-        Token token = require_token(session.store(), token_id);
-        session.enforce(policy::may_read_secret(session.actor(), token), token_id);
-        require_usable(token, now);
-        if (key == nullptr) {
-            key = &session.key();
-        }
-        std::string access = open_sealed(*key, token.access_sealed,
+        Token token = require_own_usable_token(session, token_id, now);
+        const Key& key = session.key();
+        std::string access = open_sealed(key, token.access_sealed,
                                          associated_data(token.token_id, SecretKind::access));
-        std::string refresh = open_sealed(*key, token.refresh_sealed,
+        std::string refresh = open_sealed(key, token.refresh_sealed,
                                           associated_data(token.token_id, SecretKind::refresh));
         text = deliver(token, std::move(access), std::move(refresh), delivery, now);
         session.audit_ok(token_id, delivery.output ? "to a file" : "to standard output");
@@ -396,9 +399,7 @@ std::string refresh_token(Session& session, const std::string& token_id,
     std::string text;
     write_wiping_on_failure(session, text, [&] {
         Millis now = now_ms();
-        Token token = require_token(session.store(), token_id);
-        session.enforce(policy::may_read_secret(session.actor(), token), token_id);
-        require_usable(token, now);
+        Token token = require_own_usable_token(session, token_id, now);
         auto [access, refresh] = issue_secrets(token, session.key(), now);
         try {
             session.store().replace_secrets(token);
