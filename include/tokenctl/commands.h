@@ -99,11 +99,9 @@ std::vector<std::string> execute_revoke(Session& session, const RevokePlan& plan
 // The token file (or one secret) of the acting user's token; written to the delivery's
 // output when it has one. Error(permission) for another user's token, Error(conflict)
 // for a revoked or expired one, Error(not_found) for an unknown ID.
-std::string download_token(Session& session, const std::string& token_id,
-                           const Delivery& delivery);
+std::string download_token(Session& session, const std::string& token_id, const Delivery& delivery);
 // Rotates both secrets of the acting user's token and returns the new token file.
-std::string refresh_token(Session& session, const std::string& token_id,
-                          const Delivery& delivery);
+std::string refresh_token(Session& session, const std::string& token_id, const Delivery& delivery);
 
 // The access token in `input` (what verify read from standard input): one line of at most
 // 1 KiB, a trailing newline allowed, with the access prefix and a matching checksum.

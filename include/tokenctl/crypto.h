@@ -21,7 +21,7 @@ bool equal_constant_time(const Bytes& a, const Bytes& b);
 
 // A 256-bit AES key, wiped when destroyed.
 class Key {
-public:
+  public:
     static constexpr std::size_t k_size = 32;
 
     // A new key from OpenSSL's CSPRNG.
@@ -35,7 +35,7 @@ public:
 
     const std::uint8_t* data() const { return m_bytes.data(); }
 
-private:
+  private:
     Key() = default;
     std::array<std::uint8_t, k_size> m_bytes{};
 };
@@ -48,7 +48,7 @@ Bytes seal(const Key& key, std::string_view plaintext, std::string_view associat
 // generator per value is most of the cost. Wiped when destroyed. Not to be kept across a
 // fork (both processes would hand out the same bytes).
 class RandomPool {
-public:
+  public:
     RandomPool() = default;
     RandomPool(const RandomPool&) = delete;
     RandomPool& operator=(const RandomPool&) = delete;
@@ -57,7 +57,7 @@ public:
     // Fills `out` with `size` bytes never handed out before.
     void fill(std::uint8_t* out, std::size_t size);
 
-private:
+  private:
     static constexpr std::size_t k_size = 4096;
     std::array<std::uint8_t, k_size> m_bytes{};
     std::size_t m_next = k_size;
@@ -66,7 +66,7 @@ private:
 // seal() for many secrets under one key: the cipher context and its key schedule are set
 // up once and reused, which is most of the cost of sealing one short secret.
 class Sealer {
-public:
+  public:
     // Nonces come from `nonces` when given, else straight from OpenSSL's CSPRNG.
     explicit Sealer(const Key& key, RandomPool* nonces = nullptr);
     Sealer(const Sealer&) = delete;
@@ -76,7 +76,7 @@ public:
     // What seal(key, plaintext, associated_data) returns, with a fresh random nonce.
     Bytes seal(std::string_view plaintext, std::string_view associated_data);
 
-private:
+  private:
     evp_cipher_ctx_st* m_ctx;
     RandomPool* m_nonces;
 };

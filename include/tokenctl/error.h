@@ -18,14 +18,14 @@ enum class Status : int {
 // The one error type of the project: a message fit for a user, the exit status it
 // maps to, and an optional hint printed on a second line.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(Status status, const std::string& message, std::string hint = {})
         : std::runtime_error(message), m_status(status), m_hint(std::move(hint)) {}
 
     Status status() const { return m_status; }
     const std::string& hint() const { return m_hint; }
 
-private:
+  private:
     Status m_status;
     std::string m_hint;
 };

@@ -38,7 +38,7 @@ struct ColumnSpec {
 // Streams a listing in one format. Rows go to write() as they come; the table format
 // needs every row measured first, so its callers make two passes (see two_passes()).
 class ListingWriter {
-public:
+  public:
     virtual ~ListingWriter() = default;
     // True when every row must be passed to measure() before the first write().
     virtual bool two_passes() const { return false; }
@@ -51,8 +51,7 @@ public:
 // A writer for `format` over `columns`; `headers` false drops the header line of
 // table, CSV and TSV.
 std::unique_ptr<ListingWriter> make_listing_writer(Format format, std::ostream& out,
-                                                   std::vector<ColumnSpec> columns,
-                                                   bool headers);
+                                                   std::vector<ColumnSpec> columns, bool headers);
 
 // A column of a listing of `Row`s: its spec and how to read it from a row.
 template <class Row> struct Column {
@@ -80,9 +79,9 @@ std::vector<Field> fields_of(std::span<const Column<Row>> columns, const Row& ro
 // Writes a whole listing: `for_each_row` is called once (twice for tables) and must
 // pass every row to the function it is given, in order.
 template <class Row>
-void write_listing(std::ostream& out, Format format, bool headers,
-                   std::span<const Column<Row>> columns,
-                   const std::function<void(const std::function<void(const Row&)>&)>& for_each_row) {
+void write_listing(
+    std::ostream& out, Format format, bool headers, std::span<const Column<Row>> columns,
+    const std::function<void(const std::function<void(const Row&)>&)>& for_each_row) {
     auto writer = make_listing_writer(format, out, specs_of(columns), headers);
     // One vector reused for every row: a listing of a million tokens allocates once.
     std::vector<Field> fields(columns.size());

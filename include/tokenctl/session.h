@@ -29,7 +29,7 @@ std::string resolve_acting_name(const std::optional<std::string>& as_flag);
 // An open database and the acting user a command runs as. Every command but `init`
 // runs in one.
 class Session {
-public:
+  public:
     // Opens the database at `paths` for `command` (its audit action name) run by
     // `acting_name`. A missing or foreign database is Error(failure); an unknown or
     // removed acting user is Error(permission), recorded in the audit log.
@@ -53,7 +53,7 @@ public:
     // Appends an audit record of this command by the acting user, outcome "ok".
     void audit_ok(std::string_view subject, std::string_view detail = {});
 
-private:
+  private:
     void record_denial(AuditEntry entry);
 
     Paths m_paths;

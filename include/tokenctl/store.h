@@ -30,7 +30,7 @@ struct AuditFilter {
 // another backend (a shared PostgreSQL registry) can be added without touching commands.
 // Every method throws Error(failure) with context when the storage fails.
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // Runs `body` in one write transaction (BEGIN IMMEDIATE): committed when it returns,

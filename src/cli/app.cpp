@@ -15,7 +15,8 @@ namespace tokenctl::cli {
 
 namespace {
 
-constexpr std::string_view k_footer = R"(Exit status: 0 success, 1 operational failure or declined prompt, 2 usage or
+constexpr std::string_view k_footer =
+    R"(Exit status: 0 success, 1 operational failure or declined prompt, 2 usage or
 invalid input, 3 permission denied, 4 not found, 5 conflict or state.
 Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME.
 Run `tokenctl COMMAND --help` for a command's options; `man tokenctl` for more.)";
@@ -147,11 +148,13 @@ int run(int argc, char** argv) {
     app.option_defaults()->always_capture_default(false);
 
     Globals globals;
-    app.add_option("--db", globals.db, "Database file (default: TOKENCTL_DB, else "
-                                       "$XDG_DATA_HOME/tokenctl/tokens.db)")
+    app.add_option("--db", globals.db,
+                   "Database file (default: TOKENCTL_DB, else "
+                   "$XDG_DATA_HOME/tokenctl/tokens.db)")
         ->option_text("PATH");
-    app.add_option("--as", globals.as, "Acting user (default: TOKENCTL_USER, else your login "
-                                       "name)")
+    app.add_option("--as", globals.as,
+                   "Acting user (default: TOKENCTL_USER, else your login "
+                   "name)")
         ->option_text("NAME");
 
     set_init_command(app, globals);

@@ -19,11 +19,13 @@ void set_audit_command(CLI::App& app, Globals& globals) {
     auto opts = std::make_shared<AuditOptions>();
     cmd->add_option("--user", opts->request.user, "Only records of this acting user")
         ->option_text("NAME");
-    cmd->add_option("--since", opts->request.since, "Only records since TIME (RFC 3339, or a "
-                                                    "duration back from now such as 24h)")
+    cmd->add_option("--since", opts->request.since,
+                    "Only records since TIME (RFC 3339, or a "
+                    "duration back from now such as 24h)")
         ->option_text("TIME");
-    cmd->add_option("--action", opts->request.action, "Only records of this action (e.g. "
-                                                      "revoke, download, user add)")
+    cmd->add_option("--action", opts->request.action,
+                    "Only records of this action (e.g. "
+                    "revoke, download, user add)")
         ->option_text("NAME");
     add_format_option(cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     cmd->add_flag("--no-headers", opts->no_headers, "Leave out the header line");

@@ -16,8 +16,8 @@ Session open_session(const Globals& globals, std::string command) {
     return Session(paths, acting, std::move(command));
 }
 
-CLI::Option* add_format_option(CLI::App* app, std::string& target,
-                               std::vector<std::string> choices, std::string_view what) {
+CLI::Option* add_format_option(CLI::App* app, std::string& target, std::vector<std::string> choices,
+                               std::string_view what) {
     target = choices.front();
     std::string description = fmt::format("{}: {}", what, fmt::join(choices, ", "));
     return app->add_option("--format", target, description)
@@ -40,6 +40,8 @@ bool confirm(const std::string& question, const std::string& details) {
     return iequals(answer, "y") || iequals(answer, "yes");
 }
 
-void note(std::string_view message) { std::cerr << "tokenctl: note: " << message << '\n'; }
+void note(std::string_view message) {
+    std::cerr << "tokenctl: note: " << message << '\n';
+}
 
 } // namespace tokenctl::cli

@@ -23,8 +23,8 @@ struct Globals {
 Session open_session(const Globals& globals, std::string command);
 
 // Adds --format with `choices`, the first being the default.
-CLI::Option* add_format_option(CLI::App* app, std::string& target,
-                               std::vector<std::string> choices, std::string_view what);
+CLI::Option* add_format_option(CLI::App* app, std::string& target, std::vector<std::string> choices,
+                               std::string_view what);
 
 // Shows `details`, asks `question` on the terminal and returns the answer (true only for
 // y or yes). Without a terminal on standard input it throws Error(usage) naming --yes.

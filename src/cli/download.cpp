@@ -20,8 +20,9 @@ void declare(CLI::App* cmd, Globals& globals, Deliver deliver) {
     cmd->add_option("TOKEN_ID", opts->token_id, "The token's ID")->required();
     add_format_option(cmd, opts->format, {"json", "access-token", "refresh-token"},
                       "What to write: the token file, or one secret alone");
-    cmd->add_option("-o,--output", opts->output, "Write to FILE (atomically, mode 0600) "
-                                                 "instead of standard output")
+    cmd->add_option("-o,--output", opts->output,
+                    "Write to FILE (atomically, mode 0600) "
+                    "instead of standard output")
         ->option_text("FILE");
     cmd->add_flag("--force", opts->force, "Replace an existing FILE");
     cmd->callback([&globals, opts, deliver, name = cmd->get_name()] {

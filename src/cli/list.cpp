@@ -38,8 +38,7 @@ void declare_list(CLI::App* cmd, Globals& globals, bool system) {
 } // namespace
 
 void set_list_commands(CLI::App& app, Globals& globals) {
-    declare_list(app.add_subcommand("list", "List your tokens (My Apps & Tokens)"), globals,
-                 false);
+    declare_list(app.add_subcommand("list", "List your tokens (My Apps & Tokens)"), globals, false);
     declare_list(app.add_subcommand("system-list", "List every user's tokens (System Apps & "
                                                    "Tokens; administrators only)"),
                  globals, true);

@@ -64,9 +64,8 @@ void set_user_command(CLI::App& app, Globals& globals) {
     remove->callback([&globals, opts] {
         Session session = open_session(globals, "user remove");
         UserRemoval plan = plan_user_removal(session, opts->name);
-        if (!opts->yes &&
-            !confirm(fmt::format("Remove user {} and revoke their {} active tokens?",
-                                 plan.user.name, plan.active_tokens))) {
+        if (!opts->yes && !confirm(fmt::format("Remove user {} and revoke their {} active tokens?",
+                                               plan.user.name, plan.active_tokens))) {
             throw Error(Status::failure, "not confirmed; nothing was changed");
         }
         auto revoked = remove_user(session, plan);

@@ -51,8 +51,9 @@ void set_verify_command(CLI::App& app, Globals& globals) {
             for (auto& argument : *arguments) {
                 wipe(argument);
             }
-            throw Error(Status::usage, "verify takes no arguments: it reads the access token "
-                                       "from standard input",
+            throw Error(Status::usage,
+                        "verify takes no arguments: it reads the access token "
+                        "from standard input",
                         "pipe it in: tokenctl download ID --format access-token | tokenctl "
                         "verify");
         }

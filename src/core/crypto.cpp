@@ -40,8 +40,7 @@ Bytes sha256(std::string_view data) {
     unsigned int len = 0;
     // Fetched once: an implicit fetch on every call costs as much as hashing a secret.
     static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
-    if (md == nullptr ||
-        EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
+    if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
         len != out.size()) {
         throw Error(Status::failure, "SHA-256 failed");
     }
@@ -71,9 +70,13 @@ Key::Key(Key&& other) noexcept : m_bytes(other.m_bytes) {
     OPENSSL_cleanse(other.m_bytes.data(), k_size);
 }
 
-Key::~Key() { OPENSSL_cleanse(m_bytes.data(), k_size); }
+Key::~Key() {
+    OPENSSL_cleanse(m_bytes.data(), k_size);
+}
 
-RandomPool::~RandomPool() { OPENSSL_cleanse(m_bytes.data(), m_bytes.size()); }
+RandomPool::~RandomPool() {
+    OPENSSL_cleanse(m_bytes.data(), m_bytes.size());
+}
 
 void RandomPool::fill(std::uint8_t* out, std::size_t size) {
     while (size > 0) {
@@ -92,8 +95,7 @@ void RandomPool::fill(std::uint8_t* out, std::size_t size) {
     }
 }
 
-Sealer::Sealer(const Key& key, RandomPool* nonces)
-    : m_ctx(EVP_CIPHER_CTX_new()), m_nonces(nonces) {
+Sealer::Sealer(const Key& key, RandomPool* nonces) : m_ctx(EVP_CIPHER_CTX_new()), m_nonces(nonces) {
     if (m_ctx == nullptr) {
         throw Error(Status::failure, "cannot allocate a cipher context");
     }
@@ -103,7 +105,9 @@ Sealer::Sealer(const Key& key, RandomPool* nonces)
     }
 }
 
-Sealer::~Sealer() { EVP_CIPHER_CTX_free(m_ctx); }
+Sealer::~Sealer() {
+    EVP_CIPHER_CTX_free(m_ctx);
+}
 
 Bytes Sealer::seal(std::string_view plaintext, std::string_view associated_data) {
     Bytes out(k_nonce + plaintext.size() + k_tag);
@@ -141,16 +145,15 @@ std::string open_sealed(const Key& key, const Bytes& sealed, std::string_view as
     int len = 0;
     Bytes tag(sealed.end() - k_tag, sealed.end());
     bool ok =
-        EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), sealed.data()) ==
-            1 &&
+        EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), sealed.data()) == 1 &&
         EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated_data),
                           static_cast<int>(associated_data.size())) == 1 &&
         EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
                           sealed.data() + k_nonce, static_cast<int>(text_size)) == 1 &&
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(k_tag),
-                            tag.data()) == 1 &&
-        EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
-                            &len) == 1;
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(k_tag), tag.data()) ==
+            1 &&
+        EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &len) ==
+            1;
     if (!ok) {
         wipe(out);
         throw Error(Status::failure,

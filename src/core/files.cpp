@@ -19,13 +19,13 @@ namespace tokenctl {
 namespace {
 
 [[noreturn]] void fail(std::string_view what, const std::filesystem::path& path, int err) {
-    throw Error(Status::failure, fmt::format("cannot {} {}: {}", what, path.string(),
-                                             std::strerror(err)));
+    throw Error(Status::failure,
+                fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
 }
 
 // Closes a descriptor when it goes out of scope.
 class Fd {
-public:
+  public:
     explicit Fd(int fd) : m_fd(fd) {}
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
@@ -36,7 +36,7 @@ public:
     }
     int get() const { return m_fd; }
 
-private:
+  private:
     int m_fd;
 };
 
@@ -87,7 +87,7 @@ void remove_orphaned_temps(const std::filesystem::path& folder, std::string_view
         }
         auto temp = folder / std::string(name);
         Fd fd(::open(temp.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-        struct stat st{};
+        struct stat st {};
         if (fd.get() >= 0 && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
             st.st_uid == ::geteuid() && (st.st_mode & 077) == 0 &&
             ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
@@ -99,7 +99,7 @@ void remove_orphaned_temps(const std::filesystem::path& folder, std::string_view
 } // namespace
 
 bool path_exists(const std::filesystem::path& path) {
-    struct stat st{};
+    struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;
 }
 
@@ -133,7 +133,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
         throw Error(Status::conflict, fmt::format("{} already exists", path.string()),
                     "pass --force to replace it");
     }
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         throw Error(Status::conflict, fmt::format("{} is a folder", path.string()));
     }
@@ -164,11 +164,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
         const std::string self = fmt::format("/proc/self/fd/{}", fd.get());
         if (temp.empty() && !overwrite) {
             // linkat never replaces: a file created meanwhile is a conflict.
-            if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) !=
-                0) {
+            if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
                 if (errno == EEXIST) {
-                    throw Error(Status::conflict,
-                                fmt::format("{} already exists", path.string()),
+                    throw Error(Status::conflict, fmt::format("{} already exists", path.string()),
                                 "pass --force to replace it");
                 }
                 fail("create", path, errno);
@@ -195,8 +193,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
             } else if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(),
                                    RENAME_NOREPLACE) != 0) {
                 if (errno == EEXIST) {
-                    throw Error(Status::conflict,
-                                fmt::format("{} already exists", path.string()),
+                    throw Error(Status::conflict, fmt::format("{} already exists", path.string()),
                                 "pass --force to replace it");
                 }
                 fail("create", path, errno);
@@ -222,7 +219,7 @@ Key read_key_file(const std::filesystem::path& path) {
         }
         fail("read key file", path, err);
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd.get(), &st) != 0) {
         fail("read key file", path, errno);
     }

@@ -22,18 +22,24 @@ std::size_t display_width(std::string_view text) {
 
 std::string text_of(const Field& field) {
     switch (field.kind) {
-    case Field::Kind::text: return field.text;
-    case Field::Kind::number: return std::to_string(field.number);
-    case Field::Kind::null: return {};
+    case Field::Kind::text:
+        return field.text;
+    case Field::Kind::number:
+        return std::to_string(field.number);
+    case Field::Kind::null:
+        return {};
     }
     return {};
 }
 
 Json json_of(const Field& field) {
     switch (field.kind) {
-    case Field::Kind::text: return field.text;
-    case Field::Kind::number: return field.number;
-    case Field::Kind::null: return nullptr;
+    case Field::Kind::text:
+        return field.text;
+    case Field::Kind::number:
+        return field.number;
+    case Field::Kind::null:
+        return nullptr;
     }
     return nullptr;
 }
@@ -48,7 +54,7 @@ Json object_of(std::span<const ColumnSpec> columns, const std::vector<Field>& fi
 
 // Aligned columns separated by three spaces, one header line, nothing else.
 class TableWriter final : public ListingWriter {
-public:
+  public:
     TableWriter(std::ostream& out, std::vector<ColumnSpec> columns, bool headers)
         : m_out(out), m_headers(headers) {
         for (std::size_t i = 0; i < columns.size(); ++i) {
@@ -79,7 +85,7 @@ public:
 
     void finish() override { print_header_once(); }
 
-private:
+  private:
     void print_header_once() {
         if (m_headers && !m_header_done) {
             m_header_done = true;
@@ -111,11 +117,10 @@ private:
 // keys are serialized once; each value goes through nlohmann's serializer alone, which
 // spares building an object (nine allocated keys) for every row of a large listing.
 class JsonWriter final : public ListingWriter {
-public:
+  public:
     JsonWriter(std::ostream& out, const std::vector<ColumnSpec>& columns) : m_out(out) {
         for (std::size_t i = 0; i < columns.size(); ++i) {
-            m_keys.push_back((i == 0 ? "{" : ",") + dump(Json(std::string(columns[i].key))) +
-                             ":");
+            m_keys.push_back((i == 0 ? "{" : ",") + dump(Json(std::string(columns[i].key))) + ":");
         }
     }
 
@@ -129,8 +134,12 @@ public:
                 m_value.get_ref<std::string&>() = field.text;
                 m_line += dump(m_value);
                 break;
-            case Field::Kind::number: m_line += std::to_string(field.number); break;
-            case Field::Kind::null: m_line += "null"; break;
+            case Field::Kind::number:
+                m_line += std::to_string(field.number);
+                break;
+            case Field::Kind::null:
+                m_line += "null";
+                break;
             }
         }
         m_line += '}';
@@ -140,7 +149,7 @@ public:
 
     void finish() override { m_out << (m_first ? "[]\n" : "\n]\n"); }
 
-private:
+  private:
     static std::string dump(const Json& value) {
         return value.dump(-1, ' ', false, Json::error_handler_t::replace);
     }
@@ -154,7 +163,7 @@ private:
 
 // CSV as RFC 4180 writes it (CRLF line ends, quotes where needed), or TSV.
 class DelimitedWriter final : public ListingWriter {
-public:
+  public:
     DelimitedWriter(std::ostream& out, std::vector<ColumnSpec> columns, bool headers, bool csv)
         : m_out(out), m_csv(csv) {
         if (headers) {
@@ -171,7 +180,7 @@ public:
 
     void finish() override { write_header_once(); }
 
-private:
+  private:
     // The header goes out with the first row, so a listing refused before its first row
     // (a permission check inside the row source) prints nothing on stdout.
     void write_header_once() {
@@ -214,10 +223,17 @@ private:
     static void append_tsv(std::string& line, const std::string& value) {
         for (char c : value) {
             switch (c) {
-            case '\t': line += "\\t"; break;
-            case '\n': line += "\\n"; break;
-            case '\r': line += "\\r"; break;
-            default: line += c;
+            case '\t':
+                line += "\\t";
+                break;
+            case '\n':
+                line += "\\n";
+                break;
+            case '\r':
+                line += "\\r";
+                break;
+            default:
+                line += c;
             }
         }
     }
@@ -247,11 +263,12 @@ Format parse_format(std::string_view text) {
 }
 
 std::unique_ptr<ListingWriter> make_listing_writer(Format format, std::ostream& out,
-                                                   std::vector<ColumnSpec> columns,
-                                                   bool headers) {
+                                                   std::vector<ColumnSpec> columns, bool headers) {
     switch (format) {
-    case Format::table: return std::make_unique<TableWriter>(out, std::move(columns), headers);
-    case Format::json: return std::make_unique<JsonWriter>(out, columns);
+    case Format::table:
+        return std::make_unique<TableWriter>(out, std::move(columns), headers);
+    case Format::json:
+        return std::make_unique<JsonWriter>(out, columns);
     case Format::csv:
         return std::make_unique<DelimitedWriter>(out, std::move(columns), headers, true);
     case Format::tsv:

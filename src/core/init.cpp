@@ -13,7 +13,7 @@ namespace {
 
 // Removes what a failed init created, so that it can simply be run again.
 class Cleanup {
-public:
+  public:
     void add(std::filesystem::path path) { m_paths.push_back(std::move(path)); }
     void dismiss() { m_paths.clear(); }
     ~Cleanup() {
@@ -22,7 +22,7 @@ public:
         }
     }
 
-private:
+  private:
     std::vector<std::filesystem::path> m_paths;
 };
 

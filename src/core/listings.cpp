@@ -6,7 +6,9 @@ namespace tokenctl {
 
 namespace {
 
-Field time_field(Millis t) { return Field::of(format_rfc3339(t)); }
+Field time_field(Millis t) {
+    return Field::of(format_rfc3339(t));
+}
 
 // The columns of each listing: one line a column, read by every format.
 constexpr std::array<Column<TokenRow>, 9> k_token_columns{{
@@ -14,9 +16,11 @@ constexpr std::array<Column<TokenRow>, 9> k_token_columns{{
     {{"user", "USER NAME"}, [](const TokenRow& r) { return Field::of(r.user); }},
     {{"application", "APPLICATION"}, [](const TokenRow& r) { return Field::of(r.application); }},
     {{"redirect_uri", ""}, [](const TokenRow& r) { return Field::of(r.redirect_uri); }},
-    {{"generated_at", "GENERATED AT"}, [](const TokenRow& r) { return time_field(r.generated_at); }},
+    {{"generated_at", "GENERATED AT"},
+     [](const TokenRow& r) { return time_field(r.generated_at); }},
     {{"access_expires_at", ""}, [](const TokenRow& r) { return time_field(r.access_expires_at); }},
-    {{"refresh_expires_at", ""}, [](const TokenRow& r) { return time_field(r.refresh_expires_at); }},
+    {{"refresh_expires_at", ""},
+     [](const TokenRow& r) { return time_field(r.refresh_expires_at); }},
     {{"revoked_at", ""},
      [](const TokenRow& r) { return r.revoked_at ? time_field(*r.revoked_at) : Field::none(); }},
     {{"status", "STATUS"},
@@ -25,9 +29,11 @@ constexpr std::array<Column<TokenRow>, 9> k_token_columns{{
 
 constexpr std::array<Column<UserRow>, 4> k_user_columns{{
     {{"name", "NAME"}, [](const UserRow& r) { return Field::of(r.user.name); }},
-    {{"role", "ROLE"}, [](const UserRow& r) { return Field::of(std::string(role_name(r.user.role))); }},
+    {{"role", "ROLE"},
+     [](const UserRow& r) { return Field::of(std::string(role_name(r.user.role))); }},
     {{"created_at", "CREATED AT"}, [](const UserRow& r) { return time_field(r.user.created_at); }},
-    {{"active_tokens", "ACTIVE TOKENS"}, [](const UserRow& r) { return Field::of(r.active_tokens); }},
+    {{"active_tokens", "ACTIVE TOKENS"},
+     [](const UserRow& r) { return Field::of(r.active_tokens); }},
 }};
 
 constexpr std::array<Column<AuditEntry>, 6> k_audit_columns{{
@@ -41,8 +47,14 @@ constexpr std::array<Column<AuditEntry>, 6> k_audit_columns{{
 
 } // namespace
 
-std::span<const Column<TokenRow>> token_columns() { return k_token_columns; }
-std::span<const Column<UserRow>> user_columns() { return k_user_columns; }
-std::span<const Column<AuditEntry>> audit_columns() { return k_audit_columns; }
+std::span<const Column<TokenRow>> token_columns() {
+    return k_token_columns;
+}
+std::span<const Column<UserRow>> user_columns() {
+    return k_user_columns;
+}
+std::span<const Column<AuditEntry>> audit_columns() {
+    return k_audit_columns;
+}
 
 } // namespace tokenctl

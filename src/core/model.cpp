@@ -4,7 +4,9 @@
 
 namespace tokenctl {
 
-std::string_view role_name(Role role) { return role == Role::admin ? "admin" : "user"; }
+std::string_view role_name(Role role) {
+    return role == Role::admin ? "admin" : "user";
+}
 
 Role parse_role(std::string_view text) {
     validate_role(text);
@@ -13,9 +15,12 @@ Role parse_role(std::string_view text) {
 
 std::string_view status_name(TokenStatus status) {
     switch (status) {
-    case TokenStatus::active: return "active";
-    case TokenStatus::expired: return "expired";
-    case TokenStatus::revoked: return "revoked";
+    case TokenStatus::active:
+        return "active";
+    case TokenStatus::expired:
+        return "expired";
+    case TokenStatus::revoked:
+        return "revoked";
     }
     return "active";
 }

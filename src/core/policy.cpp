@@ -7,7 +7,9 @@ namespace tokenctl::policy {
 
 namespace {
 
-Decision deny(std::string reason) { return {Status::permission, std::move(reason)}; }
+Decision deny(std::string reason) {
+    return {Status::permission, std::move(reason)};
+}
 
 } // namespace
 

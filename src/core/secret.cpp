@@ -16,7 +16,9 @@ constexpr std::size_t k_value_digits = 43; // 62^43 > 2^256
 constexpr std::size_t k_crc_digits = 6;    // 62^6 > 2^32
 constexpr std::size_t k_prefix_length = 4;
 
-std::string_view prefix_of(SecretKind kind) { return kind == SecretKind::access ? "tca_" : "tcr_"; }
+std::string_view prefix_of(SecretKind kind) {
+    return kind == SecretKind::access ? "tca_" : "tcr_";
+}
 
 void random_bytes(unsigned char* out, std::size_t n) {
     if (RAND_bytes(out, static_cast<int>(n)) != 1) {

@@ -61,8 +61,9 @@ std::string resolve_acting_name(const std::optional<std::string>& as_flag) {
     } else if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) {
         name = pw->pw_name;
     } else {
-        throw Error(Status::failure, "cannot tell who is acting: the effective uid has no login "
-                                     "name",
+        throw Error(Status::failure,
+                    "cannot tell who is acting: the effective uid has no login "
+                    "name",
                     "name the acting user with --as NAME or TOKENCTL_USER");
     }
     validate_user_name(name);
@@ -73,8 +74,8 @@ Session::Session(const Paths& paths, const std::string& acting_name, std::string
     : m_paths(paths), m_store(open_sqlite_store(paths.db)), m_command(std::move(command)) {
     auto user = m_store->find_user(acting_name, false);
     if (!user) {
-        record_denial(AuditEntry{0, now_ms(), acting_name, m_command, {}, "denied",
-                                 "unknown acting user"});
+        record_denial(
+            AuditEntry{0, now_ms(), acting_name, m_command, {}, "denied", "unknown acting user"});
         throw Error(Status::permission,
                     fmt::format("{} is not a user of this database", acting_name),
                     "act as a user of the database with --as NAME or TOKENCTL_USER; an "
@@ -97,8 +98,8 @@ const Key& Session::key() {
             }
         } catch (const Error&) {
             throw Error(Status::failure,
-                        fmt::format("key file {} does not match database {}",
-                                    m_paths.key.string(), m_paths.db.string()),
+                        fmt::format("key file {} does not match database {}", m_paths.key.string(),
+                                    m_paths.db.string()),
                         "use the key file that `tokenctl init` created with this database "
                         "(TOKENCTL_KEY_FILE names another place)");
         }
@@ -128,7 +129,7 @@ void Session::enforce(const policy::Decision& decision, std::string_view subject
         return;
     }
     if (decision.status == Status::permission) {
-        AuditEntry entry{0,        now_ms(), m_actor.name,   m_command, std::string(subject),
+        AuditEntry entry{0,        now_ms(),       m_actor.name, m_command, std::string(subject),
                          "denied", decision.reason};
         if (m_in_write) {
             m_pending_denial = std::move(entry);

@@ -3,8 +3,8 @@
 #include <tokenctl/store.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <sqlite3.h>
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <array>
@@ -110,15 +110,15 @@ std::uint32_t header_u32(const std::array<unsigned char, 100>& header, std::size
 // Refuses anything but a tokenctl database, from its header alone, before SQLite
 // opens it (and before anything could write to it).
 void check_header(const std::filesystem::path& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         throw Error(Status::failure, fmt::format("no database at {}", path.string()),
                     "run `tokenctl init` to create one, or name another with --db");
     }
     if (!S_ISREG(st.st_mode)) {
-        throw Error(Status::failure,
-                    fmt::format("{} is not a tokenctl database (not a regular file)",
-                                path.string()));
+        throw Error(
+            Status::failure,
+            fmt::format("{} is not a tokenctl database (not a regular file)", path.string()));
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -130,14 +130,13 @@ void check_header(const std::filesystem::path& path) {
     if (in.gcount() != static_cast<std::streamsize>(header.size()) ||
         std::string_view(reinterpret_cast<const char*>(header.data()), 16) != k_magic ||
         header_u32(header, 68) != static_cast<std::uint32_t>(k_application_id)) {
-        throw Error(Status::failure,
-                    fmt::format("{} is not a tokenctl database", path.string()),
+        throw Error(Status::failure, fmt::format("{} is not a tokenctl database", path.string()),
                     "check --db / TOKENCTL_DB; tokenctl leaves other files untouched");
     }
 }
 
 class SqliteStore final : public Store {
-public:
+  public:
     SqliteStore(const std::filesystem::path& path, bool create) : m_path(path.string()) {
         guarded("open", [&] {
             m_db.emplace(m_path, SQLite::OPEN_READWRITE);
@@ -213,8 +212,8 @@ public:
 
     std::int64_t count_admins() override {
         return guarded("count administrators", [&] {
-            auto& st = prepare(
-                "SELECT count(*) FROM users WHERE role = 'admin' AND removed_at IS NULL");
+            auto& st =
+                prepare("SELECT count(*) FROM users WHERE role = 'admin' AND removed_at IS NULL");
             st.executeStep();
             return st.getColumn(0).getInt64();
         });
@@ -222,11 +221,10 @@ public:
 
     void for_each_user(Millis now, const std::function<void(const UserRow&)>& fn) override {
         guarded("list users", [&] {
-            auto& st = prepare(
-                "SELECT id, name, role, created_at, removed_at, "
-                "(SELECT count(*) FROM tokens t WHERE t.user_id = users.id "
-                "AND t.revoked_at IS NULL AND t.refresh_expires_at > ?1) "
-                "FROM users WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE");
+            auto& st = prepare("SELECT id, name, role, created_at, removed_at, "
+                               "(SELECT count(*) FROM tokens t WHERE t.user_id = users.id "
+                               "AND t.revoked_at IS NULL AND t.refresh_expires_at > ?1) "
+                               "FROM users WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE");
             st.bind(1, now);
             while (st.executeStep()) {
                 fn(UserRow{read_user(st), st.getColumn(5).getInt64()});
@@ -242,9 +240,9 @@ public:
             if (!st.executeStep()) {
                 return std::nullopt;
             }
-            return App{st.getColumn(0).getInt64(), st.getColumn(1).getString(),
+            return App{st.getColumn(0).getInt64(),  st.getColumn(1).getString(),
                        st.getColumn(2).getString(), st.getColumn(3).getString(),
-                       st.getColumn(4).getInt64(), st.getColumn(5).getInt64()};
+                       st.getColumn(4).getInt64(),  st.getColumn(5).getInt64()};
         });
     }
 
@@ -263,9 +261,8 @@ public:
     }
 
     std::optional<Token> find_token(std::string_view token_id) override {
-        return find_token_where("t.token_id = ?1", [&](SQLite::Statement& st) {
-            st.bind(1, std::string(token_id));
-        });
+        return find_token_where("t.token_id = ?1",
+                                [&](SQLite::Statement& st) { st.bind(1, std::string(token_id)); });
     }
 
     std::optional<Token> find_token_by_access_digest(const Bytes& digest) override {
@@ -281,8 +278,8 @@ public:
             "access_digest, refresh_digest, access_sealed, refresh_sealed) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             t.token_id, t.user_id, t.app_id, t.created_by, t.generated_at, t.issued_at,
-            t.access_ttl, t.refresh_ttl, t.access_expires_at, t.refresh_expires_at,
-            t.access_digest, t.refresh_digest, t.access_sealed, t.refresh_sealed);
+            t.access_ttl, t.refresh_ttl, t.access_expires_at, t.refresh_expires_at, t.access_digest,
+            t.refresh_digest, t.access_sealed, t.refresh_sealed);
         return m_db->getLastInsertRowid();
     }
 
@@ -369,7 +366,8 @@ public:
     void prepare_bulk_load(std::int64_t cache_bytes) override {
         guarded("set the page cache size", [&] {
             // A negative cache_size counts KiB rather than pages.
-            m_db->exec(fmt::format("PRAGMA cache_size = {}", -std::max<std::int64_t>(1, cache_bytes / 1024)));
+            m_db->exec(fmt::format("PRAGMA cache_size = {}",
+                                   -std::max<std::int64_t>(1, cache_bytes / 1024)));
         });
     }
 
@@ -393,7 +391,7 @@ public:
         });
     }
 
-private:
+  private:
     // Runs `fn`, turning SQLite's exceptions into Error(failure) naming the database.
     template <class F> auto guarded(std::string_view what, F&& fn) -> decltype(fn()) {
         try {
@@ -525,7 +523,8 @@ private:
         row.access_expires_at = st.getColumn(7).getInt64();
         row.refresh_expires_at = st.getColumn(8).getInt64();
         auto revoked = st.getColumn(9);
-        row.revoked_at = revoked.isNull() ? std::nullopt : std::optional<Millis>(revoked.getInt64());
+        row.revoked_at =
+            revoked.isNull() ? std::nullopt : std::optional<Millis>(revoked.getInt64());
     }
 
     static User read_user(SQLite::Statement& st) {
@@ -589,9 +588,8 @@ std::vector<std::string> sqlite_query_plan(const std::filesystem::path& path,
         }
         return steps;
     } catch (const SQLite::Exception& e) {
-        throw Error(Status::failure,
-                    fmt::format("database {}: cannot explain a query: {}", path.string(),
-                                e.what()));
+        throw Error(Status::failure, fmt::format("database {}: cannot explain a query: {}",
+                                                 path.string(), e.what()));
     }
 }
 
@@ -605,6 +603,8 @@ std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
     return std::make_unique<SqliteStore>(path, true);
 }
 
-int sqlite_schema_version() { return k_schema_version; }
+int sqlite_schema_version() {
+    return k_schema_version;
+}
 
 } // namespace tokenctl

@@ -114,8 +114,7 @@ Millis parse_rfc3339(std::string_view text) {
         throw bad();
     }
     Millis days = sys_days{ymd}.time_since_epoch().count();
-    return days * k_day + hour * k_hour + minute * k_minute + second * k_second + fraction -
-           offset;
+    return days * k_day + hour * k_hour + minute * k_minute + second * k_second + fraction - offset;
 }
 
 Millis parse_duration(std::string_view text, std::string_view what) {
@@ -129,11 +128,20 @@ Millis parse_duration(std::string_view text, std::string_view what) {
     }
     Millis unit = 0;
     switch (text.back()) {
-    case 's': unit = k_second; break;
-    case 'm': unit = k_minute; break;
-    case 'h': unit = k_hour; break;
-    case 'd': unit = k_day; break;
-    default: throw bad();
+    case 's':
+        unit = k_second;
+        break;
+    case 'm':
+        unit = k_minute;
+        break;
+    case 'h':
+        unit = k_hour;
+        break;
+    case 'd':
+        unit = k_day;
+        break;
+    default:
+        throw bad();
     }
     std::string_view digits = text.substr(0, text.size() - 1);
     for (char c : digits) {

@@ -54,8 +54,7 @@ std::pair<std::string, std::string> issue_secrets(Token& token, const Key& key, 
     token.access_digest = sha256(access);
     token.refresh_digest = sha256(refresh);
     token.access_sealed = seal(key, access, associated_data(token.token_id, SecretKind::access));
-    token.refresh_sealed =
-        seal(key, refresh, associated_data(token.token_id, SecretKind::refresh));
+    token.refresh_sealed = seal(key, refresh, associated_data(token.token_id, SecretKind::refresh));
     return {std::move(access), std::move(refresh)};
 }
 
@@ -63,9 +62,12 @@ std::pair<std::string, std::string> issue_secrets(Token& token, const Key& key, 
 std::string render_token_file(const Token& token, const std::string& access,
                               const std::string& refresh, SecretFormat format, Millis now) {
     switch (format) {
-    case SecretFormat::access_token: return access + "\n";
-    case SecretFormat::refresh_token: return refresh + "\n";
-    case SecretFormat::json: break;
+    case SecretFormat::access_token:
+        return access + "\n";
+    case SecretFormat::refresh_token:
+        return refresh + "\n";
+    case SecretFormat::json:
+        break;
     }
     nlohmann::json file = {
         {"access_token", access},
@@ -138,7 +140,8 @@ void require_usable(const Token& token, Millis now) {
                     fmt::format("token {} expired at {}", token.token_id,
                                 format_rfc3339(token.refresh_expires_at)),
                     "create a new token with `tokenctl add-app`");
-    case TokenStatus::active: break;
+    case TokenStatus::active:
+        break;
     }
 }
 
@@ -253,17 +256,16 @@ TokenRow add_app(Session& session, const AddAppRequest& request) {
         auto [access, refresh] = issue_secrets(token, key, now);
         try {
             token.id = store.insert_token(token);
-            session.audit_ok(token.token_id,
-                             fmt::format("application {}{}, user {}", app->name,
-                                         created ? " (new)" : "", owner.name));
+            session.audit_ok(token.token_id, fmt::format("application {}{}, user {}", app->name,
+                                                         created ? " (new)" : "", owner.name));
         } catch (...) {
             wipe(access);
             wipe(refresh);
             throw;
         }
         if (request.delivery) {
-            std::string text = deliver(token, std::move(access), std::move(refresh),
-                                       *request.delivery, now);
+            std::string text =
+                deliver(token, std::move(access), std::move(refresh), *request.delivery, now);
             wipe(text);
         } else {
             wipe(access);
@@ -393,8 +395,7 @@ std::string download_token(Session& session, const std::string& token_id,
     return text;
 }
 
-std::string refresh_token(Session& session, const std::string& token_id,
-                          const Delivery& delivery) {
+std::string refresh_token(Session& session, const std::string& token_id, const Delivery& delivery) {
     validate_token_id(token_id);
     std::string text;
     write_wiping_on_failure(session, text, [&] {
@@ -451,11 +452,11 @@ TokenRow verify_access_token(Session& session, const std::string& access_token) 
     Millis now = now_ms();
     require_usable(*token, now);
     if (token->access_expires_at <= now) {
-        throw Error(Status::conflict,
-                    fmt::format("the access token of token {} expired at {}", token->token_id,
-                                format_rfc3339(token->access_expires_at)),
-                    fmt::format("its user gets a new one with `tokenctl refresh {}`",
-                                token->token_id));
+        throw Error(
+            Status::conflict,
+            fmt::format("the access token of token {} expired at {}", token->token_id,
+                        format_rfc3339(token->access_expires_at)),
+            fmt::format("its user gets a new one with `tokenctl refresh {}`", token->token_id));
     }
     token->status = TokenStatus::active;
     return *token;

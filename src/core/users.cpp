@@ -35,7 +35,8 @@ void add_user(Session& session, const std::string& name, Role role) {
         Millis now = now_ms();
         if (auto existing = store.find_user(name, true)) {
             if (!existing->removed_at) {
-                throw Error(Status::conflict, fmt::format("user {} already exists", existing->name));
+                throw Error(Status::conflict,
+                            fmt::format("user {} already exists", existing->name));
             }
             store.reactivate_user(existing->id, role, now);
         } else {
@@ -57,8 +58,8 @@ void set_user_role(Session& session, const std::string& name, Role role) {
             session.enforce(policy::may_change_admins(admins_without(store, user)), name);
         }
         store.set_role(user.id, role);
-        session.audit_ok(user.name, fmt::format("role {} -> {}", role_name(user.role),
-                                                role_name(role)));
+        session.audit_ok(user.name,
+                         fmt::format("role {} -> {}", role_name(user.role), role_name(role)));
     });
 }
 

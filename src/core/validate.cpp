@@ -10,9 +10,15 @@ namespace {
 constexpr std::size_t k_max_name = 128;
 constexpr std::size_t k_max_uri = 2048;
 
-bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_alpha(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // Length of the UTF-8 sequence starting at text[i], or 0 when it is not well formed
 // (overlong forms, surrogates and values past U+10FFFF included). Sets `cp`.
@@ -115,9 +121,8 @@ void validate_user_name(std::string_view name) {
         throw Error(Status::usage, "user name must not be empty");
     }
     if (name.size() > k_max_name) {
-        throw Error(Status::usage,
-                    fmt::format("user name is {} characters long; the limit is {}", name.size(),
-                                k_max_name));
+        throw Error(Status::usage, fmt::format("user name is {} characters long; the limit is {}",
+                                               name.size(), k_max_name));
     }
     for (char c : name) {
         if (!(is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '@' || c == '+' ||
@@ -133,9 +138,8 @@ void validate_app_name(std::string_view name) {
         throw Error(Status::usage, "application name must not be empty");
     }
     if (name.size() > k_max_name) {
-        throw Error(Status::usage,
-                    fmt::format("application name is {} bytes long; the limit is {}",
-                                name.size(), k_max_name));
+        throw Error(Status::usage, fmt::format("application name is {} bytes long; the limit is {}",
+                                               name.size(), k_max_name));
     }
     for (std::size_t i = 0; i < name.size();) {
         char32_t cp = 0;

@@ -25,8 +25,7 @@ constexpr Millis k_day = 24 * k_hour;
 // Tokens are generated over this span before now, oldest first.
 constexpr Millis k_history = 400 * k_day;
 // Refresh lifetimes, one after the other: the old short-lived ones expire.
-constexpr std::array<Millis, 4> k_refresh_ttls = {15 * k_day, 30 * k_day, 90 * k_day,
-                                                  365 * k_day};
+constexpr std::array<Millis, 4> k_refresh_ttls = {15 * k_day, 30 * k_day, 90 * k_day, 365 * k_day};
 constexpr Millis k_access_ttl = 2 * k_hour;
 // One token in this many is revoked.
 constexpr std::int64_t k_revoke_every = 10;
@@ -69,7 +68,8 @@ Counts seed(const Options& options) {
     if (options.tokens < 0) {
         throw Error(Status::usage, "--tokens must be 0 or more");
     }
-    std::int64_t user_count = options.users.value_or(std::max<std::int64_t>(1, options.tokens / 10));
+    std::int64_t user_count =
+        options.users.value_or(std::max<std::int64_t>(1, options.tokens / 10));
     if (user_count < 1) {
         throw Error(Status::usage, "--users must be at least 1");
     }
@@ -129,9 +129,11 @@ Counts seed(const Options& options) {
                 token.user_id = user_ids[u];
                 token.app_id = app.id;
                 token.created_by = own_apps ? user_ids[u] : admin_id;
-                token.generated_at = start + k_history * i / std::max<std::int64_t>(1, options.tokens);
+                token.generated_at =
+                    start + k_history * i / std::max<std::int64_t>(1, options.tokens);
                 token.issued_at = token.generated_at;
-                token.refresh_ttl = k_refresh_ttls[static_cast<std::size_t>(i) % k_refresh_ttls.size()];
+                token.refresh_ttl =
+                    k_refresh_ttls[static_cast<std::size_t>(i) % k_refresh_ttls.size()];
                 token.access_expires_at = token.issued_at + token.access_ttl;
                 token.refresh_expires_at = token.issued_at + token.refresh_ttl;
                 issue_secrets(token, sealer, pool);
@@ -146,10 +148,14 @@ Counts seed(const Options& options) {
         });
     }
     store->write([&] {
-        store->append_audit(AuditEntry{
-            0, now_ms(), "admin", "seed", {}, "ok",
-            fmt::format("{} users, {} applications, {} tokens", user_count, app_count,
-                        options.tokens)});
+        store->append_audit(AuditEntry{0,
+                                       now_ms(),
+                                       "admin",
+                                       "seed",
+                                       {},
+                                       "ok",
+                                       fmt::format("{} users, {} applications, {} tokens",
+                                                   user_count, app_count, options.tokens)});
     });
     return counts;
 }
@@ -201,4 +207,6 @@ int run(int argc, char** argv) {
 
 } // namespace tokenctl::seed
 
-int main(int argc, char** argv) { return tokenctl::seed::run(argc, argv); }
+int main(int argc, char** argv) {
+    return tokenctl::seed::run(argc, argv);
+}

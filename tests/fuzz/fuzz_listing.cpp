@@ -22,9 +22,12 @@ using Rows = std::vector<std::vector<tokenctl::Field>>;
 
 std::string text_of(const tokenctl::Field& field) {
     switch (field.kind) {
-    case tokenctl::Field::Kind::text: return field.text;
-    case tokenctl::Field::Kind::number: return std::to_string(field.number);
-    case tokenctl::Field::Kind::null: return {};
+    case tokenctl::Field::Kind::text:
+        return field.text;
+    case tokenctl::Field::Kind::number:
+        return std::to_string(field.number);
+    case tokenctl::Field::Kind::null:
+        return {};
     }
     return {};
 }
@@ -119,12 +122,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (auto& row : rows) {
         for (std::size_t c = 0; c < columns.size(); ++c) {
             switch (input.ConsumeIntegralInRange<int>(0, 2)) {
-            case 0: row.push_back(tokenctl::Field::of(input.ConsumeRandomLengthString(200))); break;
-            case 1: row.push_back(tokenctl::Field::of(input.ConsumeIntegral<std::int64_t>())); break;
-            default: row.push_back(tokenctl::Field::none()); break;
+            case 0:
+                row.push_back(tokenctl::Field::of(input.ConsumeRandomLengthString(200)));
+                break;
+            case 1:
+                row.push_back(tokenctl::Field::of(input.ConsumeIntegral<std::int64_t>()));
+                break;
+            default:
+                row.push_back(tokenctl::Field::none());
+                break;
             }
-            any_line_break = any_line_break ||
-                             row.back().text.find_first_of("\r\n") != std::string::npos;
+            any_line_break =
+                any_line_break || row.back().text.find_first_of("\r\n") != std::string::npos;
         }
     }
 
@@ -134,8 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t first = 0;
     if (headers) {
         for (std::size_t c = 0; c < columns.size(); ++c) {
-            fuzz::require(records[0].size() == columns.size() &&
-                              records[0][c] == columns[c].key,
+            fuzz::require(records[0].size() == columns.size() && records[0][c] == columns[c].key,
                           "CSV: the header holds the keys");
         }
         first = 1;
@@ -149,8 +157,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     // JSON: parses, one object a row, keys in order, values kept.
-    auto json = nlohmann::ordered_json::parse(write(tokenctl::Format::json, headers, rows),
-                                              nullptr, false);
+    auto json =
+        nlohmann::ordered_json::parse(write(tokenctl::Format::json, headers, rows), nullptr, false);
     fuzz::require(!json.is_discarded() && json.is_array(), "JSON: one array");
     fuzz::require(json.size() == rows.size(), "JSON: one object a row");
     for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -161,7 +169,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             fuzz::require(key == columns[c].key, "JSON: keys in column order");
             const auto& field = rows[r][c];
             switch (field.kind) {
-            case tokenctl::Field::Kind::null: fuzz::require(value.is_null(), "JSON: null"); break;
+            case tokenctl::Field::Kind::null:
+                fuzz::require(value.is_null(), "JSON: null");
+                break;
             case tokenctl::Field::Kind::number:
                 fuzz::require(value.is_number_integer() &&
                                   value.get<std::int64_t>() == field.number,

@@ -29,9 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             fuzz::require(text.size() == tokenctl::k_secret_length, "secret length");
             fuzz::require(text.starts_with(kind == SecretKind::access ? "tca_" : "tcr_"),
                           "secret prefix");
-            fuzz::require(!tokenctl::is_well_formed_secret(
-                              text, kind == SecretKind::access ? SecretKind::refresh
-                                                               : SecretKind::access),
+            fuzz::require(!tokenctl::is_well_formed_secret(text, kind == SecretKind::access
+                                                                     ? SecretKind::refresh
+                                                                     : SecretKind::access),
                           "a secret has one kind");
         }
     }
@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         secret += k_alphabet[data[1 + i] % k_alphabet.size()];
     }
     secret += tokenctl::base62_u32(tokenctl::crc32(secret), 6);
-    fuzz::require(tokenctl::is_well_formed_secret(secret, kind), "a checksummed secret is accepted");
+    fuzz::require(tokenctl::is_well_formed_secret(secret, kind),
+                  "a checksummed secret is accepted");
 
     std::size_t position = 4 + data[44] % (tokenctl::k_secret_length - 4);
     std::size_t step = 1 + (size > 45 ? data[45] % (k_alphabet.size() - 1) : 0);

@@ -18,7 +18,8 @@ struct Row {
 const std::array<Column<Row>, 3> k_columns{{
     {{"name", "NAME"}, [](const Row& r) { return Field::of(r.name); }},
     {{"count", "COUNT"}, [](const Row& r) { return Field::of(r.count); }},
-    {{"note", ""}, [](const Row& r) { return r.absent ? Field::none() : Field::of(std::string("n")); }},
+    {{"note", ""},
+     [](const Row& r) { return r.absent ? Field::none() : Field::of(std::string("n")); }},
 }};
 
 std::string render(Format format, const std::vector<Row>& rows, bool headers = true) {

@@ -10,8 +10,8 @@
 using namespace tokenctl;
 
 TEST_CASE("json listing rows are what nlohmann dumps for the whole object") {
-    std::vector<ColumnSpec> columns = {{"token_id", "ID"}, {"n", ""}, {"odd \"key\"\t", ""},
-                                       {"none", ""}};
+    std::vector<ColumnSpec> columns = {
+        {"token_id", "ID"}, {"n", ""}, {"odd \"key\"\t", ""}, {"none", ""}};
     std::vector<std::vector<Field>> rows = {
         {Field::of("plain"), Field::of(std::int64_t{-42}), Field::of("tab\t\"q\" \\ /"),
          Field::none()},

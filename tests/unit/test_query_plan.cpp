@@ -23,8 +23,9 @@ struct PlanDir {
 };
 
 bool any_step(const std::vector<std::string>& plan, std::string_view text) {
-    return std::any_of(plan.begin(), plan.end(),
-                       [&](const std::string& step) { return step.find(text) != std::string::npos; });
+    return std::any_of(plan.begin(), plan.end(), [&](const std::string& step) {
+        return step.find(text) != std::string::npos;
+    });
 }
 
 std::string describe(const TokenFilter& filter) {

@@ -140,7 +140,9 @@ TEST_CASE("a new store keeps users, applications and tokens") {
 
 TEST_CASE("the store refuses what is not a tokenctl database, untouched") {
     TempDir dir;
-    SUBCASE("missing") { CHECK(open_status(dir.path / "none.db") == Status::failure); }
+    SUBCASE("missing") {
+        CHECK(open_status(dir.path / "none.db") == Status::failure);
+    }
     SUBCASE("text, empty, folder") {
         fs::path text = dir.path / "notes.txt";
         std::ofstream(text) << "hello, world\n";

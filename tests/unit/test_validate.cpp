@@ -25,9 +25,9 @@ TEST_CASE("user names") {
         CHECK_MESSAGE(status_of(validate_user_name, ok) == Status::ok, ok);
     }
     CHECK(status_of(validate_user_name, std::string(128, 'a')) == Status::ok);
-    for (std::string bad : {std::string(), std::string(129, 'a'), std::string("a b"),
-                            std::string("a/b"), std::string("é"), std::string("a\nb"),
-                            std::string("a\0b", 3), std::string("a:b")}) {
+    for (std::string bad :
+         {std::string(), std::string(129, 'a'), std::string("a b"), std::string("a/b"),
+          std::string("é"), std::string("a\nb"), std::string("a\0b", 3), std::string("a:b")}) {
         CHECK(status_of(validate_user_name, bad) == Status::usage);
     }
 }
