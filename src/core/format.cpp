@@ -20,12 +20,14 @@ std::size_t display_width(std::string_view text) {
     }));
 }
 
-std::string text_of(const Field& field) {
+// The text of a field without copying it; numbers are written into `scratch`.
+std::string_view text_of(const Field& field, std::string& scratch) {
     switch (field.kind) {
     case Field::Kind::text:
         return field.text;
     case Field::Kind::number:
-        return std::to_string(field.number);
+        scratch = std::to_string(field.number);
+        return scratch;
     case Field::Kind::null:
         return {};
     }
@@ -70,7 +72,7 @@ class TableWriter final : public ListingWriter {
 
     void measure(const std::vector<Field>& row) override {
         for (std::size_t c = 0; c < m_shown.size(); ++c) {
-            m_widths[c] = std::max(m_widths[c], display_width(text_of(row[m_shown[c]])));
+            m_widths[c] = std::max(m_widths[c], display_width(text_of(row[m_shown[c]], m_scratch)));
         }
     }
 
@@ -78,7 +80,7 @@ class TableWriter final : public ListingWriter {
         print_header_once();
         std::vector<std::string> cells;
         for (std::size_t index : m_shown) {
-            cells.push_back(text_of(row[index]));
+            cells.emplace_back(text_of(row[index], m_scratch));
         }
         print_line(cells);
     }
@@ -106,6 +108,7 @@ class TableWriter final : public ListingWriter {
     }
 
     std::ostream& m_out;
+    std::string m_scratch; // a number's text, while its row is written
     bool m_headers;
     bool m_header_done = false;
     std::vector<std::size_t> m_shown;
@@ -196,14 +199,14 @@ class DelimitedWriter final : public ListingWriter {
             if (i > 0) {
                 line += m_csv ? ',' : '\t';
             }
-            std::string value = text_of(row[i]);
+            std::string_view value = text_of(row[i], m_scratch);
             m_csv ? append_csv(line, value) : append_tsv(line, value);
         }
         line += m_csv ? "\r\n" : "\n";
         m_out << line;
     }
 
-    static void append_csv(std::string& line, const std::string& value) {
+    static void append_csv(std::string& line, std::string_view value) {
         if (value.find_first_of(",\"\r\n") == std::string::npos) {
             line += value;
             return;
@@ -220,7 +223,7 @@ class DelimitedWriter final : public ListingWriter {
 
     // Tabs and line breaks cannot occur in validated values; should one appear it is
     // escaped so that a row stays one line.
-    static void append_tsv(std::string& line, const std::string& value) {
+    static void append_tsv(std::string& line, std::string_view value) {
         for (char c : value) {
             switch (c) {
             case '\t':
@@ -239,6 +242,7 @@ class DelimitedWriter final : public ListingWriter {
     }
 
     std::ostream& m_out;
+    std::string m_scratch; // a number's text, while its row is written
     bool m_csv;
     std::vector<Field> m_header;
 };

@@ -139,7 +139,7 @@ class SqliteStore final : public Store {
   public:
     SqliteStore(const std::filesystem::path& path, bool create) : m_path(path.string()) {
         guarded("open", [&] {
-            m_db.emplace(m_path, SQLite::OPEN_READWRITE);
+            m_db.emplace(m_path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
             m_db->setBusyTimeout(k_busy_timeout_ms);
             m_db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
             if (create) {

@@ -56,9 +56,27 @@ std::string format_rfc3339(Millis t) {
     auto days = floor<std::chrono::days>(secs);
     year_month_day ymd{days};
     hh_mm_ss hms{secs - days};
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(ymd.year()),
-                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                       hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+    int year = static_cast<int>(ymd.year());
+    if (year < 0 || year > 9999) {
+        return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year,
+                           static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                           hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+    }
+    // Listings format three times a row, a million rows at a time: digits are written
+    // straight into place rather than through a format string.
+    std::string out = "0000-00-00T00:00:00Z";
+    auto put = [&](std::size_t end, long long value) {
+        for (std::size_t i = end; value > 0; value /= 10) {
+            out[--i] = static_cast<char>('0' + value % 10);
+        }
+    };
+    put(4, year);
+    put(7, static_cast<unsigned>(ymd.month()));
+    put(10, static_cast<unsigned>(ymd.day()));
+    put(13, hms.hours().count());
+    put(16, hms.minutes().count());
+    put(19, hms.seconds().count());
+    return out;
 }
 
 Millis parse_rfc3339(std::string_view text) {
