@@ -5,12 +5,11 @@
 # the command line; when it cannot answer (no database, not allowed), nothing is offered
 # and nothing is printed.
 
-# The command path typed so far (`list`, `user add`, …), skipping options and their values.
-function __tokenctl_command
+# The words typed so far that are neither options nor option values, one a line.
+function __tokenctl_words
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l valued --db --as --admin --role --name --redirect-uri --for --access-ttl --refresh-ttl --format -o --output --user --app --since --action
-    set -l path
     set -l skip 0
     for token in $tokens
         if test $skip -eq 1
@@ -21,38 +20,25 @@ function __tokenctl_command
             case '-*'
                 contains -- $token $valued; and set skip 1
             case '*'
-                if test (count $path) -eq 0
-                    set path $token
-                else if test "$path" = user
-                    set -a path $token
-                else
-                    # A positional argument: stop, the command path is complete.
-                    break
-                end
+                echo $token
         end
+    end
+end
+
+# The command path typed so far (`list`, `user add`, …).
+function __tokenctl_command
+    set -l words (__tokenctl_words)
+    set -l path
+    set -q words[1]; and set path $words[1]
+    if test "$path" = user; and set -q words[2]
+        set -a path $words[2]
     end
     echo $path
 end
 
 # The number of positional arguments after the command path.
 function __tokenctl_positionals
-    set -l tokens (commandline -opc)
-    set -e tokens[1]
-    set -l valued --db --as --admin --role --name --redirect-uri --for --access-ttl --refresh-ttl --format -o --output --user --app --since --action
-    set -l words 0
-    set -l skip 0
-    for token in $tokens
-        if test $skip -eq 1
-            set skip 0
-            continue
-        end
-        switch $token
-            case '-*'
-                contains -- $token $valued; and set skip 1
-            case '*'
-                set words (math $words + 1)
-        end
-    end
+    set -l words (count (__tokenctl_words))
     set -l path_length (count (string split ' ' -- (__tokenctl_command)))
     math $words - $path_length
 end
