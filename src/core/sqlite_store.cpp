@@ -437,6 +437,10 @@ class SqliteStore final : public Store {
         if (sqlite3_get_autocommit(m_db->getHandle()) == 0) {
             return;
         }
+        reset_all_statements();
+    }
+
+    void reset_all_statements() {
         for (auto& [sql, st] : m_statements) {
             st->reset();
         }
@@ -448,18 +452,14 @@ class SqliteStore final : public Store {
             guarded("commit", [&] { m_db->exec("COMMIT"); });
         } catch (...) {
             try {
-                for (auto& [sql, st] : m_statements) {
-                    st->reset();
-                }
+                reset_all_statements();
                 m_db->exec("ROLLBACK");
             } catch (const SQLite::Exception&) {
                 // The transaction is gone already; the original error says why.
             }
             throw;
         }
-        for (auto& [sql, st] : m_statements) {
-            st->reset();
-        }
+        reset_all_statements();
     }
 
     void migrate() {
