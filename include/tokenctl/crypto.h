@@ -13,6 +13,9 @@ namespace tokenctl {
 
 using Bytes = std::vector<std::uint8_t>;
 
+// Fills `out` with `size` bytes from OpenSSL's CSPRNG.
+void random_bytes(std::uint8_t* out, std::size_t size);
+
 // SHA-256 of `data`.
 Bytes sha256(std::string_view data);
 
@@ -85,7 +88,10 @@ class Sealer {
 // associated data do not match (tampering or the wrong key file).
 std::string open_sealed(const Key& key, const Bytes& sealed, std::string_view associated_data);
 
-// Overwrites a string holding a secret (OPENSSL_cleanse) before it is released.
+// Overwrites `size` bytes that held a secret, in a way the compiler cannot drop.
+void wipe(void* data, std::size_t size);
+
+// Overwrites a string holding a secret, then empties it.
 void wipe(std::string& secret);
 
 } // namespace tokenctl

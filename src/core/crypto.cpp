@@ -1,11 +1,10 @@
+#include "libcrypto.h"
+
 #include <tokenctl/crypto.h>
 #include <tokenctl/error.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 namespace tokenctl {
@@ -15,10 +14,11 @@ namespace {
 constexpr std::size_t k_nonce = 12;
 constexpr std::size_t k_tag = 16;
 
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&::EVP_CIPHER_CTX_free)>;
 
 CipherCtx new_ctx() {
-    CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+    const auto& c = libcrypto();
+    CipherCtx ctx(c.EVP_CIPHER_CTX_new(), c.EVP_CIPHER_CTX_free);
     if (!ctx) {
         throw Error(Status::failure, "cannot allocate a cipher context");
     }
@@ -35,12 +35,20 @@ const unsigned char* bytes_of(std::string_view s) {
 
 } // namespace
 
+void random_bytes(std::uint8_t* out, std::size_t size) {
+    if (libcrypto().RAND_bytes(out, static_cast<int>(size)) != 1) {
+        throw Error(Status::failure, "the system's random number generator failed");
+    }
+}
+
 Bytes sha256(std::string_view data) {
+    const auto& c = libcrypto();
     Bytes out(32);
     unsigned int len = 0;
     // Fetched once: an implicit fetch on every call costs as much as hashing a secret.
-    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
-    if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
+    static EVP_MD* const md = c.EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    if (md == nullptr ||
+        c.EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
         len != out.size()) {
         throw Error(Status::failure, "SHA-256 failed");
     }
@@ -48,14 +56,12 @@ Bytes sha256(std::string_view data) {
 }
 
 bool equal_constant_time(const Bytes& a, const Bytes& b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+    return a.size() == b.size() && libcrypto().CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 Key Key::generate() {
     Key key;
-    if (RAND_bytes(key.m_bytes.data(), static_cast<int>(k_size)) != 1) {
-        throw Error(Status::failure, "the system's random number generator failed");
-    }
+    random_bytes(key.m_bytes.data(), k_size);
     return key;
 }
 
@@ -67,65 +73,62 @@ Key::Key(std::string_view raw) {
 }
 
 Key::Key(Key&& other) noexcept : m_bytes(other.m_bytes) {
-    OPENSSL_cleanse(other.m_bytes.data(), k_size);
+    wipe(other.m_bytes.data(), k_size);
 }
 
 Key::~Key() {
-    OPENSSL_cleanse(m_bytes.data(), k_size);
+    wipe(m_bytes.data(), k_size);
 }
 
 RandomPool::~RandomPool() {
-    OPENSSL_cleanse(m_bytes.data(), m_bytes.size());
+    wipe(m_bytes.data(), m_bytes.size());
 }
 
 void RandomPool::fill(std::uint8_t* out, std::size_t size) {
     while (size > 0) {
         if (m_next == m_bytes.size()) {
-            if (RAND_bytes(m_bytes.data(), static_cast<int>(m_bytes.size())) != 1) {
-                throw Error(Status::failure, "the system's random number generator failed");
-            }
+            random_bytes(m_bytes.data(), m_bytes.size());
             m_next = 0;
         }
         std::size_t n = std::min(size, m_bytes.size() - m_next);
         std::copy_n(m_bytes.data() + m_next, n, out);
-        OPENSSL_cleanse(m_bytes.data() + m_next, n);
+        wipe(m_bytes.data() + m_next, n);
         m_next += n;
         out += n;
         size -= n;
     }
 }
 
-Sealer::Sealer(const Key& key, RandomPool* nonces) : m_ctx(EVP_CIPHER_CTX_new()), m_nonces(nonces) {
-    if (m_ctx == nullptr) {
-        throw Error(Status::failure, "cannot allocate a cipher context");
-    }
-    if (EVP_EncryptInit_ex(m_ctx, EVP_aes_256_gcm(), nullptr, key.data(), nullptr) != 1) {
-        EVP_CIPHER_CTX_free(m_ctx);
+Sealer::Sealer(const Key& key, RandomPool* nonces) : m_ctx(new_ctx().release()), m_nonces(nonces) {
+    const auto& c = libcrypto();
+    if (c.EVP_EncryptInit_ex(m_ctx, c.EVP_aes_256_gcm(), nullptr, key.data(), nullptr) != 1) {
+        c.EVP_CIPHER_CTX_free(m_ctx);
         crypto_failure("AES-256-GCM key set-up");
     }
 }
 
 Sealer::~Sealer() {
-    EVP_CIPHER_CTX_free(m_ctx);
+    libcrypto().EVP_CIPHER_CTX_free(m_ctx);
 }
 
 Bytes Sealer::seal(std::string_view plaintext, std::string_view associated_data) {
+    const auto& c = libcrypto();
     Bytes out(k_nonce + plaintext.size() + k_tag);
     if (m_nonces != nullptr) {
         m_nonces->fill(out.data(), k_nonce);
-    } else if (RAND_bytes(out.data(), static_cast<int>(k_nonce)) != 1) {
-        crypto_failure("no random nonce");
+    } else {
+        random_bytes(out.data(), k_nonce);
     }
     int len = 0;
     // Only the nonce changes: the key schedule set up by the constructor is kept.
-    if (EVP_EncryptInit_ex(m_ctx, nullptr, nullptr, nullptr, out.data()) != 1 ||
-        EVP_EncryptUpdate(m_ctx, nullptr, &len, bytes_of(associated_data),
-                          static_cast<int>(associated_data.size())) != 1 ||
-        EVP_EncryptUpdate(m_ctx, out.data() + k_nonce, &len, bytes_of(plaintext),
-                          static_cast<int>(plaintext.size())) != 1 ||
-        EVP_EncryptFinal_ex(m_ctx, out.data() + k_nonce + len, &len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(m_ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(k_tag),
-                            out.data() + k_nonce + plaintext.size()) != 1) {
+    if (c.EVP_EncryptInit_ex(m_ctx, nullptr, nullptr, nullptr, out.data()) != 1 ||
+        c.EVP_EncryptUpdate(m_ctx, nullptr, &len, bytes_of(associated_data),
+                            static_cast<int>(associated_data.size())) != 1 ||
+        c.EVP_EncryptUpdate(m_ctx, out.data() + k_nonce, &len, bytes_of(plaintext),
+                            static_cast<int>(plaintext.size())) != 1 ||
+        c.EVP_EncryptFinal_ex(m_ctx, out.data() + k_nonce + len, &len) != 1 ||
+        c.EVP_CIPHER_CTX_ctrl(m_ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(k_tag),
+                              out.data() + k_nonce + plaintext.size()) != 1) {
         crypto_failure("AES-256-GCM");
     }
     return out;
@@ -140,20 +143,21 @@ std::string open_sealed(const Key& key, const Bytes& sealed, std::string_view as
         throw Error(Status::failure, "a stored secret is damaged (too short)");
     }
     std::size_t text_size = sealed.size() - k_nonce - k_tag;
+    const auto& c = libcrypto();
     std::string out(text_size, '\0');
     auto ctx = new_ctx();
     int len = 0;
     Bytes tag(sealed.end() - k_tag, sealed.end());
-    bool ok =
-        EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), sealed.data()) == 1 &&
-        EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated_data),
-                          static_cast<int>(associated_data.size())) == 1 &&
-        EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                          sealed.data() + k_nonce, static_cast<int>(text_size)) == 1 &&
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(k_tag), tag.data()) ==
-            1 &&
-        EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &len) ==
-            1;
+    bool ok = c.EVP_DecryptInit_ex(ctx.get(), c.EVP_aes_256_gcm(), nullptr, key.data(),
+                                   sealed.data()) == 1 &&
+              c.EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated_data),
+                                  static_cast<int>(associated_data.size())) == 1 &&
+              c.EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
+                                  sealed.data() + k_nonce, static_cast<int>(text_size)) == 1 &&
+              c.EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(k_tag),
+                                    tag.data()) == 1 &&
+              c.EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
+                                    &len) == 1;
     if (!ok) {
         wipe(out);
         throw Error(Status::failure,
@@ -163,10 +167,13 @@ std::string open_sealed(const Key& key, const Bytes& sealed, std::string_view as
     return out;
 }
 
+void wipe(void* data, std::size_t size) {
+    // explicit_bzero, unlike memset, is never removed as a dead store.
+    ::explicit_bzero(data, size);
+}
+
 void wipe(std::string& secret) {
-    if (!secret.empty()) {
-        OPENSSL_cleanse(secret.data(), secret.size());
-    }
+    wipe(secret.data(), secret.size());
     secret.clear();
 }
 

@@ -2,8 +2,6 @@
 #include <tokenctl/error.h>
 #include <tokenctl/secret.h>
 
-#include <openssl/rand.h>
-
 #include <array>
 
 namespace tokenctl {
@@ -18,12 +16,6 @@ constexpr std::size_t k_prefix_length = 4;
 
 std::string_view prefix_of(SecretKind kind) {
     return kind == SecretKind::access ? "tca_" : "tcr_";
-}
-
-void random_bytes(unsigned char* out, std::size_t n) {
-    if (RAND_bytes(out, static_cast<int>(n)) != 1) {
-        throw Error(Status::failure, "the system's random number generator failed");
-    }
 }
 
 const std::array<std::uint32_t, 256>& crc_table() {
@@ -50,7 +42,7 @@ std::string secret_of(SecretKind kind, std::array<unsigned char, 32>& value) {
         limbs[i] = (std::uint32_t{value[4 * i]} << 24) | (std::uint32_t{value[4 * i + 1]} << 16) |
                    (std::uint32_t{value[4 * i + 2]} << 8) | std::uint32_t{value[4 * i + 3]};
     }
-    OPENSSL_cleanse(value.data(), value.size());
+    wipe(value.data(), value.size());
     std::string out(prefix_of(kind));
     std::string digits(k_value_digits, '0');
     // Long division of the number by 62, one digit at a time.
@@ -65,8 +57,8 @@ std::string secret_of(SecretKind kind, std::array<unsigned char, 32>& value) {
     }
     out += digits;
     out += base62_u32(crc32(out), k_crc_digits);
-    OPENSSL_cleanse(limbs.data(), sizeof limbs);
-    OPENSSL_cleanse(digits.data(), digits.size());
+    wipe(limbs.data(), sizeof limbs);
+    wipe(digits.data(), digits.size());
     return out;
 }
 
@@ -133,7 +125,7 @@ bool is_well_formed_secret(std::string_view text, SecretKind kind) {
 
 std::string random_hex(std::size_t bytes) {
     std::string raw(bytes, '\0');
-    random_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
+    random_bytes(reinterpret_cast<std::uint8_t*>(raw.data()), bytes);
     return hex_of(raw);
 }
 

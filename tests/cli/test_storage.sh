@@ -181,4 +181,20 @@ expect_error 2
 run list --db
 expect_error 2
 
+case_ "only commands that use cryptography load libcrypto"
+# loads_libcrypto ARGS...: whether the dynamic loader opened libcrypto while running ARGS.
+loads_libcrypto() {
+  rm -f "$TMP"/ld.*
+  LD_DEBUG=files LD_DEBUG_OUTPUT="$TMP/ld" "$TOKENCTL_BIN" "$@" </dev/null >/dev/null 2>&1
+  cat "$TMP"/ld.* | grep -q 'file=libcrypto\.so'
+}
+for args in "list" "system-list" "user list" "audit" "--version" "revoke --yes nosuch"; do
+  # shellcheck disable=SC2086
+  if loads_libcrypto $args; then fail "$args loaded libcrypto"; else pass; fi
+done
+for args in "add-app -q --redirect-uri https://app.example.com/cb" "download $a1"; do
+  # shellcheck disable=SC2086
+  if loads_libcrypto --as alice $args; then pass; else fail "$args did not load libcrypto"; fi
+done
+
 finish
