@@ -18,38 +18,36 @@ struct AddAppOptions {
 
 } // namespace
 
-void set_add_app_command(CLI::App& app, Globals& globals) {
-    auto* cmd = app.add_subcommand("add-app", "Create an application if needed and generate a "
-                                              "token for it");
+void set_add_app_command(CLI::App& cmd, Globals& globals) {
     auto opts = std::make_shared<AddAppOptions>();
     auto& r = opts->request;
-    cmd->add_option("--name", r.name,
-                    "Application name (default: the token's user; a "
-                    "non-admin can use only their own name)")
+    cmd.add_option("--name", r.name,
+                   "Application name (default: the token's user; a "
+                   "non-admin can use only their own name)")
         ->option_text("APP");
-    cmd->add_option("--redirect-uri", r.redirect_uri, "Absolute redirect URI, no fragment")
+    cmd.add_option("--redirect-uri", r.redirect_uri, "Absolute redirect URI, no fragment")
         ->required()
         ->option_text("URI");
-    cmd->add_option("--for", r.for_user,
-                    "Create the token for this non-admin user "
-                    "(administrators only)")
+    cmd.add_option("--for", r.for_user,
+                   "Create the token for this non-admin user "
+                   "(administrators only)")
         ->option_text("USER");
-    cmd->add_option("--access-ttl", r.access_ttl, "Access token lifetime, 1m to 30d")
+    cmd.add_option("--access-ttl", r.access_ttl, "Access token lifetime, 1m to 30d")
         ->option_text("DUR")
         ->capture_default_str();
-    cmd->add_option("--refresh-ttl", r.refresh_ttl,
-                    "Refresh token lifetime, access "
-                    "lifetime to 365d")
+    cmd.add_option("--refresh-ttl", r.refresh_ttl,
+                   "Refresh token lifetime, access "
+                   "lifetime to 365d")
         ->option_text("DUR")
         ->capture_default_str();
-    add_format_option(cmd, opts->format, {"text", "json"}, "Output format");
-    cmd->add_flag("-q,--quiet", opts->quiet, "Print the token ID alone");
-    cmd->add_option("-o,--output", opts->output,
-                    "Also write the token file to FILE (mode "
-                    "0600)")
+    add_format_option(&cmd, opts->format, {"text", "json"}, "Output format");
+    cmd.add_flag("-q,--quiet", opts->quiet, "Print the token ID alone");
+    cmd.add_option("-o,--output", opts->output,
+                   "Also write the token file to FILE (mode "
+                   "0600)")
         ->option_text("FILE");
-    cmd->add_flag("--force", opts->force, "Replace an existing FILE");
-    cmd->callback([&globals, opts] {
+    cmd.add_flag("--force", opts->force, "Replace an existing FILE");
+    cmd.callback([&globals, opts] {
         Session session = open_session(globals, "add-app");
         auto request = opts->request;
         if (opts->output) {

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <iostream>
 #include <sys/stat.h>
 
@@ -20,6 +21,35 @@ constexpr std::string_view k_footer =
 invalid input, 3 permission denied, 4 not found, 5 conflict or state.
 Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME.
 Run `tokenctl COMMAND --help` for a command's options; `man tokenctl` for more.)";
+
+// A command of tokenctl: its name and summary are declared at start-up, its options,
+// subcommands and callback by `declare` only when it is the command being parsed.
+struct Command {
+    std::string_view name;
+    std::string_view summary;
+    void (*declare)(CLI::App& command, Globals& globals);
+};
+
+// The commands, in the order --help lists them. Declaring every command's options at
+// start-up cost a quarter of the instructions of a whole `tokenctl list`.
+constexpr std::array k_commands{
+    Command{"init", "Create the database, its key file and the first administrator",
+            &set_init_command},
+    Command{"user", "Manage users (administrators only)", &set_user_command},
+    Command{"add-app", "Create an application if needed and generate a token for it",
+            &set_add_app_command},
+    Command{"list", "List your tokens (My Apps & Tokens)", &set_list_command},
+    Command{"system-list", "List every user's tokens (System Apps & Tokens; administrators only)",
+            &set_system_list_command},
+    Command{"revoke", "Revoke tokens by ID, or every active token matching --user/--app",
+            &set_revoke_command},
+    Command{"download", "Write your token's file (Central's JSON layout) or one of its secrets",
+            &set_download_command},
+    Command{"refresh", "Rotate both secrets of your token and write the new token file",
+            &set_refresh_command},
+    Command{"verify", "Check an access token read from standard input", &set_verify_command},
+    Command{"audit", "Show the audit log (administrators only)", &set_audit_command},
+};
 
 // `text` with control bytes (newlines included) shown as \xNN: messages from the parser
 // quote raw arguments, and an escape sequence there must not reach the terminal, nor a
@@ -157,23 +187,19 @@ int run(int argc, char** argv) {
                    "name)")
         ->option_text("NAME");
 
-    set_init_command(app, globals);
-    set_user_command(app, globals);
-    set_add_app_command(app, globals);
-    set_list_commands(app, globals);
-    set_revoke_command(app, globals);
-    set_download_commands(app, globals);
-    set_verify_command(app, globals);
-    set_audit_command(app, globals);
+    for (const Command& command : k_commands) {
+        CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
+        // CLI11 calls this when `sub` is named on the command line, before parsing its
+        // arguments: only then are its options declared.
+        sub->preparse_callback(
+            [sub, &globals, declare = command.declare](std::size_t) { declare(*sub, globals); });
+    }
 
     try {
         try {
             app.parse(argc, argv);
         } catch (const CLI::CallForHelp&) {
             std::cout << app.help();
-            return 0;
-        } catch (const CLI::CallForAllHelp&) {
-            std::cout << app.help("", CLI::AppFormatMode::All);
             return 0;
         } catch (const CLI::CallForVersion& e) {
             std::cout << e.what() << '\n';

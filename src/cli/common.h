@@ -40,14 +40,17 @@ void print_listing(std::string_view format, bool headers, std::span<const Column
     write_listing<Row>(std::cout, parse_format(format), headers, columns, each);
 }
 
-// One subcommand's set-up: declares its options and the callback that runs it.
-void set_init_command(CLI::App& app, Globals& globals);
-void set_user_command(CLI::App& app, Globals& globals);
-void set_add_app_command(CLI::App& app, Globals& globals);
-void set_list_commands(CLI::App& app, Globals& globals);
-void set_revoke_command(CLI::App& app, Globals& globals);
-void set_download_commands(CLI::App& app, Globals& globals);
-void set_verify_command(CLI::App& app, Globals& globals);
-void set_audit_command(CLI::App& app, Globals& globals);
+// One command's set-up: declares the options (and subcommands) of `command`, already
+// named and described by app.cpp's table, and the callback that runs it.
+void set_init_command(CLI::App& command, Globals& globals);
+void set_user_command(CLI::App& command, Globals& globals);
+void set_add_app_command(CLI::App& command, Globals& globals);
+void set_list_command(CLI::App& command, Globals& globals);
+void set_system_list_command(CLI::App& command, Globals& globals);
+void set_revoke_command(CLI::App& command, Globals& globals);
+void set_download_command(CLI::App& command, Globals& globals);
+void set_refresh_command(CLI::App& command, Globals& globals);
+void set_verify_command(CLI::App& command, Globals& globals);
+void set_audit_command(CLI::App& command, Globals& globals);
 
 } // namespace tokenctl::cli

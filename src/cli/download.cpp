@@ -41,13 +41,12 @@ void declare(CLI::App* cmd, Globals& globals, Deliver deliver) {
 
 } // namespace
 
-void set_download_commands(CLI::App& app, Globals& globals) {
-    declare(app.add_subcommand("download", "Write your token's file (Central's JSON layout) or "
-                                           "one of its secrets"),
-            globals, &download_token);
-    declare(app.add_subcommand("refresh", "Rotate both secrets of your token and write the new "
-                                          "token file"),
-            globals, &refresh_token);
+void set_download_command(CLI::App& command, Globals& globals) {
+    declare(&command, globals, &download_token);
+}
+
+void set_refresh_command(CLI::App& command, Globals& globals) {
+    declare(&command, globals, &refresh_token);
 }
 
 } // namespace tokenctl::cli

@@ -4,15 +4,13 @@
 
 namespace tokenctl::cli {
 
-void set_init_command(CLI::App& app, Globals& globals) {
-    auto* cmd = app.add_subcommand("init", "Create the database, its key file and the first "
-                                           "administrator");
+void set_init_command(CLI::App& cmd, Globals& globals) {
     auto admin = std::make_shared<std::optional<std::string>>();
-    cmd->add_option("--admin", *admin,
-                    "Name of the first administrator (default: the acting "
-                    "user)")
+    cmd.add_option("--admin", *admin,
+                   "Name of the first administrator (default: the acting "
+                   "user)")
         ->option_text("NAME");
-    cmd->callback([&globals, admin] {
+    cmd.callback([&globals, admin] {
         Paths paths = resolve_paths(globals.db);
         std::string name = admin->has_value() ? **admin : resolve_acting_name(globals.as);
         init_database(paths, name);

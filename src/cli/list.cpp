@@ -37,11 +37,12 @@ void declare_list(CLI::App* cmd, Globals& globals, bool system) {
 
 } // namespace
 
-void set_list_commands(CLI::App& app, Globals& globals) {
-    declare_list(app.add_subcommand("list", "List your tokens (My Apps & Tokens)"), globals, false);
-    declare_list(app.add_subcommand("system-list", "List every user's tokens (System Apps & "
-                                                   "Tokens; administrators only)"),
-                 globals, true);
+void set_list_command(CLI::App& command, Globals& globals) {
+    declare_list(&command, globals, false);
+}
+
+void set_system_list_command(CLI::App& command, Globals& globals) {
+    declare_list(&command, globals, true);
 }
 
 } // namespace tokenctl::cli

@@ -17,17 +17,15 @@ struct RevokeOptions {
 
 } // namespace
 
-void set_revoke_command(CLI::App& app, Globals& globals) {
-    auto* cmd = app.add_subcommand("revoke", "Revoke tokens by ID, or every active token "
-                                             "matching --user/--app");
+void set_revoke_command(CLI::App& cmd, Globals& globals) {
     auto opts = std::make_shared<RevokeOptions>();
-    cmd->add_option("TOKEN_ID", opts->request.token_ids, "Token IDs to revoke");
-    cmd->add_option("--user", opts->request.user, "Every active token of this user")
+    cmd.add_option("TOKEN_ID", opts->request.token_ids, "Token IDs to revoke");
+    cmd.add_option("--user", opts->request.user, "Every active token of this user")
         ->option_text("NAME");
-    cmd->add_option("--app", opts->request.app, "Every active token of this application")
+    cmd.add_option("--app", opts->request.app, "Every active token of this application")
         ->option_text("APP");
-    cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
-    cmd->callback([&globals, opts] {
+    cmd.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+    cmd.callback([&globals, opts] {
         Session session = open_session(globals, "revoke");
         RevokePlan plan = plan_revoke(session, opts->request);
         for (const auto& id : plan.already_revoked) {

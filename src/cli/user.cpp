@@ -20,12 +20,11 @@ struct UserOptions {
 
 } // namespace
 
-void set_user_command(CLI::App& app, Globals& globals) {
-    auto* user = app.add_subcommand("user", "Manage users (administrators only)");
-    user->require_subcommand(1);
+void set_user_command(CLI::App& user, Globals& globals) {
+    user.require_subcommand(1);
     auto opts = std::make_shared<UserOptions>();
 
-    auto* add = user->add_subcommand("add", "Add a user");
+    auto* add = user.add_subcommand("add", "Add a user");
     add->add_option("NAME", opts->name, "User name (A-Z a-z 0-9 . _ @ + -)")->required();
     add->add_option("--role", opts->role, "Role of the new user")
         ->check(CLI::IsMember({"admin", "user"}))
@@ -37,7 +36,7 @@ void set_user_command(CLI::App& app, Globals& globals) {
         std::cout << fmt::format("added user {} ({})\n", opts->name, opts->role);
     });
 
-    auto* list = user->add_subcommand("list", "List users with their roles and active tokens");
+    auto* list = user.add_subcommand("list", "List users with their roles and active tokens");
     add_format_option(list, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     list->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     list->callback([&globals, opts] {
@@ -47,7 +46,7 @@ void set_user_command(CLI::App& app, Globals& globals) {
                                [&](const auto& emit) { list_users(session, emit); });
     });
 
-    auto* set_role = user->add_subcommand("set-role", "Change a user's role");
+    auto* set_role = user.add_subcommand("set-role", "Change a user's role");
     set_role->add_option("NAME", opts->name, "User name")->required();
     set_role->add_option("ROLE", opts->role, "admin or user")
         ->required()
@@ -58,7 +57,7 @@ void set_user_command(CLI::App& app, Globals& globals) {
         std::cout << fmt::format("{} is {}\n", opts->name, opts->role);
     });
 
-    auto* remove = user->add_subcommand("remove", "Remove a user and revoke their tokens");
+    auto* remove = user.add_subcommand("remove", "Remove a user and revoke their tokens");
     remove->add_option("NAME", opts->name, "User name")->required();
     remove->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
     remove->callback([&globals, opts] {

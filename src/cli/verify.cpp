@@ -38,15 +38,14 @@ std::string read_stdin_bounded(std::size_t limit) {
 
 } // namespace
 
-void set_verify_command(CLI::App& app, Globals& globals) {
-    auto* cmd = app.add_subcommand("verify", "Check an access token read from standard input");
+void set_verify_command(CLI::App& cmd, Globals& globals) {
     auto format = std::make_shared<std::string>();
-    add_format_option(cmd, *format, {"text", "json"}, "Output format");
+    add_format_option(&cmd, *format, {"text", "json"}, "Output format");
     // An argument is refused by verify itself, not by the parser, whose message would
     // repeat it: the argument may well be the secret, and must not reach the terminal.
     auto arguments = std::make_shared<std::vector<std::string>>();
-    cmd->add_option("ARGUMENT", *arguments)->group("");
-    cmd->callback([&globals, format, arguments] {
+    cmd.add_option("ARGUMENT", *arguments)->group("");
+    cmd.callback([&globals, format, arguments] {
         if (!arguments->empty()) {
             for (auto& argument : *arguments) {
                 wipe(argument);
