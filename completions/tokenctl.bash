@@ -23,16 +23,26 @@ _tokenctl_token_ids() {
     _tokenctl_column 1 list --no-headers --format tsv
 }
 
-# Every token the acting user may revoke: all active tokens for an administrator, else their own.
-_tokenctl_revocable_ids() {
-    local ids
-    ids=$(_tokenctl_column 1 system-list --no-headers --format tsv) && [[ -n $ids ]] ||
-        ids=$(_tokenctl_token_ids)
-    printf '%s\n' "$ids"
+# True when the acting user is an administrator, as `whoami` says: any user may ask it and
+# it records nothing, whereas an admin-only query refused to a user leaves a `denied`
+# record in the audit log. So admin-only queries are asked of administrators only.
+_tokenctl_is_admin() {
+    [[ $(_tokenctl_column 2 whoami --no-headers --format tsv) == admin ]]
 }
 
-# User names; with an argument, only the users of that role.
+# Every token the acting user may revoke: all active tokens for an administrator, else their own.
+_tokenctl_revocable_ids() {
+    if _tokenctl_is_admin; then
+        _tokenctl_column 1 system-list --no-headers --format tsv
+    else
+        _tokenctl_token_ids
+    fi
+}
+
+# User names (administrators only; nothing for anyone else); with an argument, only the
+# users of that role.
 _tokenctl_user_names() {
+    _tokenctl_is_admin || return 0
     _tokenctl_query user list --no-headers --format tsv |
         awk -F '\t' -v role="${1-}" 'role == "" || $2 == role { print $1 }'
 }
@@ -46,7 +56,7 @@ _tokenctl() {
     local cur prev words cword split
     _init_completion -s || return
 
-    local commands="init user add-app list system-list revoke download refresh verify audit"
+    local commands="init user add-app list system-list revoke download refresh verify audit whoami"
     local user_commands="add list set-role remove"
     local global_options="--db --as --help -h --version"
     # Options that take a value, on any command.
@@ -139,6 +149,7 @@ _tokenctl() {
             download | refresh) options="--format -o --output --force" ;;
             verify) options="--format" ;;
             audit) options="--user --since --action --format --no-headers" ;;
+            whoami) options="--format --no-headers" ;;
         esac
         mapfile -t COMPREPLY < <(compgen -W "$options $global_options" -- "$cur")
         return

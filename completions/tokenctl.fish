@@ -76,17 +76,26 @@ function __tokenctl_token_ids
     __tokenctl_query list --no-headers --format tsv | string split -f 1 \t
 end
 
-# Every token the acting user may revoke: all active tokens for an administrator, else their own.
-function __tokenctl_revocable_ids
-    set -l ids (__tokenctl_query system-list --no-headers --format tsv | string split -f 1 \t)
-    if test (count $ids) -eq 0
-        set ids (__tokenctl_token_ids)
-    end
-    printf '%s\n' $ids
+# True when the acting user is an administrator, as `whoami` says: any user may ask it and
+# it records nothing, whereas an admin-only query refused to a user leaves a `denied`
+# record in the audit log. So admin-only queries are asked of administrators only.
+function __tokenctl_is_admin
+    test "$(__tokenctl_query whoami --no-headers --format tsv | string split -f 2 \t)" = admin
 end
 
-# User names; with an argument, only the users of that role.
+# Every token the acting user may revoke: all active tokens for an administrator, else their own.
+function __tokenctl_revocable_ids
+    if __tokenctl_is_admin
+        __tokenctl_query system-list --no-headers --format tsv | string split -f 1 \t
+    else
+        __tokenctl_token_ids
+    end
+end
+
+# User names (administrators only; nothing for anyone else); with an argument, only the
+# users of that role.
 function __tokenctl_user_names
+    __tokenctl_is_admin; or return 0
     for row in (__tokenctl_query user list --no-headers --format tsv)
         set -l fields (string split \t -- $row)
         if test (count $argv) -eq 0; or test "$fields[2]" = "$argv[1]"
@@ -118,6 +127,7 @@ complete -c tokenctl -n __tokenctl_no_command -a download -d "Write your token's
 complete -c tokenctl -n __tokenctl_no_command -a refresh -d 'Rotate both secrets of your token'
 complete -c tokenctl -n __tokenctl_no_command -a verify -d 'Check an access token read from standard input'
 complete -c tokenctl -n __tokenctl_no_command -a audit -d 'Show the audit log (administrators only)'
+complete -c tokenctl -n __tokenctl_no_command -a whoami -d 'Show the acting user and their role'
 
 # init
 complete -c tokenctl -n '__tokenctl_is init' -l admin -x -d 'Name of the first administrator'
@@ -178,3 +188,7 @@ complete -c tokenctl -n '__tokenctl_is audit' -l since -x -d 'RFC 3339 time, or 
 complete -c tokenctl -n '__tokenctl_is audit' -l action -x -d 'Only records of this action'
 complete -c tokenctl -n '__tokenctl_is audit' -l format -x -a 'table json csv tsv' -d 'Output format'
 complete -c tokenctl -n '__tokenctl_is audit' -l no-headers -d 'Leave out the header line'
+
+# whoami
+complete -c tokenctl -n '__tokenctl_is whoami' -l format -x -a 'table json csv tsv' -d 'Output format'
+complete -c tokenctl -n '__tokenctl_is whoami' -l no-headers -d 'Leave out the header line'

@@ -27,6 +27,9 @@ void add_user(Session& session, const std::string& name, Role role);
 void set_user_role(Session& session, const std::string& name, Role role);
 // Active users with their active token counts (administrators only).
 void list_users(Session& session, const std::function<void(const UserRow&)>& fn);
+// whoami: the acting user as a row of `user list`, with their active token count. Any
+// user may ask (the session has already refused an unknown one); nothing is written.
+UserRow acting_user_row(Session& session);
 
 // What `user remove` will do, shown before the confirmation.
 struct UserRemoval {

@@ -51,6 +51,8 @@ class Store {
     virtual std::int64_t count_admins() = 0;
     // Active users in name order, each with its number of active tokens at `now`.
     virtual void for_each_user(Millis now, const std::function<void(const UserRow&)>& fn) = 0;
+    // Number of the user's tokens that are active at `now`: neither revoked nor expired.
+    virtual std::int64_t count_active_tokens(std::int64_t user_id, Millis now) = 0;
 
     // An application by exact name.
     virtual std::optional<App> find_app(std::string_view name) = 0;

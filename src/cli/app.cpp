@@ -49,6 +49,7 @@ constexpr std::array k_commands{
             &set_refresh_command},
     Command{"verify", "Check an access token read from standard input", &set_verify_command},
     Command{"audit", "Show the audit log (administrators only)", &set_audit_command},
+    Command{"whoami", "Show the acting user and their role", &set_whoami_command},
 };
 
 // `text` with control bytes (newlines included) shown as \xNN: messages from the parser

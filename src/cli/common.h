@@ -52,5 +52,6 @@ void set_download_command(CLI::App& command, Globals& globals);
 void set_refresh_command(CLI::App& command, Globals& globals);
 void set_verify_command(CLI::App& command, Globals& globals);
 void set_audit_command(CLI::App& command, Globals& globals);
+void set_whoami_command(CLI::App& command, Globals& globals);
 
 } // namespace tokenctl::cli

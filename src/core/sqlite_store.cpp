@@ -98,6 +98,9 @@ constexpr std::string_view k_token_row_columns =
     "t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at, "
     "t.access_expires_at, t.refresh_expires_at, t.revoked_at";
 
+// Whether token `t` is active at ?1: neither revoked nor expired (TokenRow::status_at).
+constexpr std::string_view k_token_active_at = "t.revoked_at IS NULL AND t.refresh_expires_at > ?1";
+
 constexpr std::string_view k_token_joins =
     " FROM tokens t JOIN users u ON u.id = t.user_id JOIN apps a ON a.id = t.app_id";
 
@@ -221,14 +224,26 @@ class SqliteStore final : public Store {
 
     void for_each_user(Millis now, const std::function<void(const UserRow&)>& fn) override {
         guarded("list users", [&] {
-            auto& st = prepare("SELECT id, name, role, created_at, removed_at, "
-                               "(SELECT count(*) FROM tokens t WHERE t.user_id = users.id "
-                               "AND t.revoked_at IS NULL AND t.refresh_expires_at > ?1) "
-                               "FROM users WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE");
+            auto& st = prepare(
+                fmt::format("SELECT id, name, role, created_at, removed_at, "
+                            "(SELECT count(*) FROM tokens t WHERE t.user_id = users.id AND {}) "
+                            "FROM users WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE",
+                            k_token_active_at));
             st.bind(1, now);
             while (st.executeStep()) {
                 fn(UserRow{read_user(st), st.getColumn(5).getInt64()});
             }
+        });
+    }
+
+    std::int64_t count_active_tokens(std::int64_t user_id, Millis now) override {
+        return guarded("count active tokens", [&] {
+            auto& st = prepare(fmt::format(
+                "SELECT count(*) FROM tokens t WHERE t.user_id = ?2 AND {}", k_token_active_at));
+            st.bind(1, now);
+            st.bind(2, user_id);
+            st.executeStep();
+            return st.getColumn(0).getInt64();
         });
     }
 

@@ -68,6 +68,11 @@ void list_users(Session& session, const std::function<void(const UserRow&)>& fn)
     session.store().for_each_user(now_ms(), fn);
 }
 
+UserRow acting_user_row(Session& session) {
+    const User& actor = session.actor();
+    return UserRow{actor, session.store().count_active_tokens(actor.id, now_ms())};
+}
+
 UserRemoval plan_user_removal(Session& session, const std::string& name) {
     session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
     auto& store = session.store();

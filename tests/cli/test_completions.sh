@@ -118,7 +118,7 @@ bob_id=$("$TOKENCTL_BIN" --db "$DB2" --as bob add-app -q --redirect-uri https://
 export TOKENCTL_USER=alice
 MISSING="$TMP/missing/tokens.db"
 
-all_commands=(init user add-app list system-list revoke download refresh verify audit)
+all_commands=(init user add-app list system-list revoke download refresh verify audit whoami)
 
 # ---------------------------------------------------------------------------------- bash
 case_ "bash: a command prefix"
@@ -129,6 +129,8 @@ bash_complete "tokenctl "
 expect_candidates "${all_commands[@]}"
 bash_complete "tokenctl user s"
 expect_candidates set-role
+bash_complete "tokenctl who"
+expect_candidates whoami
 
 case_ "bash: option names and values"
 bash_complete "tokenctl list --format "
@@ -141,6 +143,10 @@ bash_complete "tokenctl user add carol --role "
 expect_candidates admin user
 bash_complete "tokenctl revoke --y"
 expect_candidates --yes
+bash_complete "tokenctl whoami --format "
+expect_candidates table json csv tsv
+bash_complete "tokenctl whoami --no"
+expect_candidates --no-headers
 
 case_ "bash: token IDs for download are the acting user's"
 bash_complete "tokenctl download "
@@ -194,6 +200,8 @@ fish_complete "tokenctl "
 expect_candidates "${all_commands[@]}"
 fish_complete "tokenctl user set"
 expect_candidates set-role
+fish_complete "tokenctl who"
+expect_candidates whoami
 
 case_ "fish: option values"
 fish_complete "tokenctl list --format "
@@ -202,6 +210,10 @@ fish_complete "tokenctl refresh --format "
 expect_candidates json access-token refresh-token
 fish_complete "tokenctl user add carol --role "
 expect_candidates admin user
+fish_complete "tokenctl whoami --format "
+expect_candidates table json csv tsv
+fish_complete "tokenctl whoami --no"
+expect_candidates --no-headers
 
 case_ "fish: token IDs for download are the acting user's"
 fish_complete "tokenctl download "
@@ -230,6 +242,8 @@ case_ "zsh: a command prefix"
 zsh_complete "tokenctl sys" "tokenctl system-list"
 expect_rc 0
 expect_out_has "tokenctl system-list"
+zsh_complete "tokenctl who" "tokenctl whoami"
+expect_out_has "tokenctl whoami"
 
 case_ "zsh: an option value"
 zsh_complete "tokenctl list --format " "csv*tsv"
@@ -241,6 +255,11 @@ zsh_complete "tokenctl download --format " "refresh-token"
 expect_out_has access-token
 expect_out_has refresh-token
 expect_screen_lacks table
+zsh_complete "tokenctl whoami --format " "csv*tsv"
+expect_out_has table
+expect_out_has json
+zsh_complete "tokenctl whoami --no" "tokenctl whoami --no-headers"
+expect_out_has "tokenctl whoami --no-headers"
 
 case_ "zsh: a token ID for download"
 zsh_complete "tokenctl --as admin download " "$admin_id"
@@ -276,7 +295,7 @@ options_of() {
     on && /^  -/ { n = split($1, names, ","); for (i = 1; i <= n; i++) if (names[i] ~ /^--/) print names[i] }'
 }
 commands=(init "user add" "user list" "user set-role" "user remove" add-app list system-list revoke
-  download refresh verify audit)
+  download refresh verify audit whoami)
 lines=()
 for c in "${commands[@]}"; do lines+=("tokenctl $c --"); done
 bash_complete_lines "${lines[@]}" >"$TMP/bash-options"
@@ -300,6 +319,66 @@ case_ "completion asked nothing that changed the database"
 AUDIT=1 snapshot
 bash_complete "tokenctl download "
 fish_complete "tokenctl download "
+AUDIT=1 expect_unchanged
+
+# A non-admin's TAB must not run an admin-only command (system-list, user list): each
+# refusal would be a `denied` record in the audit log. The completions ask `whoami` first.
+case_ "completing as a non-admin leaves the audit log unchanged, in every shell"
+AUDIT=1 snapshot
+bash_complete "tokenctl --as alice revoke "
+expect_candidates "$alice_id" "$alice_foo"
+expect_err_empty
+bash_complete "tokenctl --as alice list --app "
+expect_candidates alice foo
+bash_complete "tokenctl --as alice revoke --user "
+expect_no_candidates
+for line in "tokenctl revoke " "tokenctl --as alice system-list --user " "tokenctl --as alice add-app --for " \
+  "tokenctl --as alice user set-role " "tokenctl --as alice user remove " "tokenctl --as alice audit --user " \
+  "tokenctl --as alice --as "; do
+  bash_complete "$line"
+  expect_err_empty
+done
+fish_complete "tokenctl --as alice revoke "
+expect_candidates "$alice_id" "$alice_foo"
+expect_err_empty
+fish_complete "tokenctl --as alice list --app "
+expect_candidates alice foo
+fish_complete "tokenctl --as alice revoke --user "
+expect_no_candidates
+for line in "tokenctl revoke " "tokenctl --as alice system-list --user " "tokenctl --as alice add-app --for " \
+  "tokenctl --as alice user set-role " "tokenctl --as alice user remove " "tokenctl --as alice --as "; do
+  fish_complete "$line"
+  expect_err_empty
+done
+zsh_complete "tokenctl --as alice revoke " "$alice_foo"
+expect_out_has "$alice_id"
+expect_out_has "$alice_foo"
+expect_screen_lacks "$admin_id"
+zsh_complete "tokenctl --as alice list --app " "foo"
+expect_out_has "alice"
+expect_out_has "foo"
+zsh_complete "tokenctl --as alice revoke --user "
+expect_screen_lacks "bob"
+expect_screen_lacks "error"
+zsh_complete "tokenctl --as alice add-app --for "
+expect_screen_lacks "bob"
+AUDIT=1 expect_unchanged
+check test "$(sql "select count(*) from audit where outcome = 'denied'")" = 0
+
+case_ "an administrator still gets every user's token IDs for revoke, and user names"
+AUDIT=1 snapshot
+bash_complete "tokenctl --as admin revoke "
+expect_candidates "$admin_id" "$alice_id" "$alice_foo"
+bash_complete "tokenctl --as admin revoke --user "
+expect_candidates admin alice bob
+fish_complete "tokenctl --as admin revoke "
+expect_candidates "$admin_id" "$alice_id" "$alice_foo"
+fish_complete "tokenctl --as admin revoke --user "
+expect_candidates admin alice bob
+zsh_complete "tokenctl --as admin revoke " "$alice_foo"
+expect_out_has "$admin_id"
+expect_out_has "$alice_id"
+expect_out_has "$alice_foo"
 AUDIT=1 expect_unchanged
 
 finish

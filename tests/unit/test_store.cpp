@@ -112,6 +112,22 @@ TEST_CASE("a new store keeps users, applications and tokens") {
         CHECK(all == 3);
         CHECK(store->find_token("00000000000000a1")->revoked_at == 40);
     }
+    SUBCASE("active tokens are counted per user, as user list counts them") {
+        // bob's tokens were generated at 20 and 22; their refresh tokens expire at 2020, 2022.
+        CHECK(store->count_active_tokens(bob, 100) == 2);
+        CHECK(store->count_active_tokens(alice, 100) == 1);
+        CHECK(store->count_active_tokens(bob, 2020) == 1); // a1 expired at 2020
+        CHECK(store->count_active_tokens(bob, 2022) == 0);
+        store->write(
+            [&] { store->revoke_token(store->find_token("00000000000000a3")->id, alice, 40); });
+        CHECK(store->count_active_tokens(bob, 100) == 1);
+        std::vector<UserRow> rows;
+        store->for_each_user(100, [&](const UserRow& row) { rows.push_back(row); });
+        REQUIRE(rows.size() == 2);
+        for (const UserRow& row : rows) {
+            CHECK(row.active_tokens == store->count_active_tokens(row.user.id, 100));
+        }
+    }
     SUBCASE("a token is found by its access digest") {
         auto t = store->find_token_by_access_digest(Bytes(32, 21));
         REQUIRE(t);
