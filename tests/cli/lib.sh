@@ -84,6 +84,10 @@ expect_error() {
 }
 
 sql() { sqlite3 -batch -noheader "$DB" "$@"; }
+# Makes token ID $1 long expired (access and refresh), straight in the database.
+expire_token() {
+  sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$1'"
+}
 
 snapshot() {
   local audit_filter="audit"

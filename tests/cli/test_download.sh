@@ -169,7 +169,7 @@ check test ! -e "$TMP/r1.json"
 
 case_ "an expired token is exit 5"
 x1=$(TOKENCTL_USER=alice new_token)
-sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$x1'"
+expire_token "$x1"
 run --as alice download "$x1"
 expect_error 5
 expect_err_has "expired"

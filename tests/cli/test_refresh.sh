@@ -177,7 +177,7 @@ check test "$(verify_rc "$(cat "$TMP/rid.access")")" = 5
 
 case_ "an expired token (refresh expiry passed): exit 5"
 eid=$(TOKENCTL_USER=alice new_token)
-sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$eid'"
+expire_token "$eid"
 snapshot
 run --as alice refresh "$eid"
 expect_error 5

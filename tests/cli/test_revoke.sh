@@ -139,7 +139,7 @@ expect_unchanged
 
 case_ "expired tokens are not revoked by a filter"
 e=$(TOKENCTL_USER=bob new_token)
-sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$e'"
+expire_token "$e"
 run revoke --yes --user bob
 expect_rc 0
 expect_out "revoked $b2

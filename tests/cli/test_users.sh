@@ -227,7 +227,7 @@ TOKENCTL_USER=alice new_token >/dev/null
 r=$(TOKENCTL_USER=alice new_token)
 "$TOKENCTL_BIN" revoke --yes "$r" >/dev/null
 e=$(TOKENCTL_USER=bob new_token)
-sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$e'"
+expire_token "$e"
 
 run user list
 expect_rc 0

@@ -12,7 +12,7 @@ TOKENCTL_USER=alice new_token >/dev/null
 r=$(TOKENCTL_USER=alice new_token)
 "$TOKENCTL_BIN" revoke --yes "$r" >/dev/null
 e=$(TOKENCTL_USER=alice new_token)
-sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$e'"
+expire_token "$e"
 new_token >/dev/null
 
 # The audit table's row count, to show what a command added to it.
