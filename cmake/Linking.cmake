@@ -1,9 +1,8 @@
 # How the binaries link, for start-up time. Every shared library costs each run its
 # relocations and the pages they touch, which is most of a listing's time on a small
 # database (bench/RESULTS.md). So fmt is compiled in (src/core/fmt.cpp) and libstdc++
-# and libgcc are linked statically. SQLite stays shared
-# and libcrypto is loaded only when a command needs it (src/core/libcrypto.cpp): their
-# security updates come from Debian.
+# and libgcc are linked statically. SQLite stays shared and libcrypto is loaded only when
+# a command needs it (src/core/libcrypto.cpp): their security updates come from Debian.
 option(TOKENCTL_STATIC_LIBSTDCXX "Link libstdc++ and libgcc statically (faster start-up)" ON)
 
 # The sanitizer runtimes replace operator new and friends, which a static libstdc++ would
