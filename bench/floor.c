@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
     unsigned int digest_len = 0;
     int len = 0;
     if (argc != 2) {
-        return fail("usage: floor DATABASE;");
+        fputs("usage: floor DATABASE\n", stderr);
+        return 2;
     }
     if (RAND_bytes(random, sizeof random) != 1) {
         return fail("RAND_bytes");
