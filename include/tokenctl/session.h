@@ -13,9 +13,9 @@
 
 namespace tokenctl {
 
-// Where the database and its key file are.
+// Where the registry and its key file are.
 struct Paths {
-    std::filesystem::path db;
+    Location db;
     std::filesystem::path key;
 };
 

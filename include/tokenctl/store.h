@@ -26,6 +26,23 @@ struct AuditFilter {
     std::optional<Millis> since;
 };
 
+// Where a registry is: a SQLite file, or a PostgreSQL database named by a libpq URI.
+// Parsed once from --db / TOKENCTL_DB; every backend decision reads its kind.
+struct Location {
+    enum class Kind { sqlite, postgres };
+    Kind kind = Kind::sqlite;
+    std::string text;           // as given: the path, or the URI
+    std::filesystem::path path; // the database file (SQLite only)
+
+    // The local files that make up the registry: the database and its -wal and -shm
+    // files on SQLite; none on PostgreSQL.
+    std::vector<std::filesystem::path> files() const;
+};
+
+// A value beginning with postgresql:// or postgres:// is a PostgreSQL location, anything
+// else a SQLite path. Error(usage) when empty.
+Location parse_location(std::string_view text);
+
 // The narrow interface between the core and its storage. All SQL lives behind it, so
 // another backend (a shared PostgreSQL registry) can be added without touching commands.
 // Every method throws Error(failure) with context when the storage fails.
@@ -33,10 +50,15 @@ class Store {
   public:
     virtual ~Store() = default;
 
-    // Runs `body` in one write transaction (BEGIN IMMEDIATE): committed when it returns,
-    // rolled back when it throws. Not reentrant.
+    // Runs `body` in one write transaction. Writers are serialized: while `body` runs no
+    // other writer of the registry, in this process or another, can commit, so what
+    // `body` reads is what it writes over. `body` runs exactly once; its writes become
+    // visible, durably, only when it returns, and not at all when it throws (the error is
+    // rethrown). Waiting for another writer is bounded; a writer that waited too long gets
+    // Error(failure) with a hint, and `body` has not run. Not reentrant.
     virtual void write(const std::function<void()>& body) = 0;
-    // Runs `body` in one read transaction: every read inside sees one snapshot.
+    // Runs `body` in one read transaction: every read inside sees one snapshot, and
+    // nothing is written.
     virtual void read(const std::function<void()>& body) = 0;
 
     // A user by name, case-insensitively; removed users only when asked for.
@@ -78,36 +100,17 @@ class Store {
     virtual void for_each_audit(const AuditFilter& filter,
                                 const std::function<void(const AuditEntry&)>& fn) = 0;
 
-    // Prepares this connection for a bulk load (tokenctl-seed writing many rows in a few
-    // large transactions): a page cache of about `cache_bytes`, so that the pages of the
-    // random-keyed indexes (token IDs, digests) stay in memory instead of being spilled to
-    // the log and read back within one transaction. Durability and results are unchanged;
-    // only memory use grows.
-    virtual void prepare_bulk_load(std::int64_t cache_bytes) = 0;
-
     // Small named values of the database (the key check).
     virtual std::optional<Bytes> meta(std::string_view name) = 0;
     virtual void set_meta(std::string_view name, const Bytes& value) = 0;
 };
 
-// Opens an existing tokenctl database, migrating it forward if it is older. A missing
-// file, a file that is not a tokenctl database, or one from a newer tokenctl is refused
-// with Error(failure) and left untouched.
-std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path);
+// Opens the existing registry at `location`, migrating a SQLite database forward if it is
+// older. A missing registry, one that is not tokenctl's, or one from a newer tokenctl is
+// refused with Error(failure) and left untouched.
+std::unique_ptr<Store> open_store(const Location& location);
 
-// Creates a new database at `path`, which must not exist, with mode 0600.
-std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path);
-
-// The schema version this build writes and reads.
-int sqlite_schema_version();
-
-// The SQL that the SQLite store's for_each_token runs for `filter` (its parameters unbound):
-// exposed so that a test can hold every listing to an index.
-std::string sqlite_token_listing_sql(const TokenFilter& filter);
-
-// EXPLAIN QUERY PLAN of `sql` on the tokenctl database at `path`, opened read-only: one
-// line per step, as SQLite words it ("SEARCH t USING INDEX tokens_by_user (user_id=?)").
-std::vector<std::string> sqlite_query_plan(const std::filesystem::path& path,
-                                           const std::string& sql);
+// Creates a new, empty registry at `location`, which must not exist (Error(conflict)).
+std::unique_ptr<Store> create_store(const Location& location);
 
 } // namespace tokenctl

@@ -14,7 +14,7 @@ void set_init_command(CLI::App& cmd, Globals& globals) {
         Paths paths = resolve_paths(globals.db);
         std::string name = admin->has_value() ? **admin : resolve_acting_name(globals.as);
         init_database(paths, name);
-        std::cout << "created database " << paths.db.string() << '\n'
+        std::cout << "created database " << paths.db.text << '\n'
                   << "created key file " << paths.key.string()
                   << " (keep it private; back it up with the database)\n"
                   << "administrator: " << name << '\n';

@@ -26,19 +26,12 @@ class Cleanup {
     std::vector<std::filesystem::path> m_paths;
 };
 
-std::filesystem::path with_suffix(const std::filesystem::path& path, const char* suffix) {
-    auto out = path;
-    out += suffix;
-    return out;
-}
-
 } // namespace
 
 void init_database(const Paths& paths, const std::string& admin_name) {
     validate_user_name(admin_name);
-    if (path_exists(paths.db)) {
-        throw Error(Status::conflict,
-                    fmt::format("a database already exists at {}", paths.db.string()),
+    if (path_exists(paths.db.path)) {
+        throw Error(Status::conflict, fmt::format("a database already exists at {}", paths.db.text),
                     "tokenctl init never overwrites; name another place with --db");
     }
     if (path_exists(paths.key)) {
@@ -47,7 +40,7 @@ void init_database(const Paths& paths, const std::string& admin_name) {
                     "tokenctl init never overwrites a key file; move it away or set "
                     "TOKENCTL_KEY_FILE");
     }
-    make_private_dirs(paths.db.parent_path());
+    make_private_dirs(paths.db.path.parent_path());
     make_private_dirs(paths.key.parent_path());
 
     Cleanup cleanup;
@@ -55,10 +48,10 @@ void init_database(const Paths& paths, const std::string& admin_name) {
     create_private_file(paths.key,
                         std::string_view(reinterpret_cast<const char*>(key.data()), Key::k_size));
     cleanup.add(paths.key);
-    cleanup.add(paths.db);
-    cleanup.add(with_suffix(paths.db, "-wal"));
-    cleanup.add(with_suffix(paths.db, "-shm"));
-    auto store = create_sqlite_store(paths.db);
+    for (auto& file : paths.db.files()) {
+        cleanup.add(file);
+    }
+    auto store = create_store(paths.db);
     store->write([&] {
         Millis now = now_ms();
         store->insert_user(admin_name, Role::admin, now);

@@ -27,26 +27,27 @@ std::optional<std::string> env(const char* name) {
 } // namespace
 
 Paths resolve_paths(const std::optional<std::string>& db_flag) {
-    Paths paths;
+    std::string where;
+    auto data = env("XDG_DATA_HOME");
     if (db_flag) {
-        paths.db = *db_flag;
+        where = *db_flag;
     } else if (auto db = env("TOKENCTL_DB")) {
-        paths.db = *db;
-    } else if (auto data = env("XDG_DATA_HOME")) {
-        paths.db = std::filesystem::path(*data) / "tokenctl" / "tokens.db";
+        where = *db;
+    } else if (data && data->starts_with('/')) {
+        // A relative XDG_DATA_HOME is invalid and ignored, as the XDG specification says.
+        where = (std::filesystem::path(*data) / "tokenctl" / "tokens.db").string();
     } else if (auto home = env("HOME")) {
-        paths.db = std::filesystem::path(*home) / ".local" / "share" / "tokenctl" / "tokens.db";
+        where =
+            (std::filesystem::path(*home) / ".local" / "share" / "tokenctl" / "tokens.db").string();
     } else {
         throw Error(Status::usage, "cannot tell where the database is: HOME is not set",
                     "name it with --db PATH or TOKENCTL_DB");
     }
-    if (paths.db.empty()) {
-        throw Error(Status::usage, "the database path is empty");
-    }
+    Paths paths{parse_location(where), {}};
     if (auto key = env("TOKENCTL_KEY_FILE")) {
         paths.key = *key;
     } else {
-        paths.key = paths.db;
+        paths.key = paths.db.path;
         paths.key += ".key";
     }
     return paths;
@@ -71,7 +72,7 @@ std::string resolve_acting_name(const std::optional<std::string>& as_flag) {
 }
 
 Session::Session(const Paths& paths, const std::string& acting_name, std::string command)
-    : m_paths(paths), m_store(open_sqlite_store(paths.db)), m_command(std::move(command)) {
+    : m_paths(paths), m_store(open_store(paths.db)), m_command(std::move(command)) {
     auto user = m_store->find_user(acting_name, false);
     if (!user) {
         record_denial(
@@ -99,7 +100,7 @@ const Key& Session::key() {
         } catch (const Error&) {
             throw Error(Status::failure,
                         fmt::format("key file {} does not match database {}", m_paths.key.string(),
-                                    m_paths.db.string()),
+                                    m_paths.db.text),
                         "use the key file that `tokenctl init` created with this database "
                         "(TOKENCTL_KEY_FILE names another place)");
         }

@@ -7,6 +7,7 @@
 #include <tokenctl/files.h>
 #include <tokenctl/secret.h>
 #include <tokenctl/session.h>
+#include <tokenctl/store/sqlite.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -87,8 +88,10 @@ Counts seed(const Options& options) {
     // Millions of small random values: drawn from a pool, not one generator call each.
     RandomPool pool;
     Sealer sealer(key, &pool);
-    auto store = open_sqlite_store(paths.db);
-    store->prepare_bulk_load(k_cache_bytes);
+    if (paths.db.kind != Location::Kind::sqlite) {
+        throw Error(Status::usage, "tokenctl-seed fills SQLite databases only");
+    }
+    auto store = open_sqlite_store(paths.db.path, SqliteOptions{k_cache_bytes});
     Millis now = now_ms();
     Millis start = now - k_history;
     std::int64_t admin_id = store->find_user("admin", false)->id;

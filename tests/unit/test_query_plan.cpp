@@ -1,6 +1,6 @@
 // Every token listing reads through an index for its filters: a schema change that turns
 // a lookup of one user's tokens into a scan of a million rows fails here, not in production.
-#include <tokenctl/store.h>
+#include <tokenctl/store/sqlite.h>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
-#include <tokenctl/store.h>
+#include <tokenctl/store/sqlite.h>
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
-#include <tokenctl/store.h>
+#include <tokenctl/store/sqlite.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -140,11 +140,17 @@ void check_header(const std::filesystem::path& path) {
 
 class SqliteStore final : public Store {
   public:
-    SqliteStore(const std::filesystem::path& path, bool create) : m_path(path.string()) {
+    SqliteStore(const std::filesystem::path& path, bool create, const SqliteOptions& options)
+        : m_path(path.string()) {
         guarded("open", [&] {
             m_db.emplace(m_path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
             m_db->setBusyTimeout(k_busy_timeout_ms);
             m_db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
+            if (options.cache_bytes > 0) {
+                // A negative cache_size counts KiB rather than pages.
+                m_db->exec(fmt::format("PRAGMA cache_size = {}",
+                                       -std::max<std::int64_t>(1, options.cache_bytes / 1024)));
+            }
             if (create) {
                 // The mark goes to the main file before WAL mode, so that the header
                 // check of a later open sees it even if no checkpoint ever ran.
@@ -378,14 +384,6 @@ class SqliteStore final : public Store {
         });
     }
 
-    void prepare_bulk_load(std::int64_t cache_bytes) override {
-        guarded("set the page cache size", [&] {
-            // A negative cache_size counts KiB rather than pages.
-            m_db->exec(fmt::format("PRAGMA cache_size = {}",
-                                   -std::max<std::int64_t>(1, cache_bytes / 1024)));
-        });
-    }
-
     std::optional<Bytes> meta(std::string_view name) override {
         return guarded("read metadata", [&]() -> std::optional<Bytes> {
             auto& st = prepare("SELECT value FROM meta WHERE name = ?1");
@@ -608,14 +606,15 @@ std::vector<std::string> sqlite_query_plan(const std::filesystem::path& path,
     }
 }
 
-std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path) {
+std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path,
+                                         const SqliteOptions& options) {
     check_header(path);
-    return std::make_unique<SqliteStore>(path, false);
+    return std::make_unique<SqliteStore>(path, false, options);
 }
 
 std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
     create_private_file(path, {});
-    return std::make_unique<SqliteStore>(path, true);
+    return std::make_unique<SqliteStore>(path, true, SqliteOptions{});
 }
 
 int sqlite_schema_version() {
