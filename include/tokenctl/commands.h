@@ -15,6 +15,13 @@
 // policy, and reads or changes the store in one transaction. None of them prints.
 namespace tokenctl {
 
+// A listing's rows: calling it passes every row, in order, to the function it is given.
+template <class Row> using RowStream = std::function<void(const std::function<void(const Row&)>&)>;
+// Where a listing goes: called once, inside the listing's read transaction, after its
+// request was checked; it may pass over the rows more than once (the table format
+// measures them first), and every pass sees the same snapshot.
+template <class Row> using ListingSink = std::function<void(const RowStream<Row>&)>;
+
 // --- init -----------------------------------------------------------------------
 
 // Creates the database, its key file and the first administrator. Error(conflict) when
@@ -26,7 +33,7 @@ void init_database(const Paths& paths, const std::string& admin_name);
 void add_user(Session& session, const std::string& name, Role role);
 void set_user_role(Session& session, const std::string& name, Role role);
 // Active users with their active token counts (administrators only).
-void list_users(Session& session, const std::function<void(const UserRow&)>& fn);
+void list_users(Session& session, const ListingSink<UserRow>& sink);
 // whoami: the acting user as a row of `user list`, with their active token count. Any
 // user may ask (the session has already refused an unknown one); nothing is written.
 UserRow acting_user_row(Session& session);
@@ -47,12 +54,35 @@ enum class SecretFormat { json, access_token, refresh_token };
 // Parses json|access-token|refresh-token; throws Error(usage) otherwise.
 SecretFormat parse_secret_format(std::string_view text);
 
-// Where a token file goes besides the return value: nowhere, or FILE (-o).
+// Where a token file goes: standard output, or FILE (-o), in which format.
 struct Delivery {
     SecretFormat format = SecretFormat::json;
     std::optional<std::filesystem::path> output;
     bool force = false;
 };
+
+// A token file that a command made and committed, not yet delivered: its text (wiped when
+// destroyed) and, for the error line should delivering it fail, what was committed and how
+// to get the file again.
+class TokenFile {
+  public:
+    TokenFile(std::string text, std::string committed)
+        : m_text(std::move(text)), m_committed(std::move(committed)) {}
+    TokenFile(TokenFile&& other) noexcept;
+    TokenFile& operator=(TokenFile&&) = delete;
+    ~TokenFile();
+    const std::string& text() const { return m_text; }
+    const std::string& committed() const { return m_committed; }
+
+  private:
+    std::string m_text;
+    std::string m_committed;
+};
+
+// Delivers `file` once its command has committed: to delivery.output (written completely,
+// then linked in, mode 0600) or else to `out`, flushed. A failure is Error(failure) whose
+// message adds what was committed and how to get the file again.
+void deliver(const TokenFile& file, const Delivery& delivery, std::ostream& out);
 
 struct AddAppRequest {
     std::optional<std::string> name;
@@ -63,8 +93,13 @@ struct AddAppRequest {
     std::optional<Delivery> delivery; // -o FILE
 };
 
-// Creates the application if needed and a token for it; returns the token's row.
-TokenRow add_app(Session& session, const AddAppRequest& request);
+struct AddAppResult {
+    TokenRow token;
+    std::optional<TokenFile> file; // when the request has a delivery (-o FILE)
+};
+// Creates the application if needed and a token for it, in one transaction whose every
+// check (the acting user, the --for user, the names) is made under the write lock.
+AddAppResult add_app(Session& session, const AddAppRequest& request);
 
 struct ListRequest {
     bool system = false; // system-list: every user's tokens, administrators only
@@ -72,16 +107,10 @@ struct ListRequest {
     std::optional<std::string> app;
     bool all = false; // include revoked tokens
 };
-// What a listing reads, resolved and allowed once however often it is read.
-struct TokenListing {
-    TokenFilter filter;
-    Millis now = 0;
-};
-// Checks the request (names, permissions) and resolves its filters.
-TokenListing prepare_listing(Session& session, const ListRequest& request);
-// Streams the listing's tokens, oldest first, each with its status as of listing.now.
-void list_tokens(Session& session, const TokenListing& listing,
-                 const std::function<void(const TokenRow&)>& fn);
+// The acting user's tokens (system: every user's), oldest first, each with its status as
+// of the start of the listing. Names and permissions are checked first, in the listing's
+// read transaction.
+void list_tokens(Session& session, const ListRequest& request, const ListingSink<TokenRow>& sink);
 
 struct RevokeRequest {
     std::vector<std::string> token_ids;
@@ -99,12 +128,12 @@ RevokePlan plan_revoke(Session& session, const RevokeRequest& request);
 // revoked meanwhile by someone else is skipped).
 std::vector<std::string> execute_revoke(Session& session, const RevokePlan& plan);
 
-// The token file (or one secret) of the acting user's token; written to the delivery's
-// output when it has one. Error(permission) for another user's token, Error(conflict)
-// for a revoked or expired one, Error(not_found) for an unknown ID.
-std::string download_token(Session& session, const std::string& token_id, const Delivery& delivery);
+// The token file (or one secret) of the acting user's token, for deliver(). Error(permission)
+// for another user's token, Error(conflict) for a revoked or expired one, Error(not_found)
+// for an unknown ID. An existing output file is refused before anything is recorded.
+TokenFile download_token(Session& session, const std::string& token_id, const Delivery& delivery);
 // Rotates both secrets of the acting user's token and returns the new token file.
-std::string refresh_token(Session& session, const std::string& token_id, const Delivery& delivery);
+TokenFile refresh_token(Session& session, const std::string& token_id, const Delivery& delivery);
 
 // The access token in `input` (what verify read from standard input): one line of at most
 // 1 KiB, a trailing newline allowed, with the access prefix and a matching checksum.
@@ -120,8 +149,7 @@ struct AuditRequest {
     std::optional<std::string> since;
     std::optional<std::string> action;
 };
-void list_audit(Session& session, const AuditRequest& request,
-                const std::function<void(const AuditEntry&)>& fn);
+void list_audit(Session& session, const AuditRequest& request, const ListingSink<AuditEntry>& sink);
 
 // --- listings -------------------------------------------------------------------
 

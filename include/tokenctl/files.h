@@ -15,6 +15,10 @@ void make_private_dirs(const std::filesystem::path& dir);
 // file exists, Error(failure) otherwise.
 void create_private_file(const std::filesystem::path& path, std::string_view data);
 
+// Refuses, before anything is committed, an output file that write_file_atomically would
+// refuse now: an existing `path` without `overwrite` (Error(conflict)), a folder.
+void check_output_file(const std::filesystem::path& path, bool overwrite);
+
 // Writes `data` to `path` atomically: a temporary file in the same folder, fsync, then
 // rename, mode 0600. An existing `path` is Error(conflict) unless `overwrite`. On any
 // failure the temporary file is removed and `path` is as it was. The temporary file is

@@ -42,9 +42,15 @@ class Session {
     // The database's key, read on first use and checked against the database.
     const Key& key();
 
-    // Runs `body` in one write transaction. A refusal raised inside it by enforce() is
-    // recorded in the audit log after the rollback.
+    // Runs `body` in one write transaction (Store::write): writers are serialized, and
+    // the acting user is read again under the lock before `body` runs, so that `body`
+    // decides with facts no other writer can change before it commits (a user removed or
+    // demoted while this command waited cannot act through it). A refusal raised inside
+    // by enforce() is recorded in the audit log after the rollback.
     void write(const std::function<void()>& body);
+    // Runs `body` in one read transaction (one snapshot), the acting user read again in
+    // it; refusals are recorded after it ends, as in write().
+    void read(const std::function<void()>& body);
 
     // Returns when `decision` allows; otherwise throws its Error. A permission refusal is
     // recorded in the audit log with `subject`, even though nothing else changes.
@@ -54,6 +60,14 @@ class Session {
     void audit_ok(std::string_view subject, std::string_view detail = {});
 
   private:
+    // Runs `body` as a transaction of `store_call` (the store's write or read).
+    void transaction(void (Store::*store_call)(const std::function<void()>&),
+                     const std::function<void()>& body);
+    // The acting user as stored now: Error(permission) if removed meanwhile.
+    void reload_actor();
+    // Refuses an acting user who is not (or no longer) a user of the database.
+    [[noreturn]] void refuse_unknown_actor(const std::string& name);
+    void deny(AuditEntry entry);
     void record_denial(AuditEntry entry);
 
     Paths m_paths;
@@ -61,7 +75,7 @@ class Session {
     User m_actor;
     std::string m_command;
     std::optional<Key> m_key;
-    bool m_in_write = false;
+    bool m_in_transaction = false;
     std::optional<AuditEntry> m_pending_denial;
 };
 

@@ -53,7 +53,14 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
         if (opts->output) {
             request.delivery = Delivery{SecretFormat::json, *opts->output, opts->force};
         }
-        TokenRow token = add_app(session, request);
+        AddAppResult result = add_app(session, request);
+        const TokenRow& token = result.token;
+        committed(fmt::format("token {} was created; its user gets its file with `tokenctl "
+                              "download {}`",
+                              token.token_id, token.token_id));
+        if (result.file) {
+            deliver(*result.file, *request.delivery, std::cout);
+        }
         if (opts->quiet) {
             std::cout << token.token_id << '\n';
         } else if (opts->format == "json") {

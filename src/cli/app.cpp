@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <sys/stat.h>
 
@@ -225,9 +227,18 @@ int run(int argc, char** argv) {
             }
             return static_cast<int>(Status::usage);
         }
+        errno = 0;
         std::cout.flush();
         if (!std::cout) {
-            throw Error(Status::failure, "cannot write to standard output");
+            int err = errno;
+            std::string message = "cannot write to standard output";
+            if (err != 0) {
+                message += fmt::format(": {}", std::strerror(err));
+            }
+            if (!committed_note().empty()) {
+                message += "; " + committed_note();
+            }
+            throw Error(Status::failure, message);
         }
         return 0;
     } catch (const Error& e) {

@@ -29,13 +29,9 @@ void set_audit_command(CLI::App& cmd, Globals& globals) {
     add_format_option(&cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     cmd.add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     cmd.callback([&globals, opts] {
+        auto print = print_listing(opts->format, !opts->no_headers, audit_columns());
         Session session = open_session(globals, "audit");
-        Format format = parse_format(opts->format);
-        // No read transaction around it: the listing is one SELECT, consistent by itself,
-        // and a refusal inside list_audit must be free to write its own audit record.
-        write_listing<AuditEntry>(
-            std::cout, format, !opts->no_headers, audit_columns(),
-            [&](const auto& emit) { list_audit(session, opts->request, emit); });
+        list_audit(session, opts->request, print);
     });
 }
 

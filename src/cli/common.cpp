@@ -40,6 +40,18 @@ bool confirm(const std::string& question, const std::string& details) {
     return iequals(answer, "y") || iequals(answer, "yes");
 }
 
+namespace {
+std::string g_committed;
+} // namespace
+
+void committed(std::string what) {
+    g_committed = std::move(what);
+}
+
+const std::string& committed_note() {
+    return g_committed;
+}
+
 void note(std::string_view message) {
     std::cerr << "tokenctl: note: " << message << '\n';
 }

@@ -30,14 +30,22 @@ CLI::Option* add_format_option(CLI::App* app, std::string& target, std::vector<s
 // y or yes). Without a terminal on standard input it throws Error(usage) naming --yes.
 bool confirm(const std::string& question, const std::string& details = {});
 
+// Records what the running command has committed, for the error line should writing its
+// output fail afterwards ("token 3af8… was created; get its file with …").
+void committed(std::string what);
+// What committed() recorded, or "".
+const std::string& committed_note();
+
 // A note on standard error: `tokenctl: note: …`.
 void note(std::string_view message);
 
-// Writes a whole listing of `Row`s to standard output; `each` streams them.
+// A sink that writes a listing of `Row`s to standard output in `format` (checked now).
 template <class Row>
-void print_listing(std::string_view format, bool headers, std::span<const Column<Row>> columns,
-                   const std::function<void(const std::function<void(const Row&)>&)>& each) {
-    write_listing<Row>(std::cout, parse_format(format), headers, columns, each);
+ListingSink<Row> print_listing(std::string_view format, bool headers,
+                               std::span<const Column<Row>> columns) {
+    return [format = parse_format(format), headers, columns](const RowStream<Row>& rows) {
+        write_listing<Row>(std::cout, format, headers, columns, rows);
+    };
 }
 
 // One command's set-up: declares the options (and subcommands) of `command`, already

@@ -13,9 +13,9 @@ struct DownloadOptions {
     bool force = false;
 };
 
-using Deliver = std::string (*)(Session&, const std::string&, const Delivery&);
+using Make = TokenFile (*)(Session&, const std::string&, const Delivery&);
 
-void declare(CLI::App* cmd, Globals& globals, Deliver deliver) {
+void declare(CLI::App* cmd, Globals& globals, Make make) {
     auto opts = std::make_shared<DownloadOptions>();
     cmd->add_option("TOKEN_ID", opts->token_id, "The token's ID")->required();
     add_format_option(cmd, opts->format, {"json", "access-token", "refresh-token"},
@@ -25,17 +25,14 @@ void declare(CLI::App* cmd, Globals& globals, Deliver deliver) {
                     "instead of standard output")
         ->option_text("FILE");
     cmd->add_flag("--force", opts->force, "Replace an existing FILE");
-    cmd->callback([&globals, opts, deliver, name = cmd->get_name()] {
+    cmd->callback([&globals, opts, make, name = cmd->get_name()] {
         Session session = open_session(globals, name);
         Delivery delivery{parse_secret_format(opts->format), std::nullopt, opts->force};
         if (opts->output) {
             delivery.output = *opts->output;
         }
-        std::string text = deliver(session, opts->token_id, delivery);
-        if (!opts->output) {
-            std::cout << text << std::flush;
-        }
-        wipe(text);
+        TokenFile file = make(session, opts->token_id, delivery);
+        deliver(file, delivery, std::cout);
     });
 }
 

@@ -25,13 +25,9 @@ void declare_list(CLI::App* cmd, Globals& globals, bool system) {
     add_format_option(cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     cmd->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     cmd->callback([&globals, opts, system] {
+        auto print = print_listing(opts->format, !opts->no_headers, token_columns());
         Session session = open_session(globals, system ? "system-list" : "list");
-        Format format = parse_format(opts->format);
-        TokenListing listing = prepare_listing(session, opts->request);
-        session.store().read([&] {
-            write_listing<TokenRow>(std::cout, format, !opts->no_headers, token_columns(),
-                                    [&](const auto& emit) { list_tokens(session, listing, emit); });
-        });
+        list_tokens(session, opts->request, print);
     });
 }
 

@@ -48,7 +48,10 @@ void set_revoke_command(CLI::App& cmd, Globals& globals) {
                 throw Error(Status::failure, "not confirmed; nothing was revoked");
             }
         }
-        for (const auto& id : execute_revoke(session, plan)) {
+        auto revoked = execute_revoke(session, plan);
+        committed(fmt::format("{} token{} revoked; `tokenctl list --all` shows them",
+                              revoked.size(), revoked.size() == 1 ? " was" : "s were"));
+        for (const auto& id : revoked) {
             std::cout << "revoked " << id << '\n';
         }
     });

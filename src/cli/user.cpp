@@ -40,10 +40,9 @@ void set_user_command(CLI::App& user, Globals& globals) {
     add_format_option(list, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     list->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     list->callback([&globals, opts] {
+        auto print = print_listing(opts->format, !opts->no_headers, user_columns());
         Session session = open_session(globals, "user list");
-        Format format = parse_format(opts->format);
-        write_listing<UserRow>(std::cout, format, !opts->no_headers, user_columns(),
-                               [&](const auto& emit) { list_users(session, emit); });
+        list_users(session, print);
     });
 
     auto* set_role = user.add_subcommand("set-role", "Change a user's role");

@@ -20,8 +20,8 @@ void set_whoami_command(CLI::App& cmd, Globals& globals) {
     cmd.callback([&globals, opts] {
         Session session = open_session(globals, "whoami");
         UserRow row = acting_user_row(session);
-        print_listing<UserRow>(opts->format, !opts->no_headers, user_columns(),
-                               [&](const auto& emit) { emit(row); });
+        print_listing(opts->format, !opts->no_headers,
+                      user_columns())([&](const auto& emit) { emit(row); });
     });
 }
 

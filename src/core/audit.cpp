@@ -5,7 +5,7 @@
 namespace tokenctl {
 
 void list_audit(Session& session, const AuditRequest& request,
-                const std::function<void(const AuditEntry&)>& fn) {
+                const ListingSink<AuditEntry>& sink) {
     session.enforce(policy::may_administer(session.actor(), "read the audit log"));
     AuditFilter filter;
     if (request.user) {
@@ -22,7 +22,10 @@ void list_audit(Session& session, const AuditRequest& request,
             filter.since = parse_rfc3339(*request.since);
         }
     }
-    session.store().for_each_audit(filter, fn);
+    session.read([&] {
+        session.enforce(policy::may_administer(session.actor(), "read the audit log"));
+        sink([&](const auto& emit) { session.store().for_each_audit(filter, emit); });
+    });
 }
 
 } // namespace tokenctl

@@ -127,8 +127,13 @@ void create_private_file(const std::filesystem::path& path, std::string_view dat
     write_all(fd.get(), data, path);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view data,
-                           bool overwrite) {
+void check_output_file(const std::filesystem::path& path, bool overwrite) {
+    const auto folder = folder_of(path);
+    struct stat folder_st {};
+    if (::stat(folder.c_str(), &folder_st) != 0 || !S_ISDIR(folder_st.st_mode)) {
+        throw Error(Status::failure, fmt::format("cannot write {}: the folder {} does not exist",
+                                                 path.string(), folder.string()));
+    }
     if (!overwrite && path_exists(path)) {
         throw Error(Status::conflict, fmt::format("{} already exists", path.string()),
                     "pass --force to replace it");
@@ -137,6 +142,11 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         throw Error(Status::conflict, fmt::format("{} is a folder", path.string()));
     }
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view data,
+                           bool overwrite) {
+    check_output_file(path, overwrite);
     const auto folder = folder_of(path);
     const std::string prefix = "." + path.filename().string() + ".";
     remove_orphaned_temps(folder, prefix);

@@ -75,12 +75,22 @@ Session::Session(const Paths& paths, const std::string& acting_name, std::string
     : m_paths(paths), m_store(open_store(paths.db)), m_command(std::move(command)) {
     auto user = m_store->find_user(acting_name, false);
     if (!user) {
-        record_denial(
-            AuditEntry{0, now_ms(), acting_name, m_command, {}, "denied", "unknown acting user"});
-        throw Error(Status::permission,
-                    fmt::format("{} is not a user of this database", acting_name),
-                    "act as a user of the database with --as NAME or TOKENCTL_USER; an "
-                    "administrator adds users with `tokenctl user add`");
+        refuse_unknown_actor(acting_name);
+    }
+    m_actor = std::move(*user);
+}
+
+void Session::refuse_unknown_actor(const std::string& name) {
+    deny(AuditEntry{0, now_ms(), name, m_command, {}, "denied", "unknown acting user"});
+    throw Error(Status::permission, fmt::format("{} is not a user of this database", name),
+                "act as a user of the database with --as NAME or TOKENCTL_USER; an "
+                "administrator adds users with `tokenctl user add`");
+}
+
+void Session::reload_actor() {
+    auto user = m_store->find_user(m_actor.name, false);
+    if (!user || user->id != m_actor.id) {
+        refuse_unknown_actor(m_actor.name);
     }
     m_actor = std::move(*user);
 }
@@ -110,11 +120,23 @@ const Key& Session::key() {
 }
 
 void Session::write(const std::function<void()>& body) {
-    m_in_write = true;
+    transaction(&Store::write, body);
+}
+
+void Session::read(const std::function<void()>& body) {
+    transaction(&Store::read, body);
+}
+
+void Session::transaction(void (Store::*store_call)(const std::function<void()>&),
+                          const std::function<void()>& body) {
+    m_in_transaction = true;
     try {
-        m_store->write(body);
+        ((*m_store).*store_call)([&] {
+            reload_actor();
+            body();
+        });
     } catch (...) {
-        m_in_write = false;
+        m_in_transaction = false;
         if (m_pending_denial) {
             AuditEntry denial = std::move(*m_pending_denial);
             m_pending_denial.reset();
@@ -122,7 +144,7 @@ void Session::write(const std::function<void()>& body) {
         }
         throw;
     }
-    m_in_write = false;
+    m_in_transaction = false;
 }
 
 void Session::enforce(const policy::Decision& decision, std::string_view subject) {
@@ -130,13 +152,8 @@ void Session::enforce(const policy::Decision& decision, std::string_view subject
         return;
     }
     if (decision.status == Status::permission) {
-        AuditEntry entry{0,        now_ms(),       m_actor.name, m_command, std::string(subject),
-                         "denied", decision.reason};
-        if (m_in_write) {
-            m_pending_denial = std::move(entry);
-        } else {
-            record_denial(std::move(entry));
-        }
+        deny(AuditEntry{0, now_ms(), m_actor.name, m_command, std::string(subject), "denied",
+                        decision.reason});
     }
     throw Error(decision.status, decision.reason);
 }
@@ -144,6 +161,15 @@ void Session::enforce(const policy::Decision& decision, std::string_view subject
 void Session::audit_ok(std::string_view subject, std::string_view detail) {
     m_store->append_audit(AuditEntry{0, now_ms(), m_actor.name, m_command, std::string(subject),
                                      "ok", std::string(detail)});
+}
+
+// Inside a transaction the record waits for the rollback; outside, it is written now.
+void Session::deny(AuditEntry entry) {
+    if (m_in_transaction) {
+        m_pending_denial = std::move(entry);
+    } else {
+        record_denial(std::move(entry));
+    }
 }
 
 void Session::record_denial(AuditEntry entry) {

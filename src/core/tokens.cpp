@@ -8,6 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ostream>
+#include <tuple>
+#include <unordered_set>
 
 namespace tokenctl {
 
@@ -88,35 +93,6 @@ std::string render_token_file(const Token& token, const std::string& access,
     return text;
 }
 
-// Delivers a token file: to the delivery's output file when it has one. Returns the text.
-std::string deliver(const Token& token, std::string access, std::string refresh,
-                    const Delivery& delivery, Millis now) {
-    std::string text = render_token_file(token, access, refresh, delivery.format, now);
-    wipe(access);
-    wipe(refresh);
-    if (delivery.output) {
-        try {
-            write_file_atomically(*delivery.output, text, delivery.force);
-        } catch (...) {
-            wipe(text);
-            throw;
-        }
-    }
-    return text;
-}
-
-// Runs `body` in one write transaction; should the command fail after `body` made the
-// token file `text` (the audit record, the commit), the file's secrets are wiped first.
-void write_wiping_on_failure(Session& session, std::string& text,
-                             const std::function<void()>& body) {
-    try {
-        session.write(body);
-    } catch (...) {
-        wipe(text);
-        throw;
-    }
-}
-
 Token require_token(Store& store, const std::string& token_id) {
     validate_token_id(token_id);
     auto token = store.find_token(token_id);
@@ -181,6 +157,38 @@ std::string new_token_id(Store& store) {
     }
 }
 
+// Who gets add-app's token and under which application name, with every role rule
+// applied (refusals audited): read from the store as it is now.
+struct AddAppDecision {
+    User owner;
+    std::string app_name;
+};
+AddAppDecision decide_add_app(Session& session, const AddAppRequest& request) {
+    const User& actor = session.actor();
+    User owner = actor;
+    if (request.for_user) {
+        // A non-admin is refused --for before anything is looked up.
+        session.enforce(policy::may_create_token(actor, actor.is_admin() ? nullptr : &actor),
+                        *request.for_user);
+        owner = require_user_named(session.store(), *request.for_user, false);
+        session.enforce(policy::may_create_token(actor, &owner), owner.name);
+    }
+    std::string app_name = request.name.value_or(owner.name);
+    validate_app_name(app_name);
+    session.enforce(policy::may_use_application_name(actor, app_name), app_name);
+    if (!actor.is_admin()) {
+        app_name = actor.name; // matched case-insensitively: the stored spelling wins
+    }
+    if (request.delivery) {
+        TokenRow would_be;
+        would_be.user_id = owner.id;
+        would_be.user = owner.name;
+        would_be.token_id = "(new)";
+        session.enforce(policy::may_read_secret(actor, would_be), owner.name);
+    }
+    return {std::move(owner), std::move(app_name)};
+}
+
 } // namespace
 
 SecretFormat parse_secret_format(std::string_view text) {
@@ -197,111 +205,100 @@ SecretFormat parse_secret_format(std::string_view text) {
                 "choose json, access-token or refresh-token");
 }
 
-TokenRow add_app(Session& session, const AddAppRequest& request) {
-    const User& actor = session.actor();
+AddAppResult add_app(Session& session, const AddAppRequest& request) {
     auto& store = session.store();
     validate_redirect_uri(request.redirect_uri);
     Lifetimes lifetimes = parse_lifetimes(request.access_ttl, request.refresh_ttl);
-
-    User owner = actor;
-    if (request.for_user) {
-        // A non-admin is refused --for before anything is looked up.
-        session.enforce(policy::may_create_token(actor, actor.is_admin() ? nullptr : &actor),
-                        *request.for_user);
-        owner = require_user_named(store, *request.for_user, false);
-        session.enforce(policy::may_create_token(actor, &owner), owner.name);
+    // Refused early, with the facts as they are now; decided again under the lock below.
+    decide_add_app(session, request);
+    if (request.delivery && request.delivery->output) {
+        check_output_file(*request.delivery->output, request.delivery->force);
     }
-    std::string app_name = request.name.value_or(owner.name);
-    validate_app_name(app_name);
-    session.enforce(policy::may_use_application_name(actor, app_name), app_name);
-    if (!actor.is_admin()) {
-        app_name = actor.name; // matched case-insensitively: the stored spelling wins
-    }
-    if (request.delivery) {
-        TokenRow would_be;
-        would_be.user_id = owner.id;
-        would_be.user = owner.name;
-        would_be.token_id = "(new)";
-        session.enforce(policy::may_read_secret(actor, would_be), owner.name);
-    }
-    const Key& key = session.key();
+    const Key& key = session.key(); // read before the write lock, never while holding it
 
     Token token;
-    session.write([&] {
-        Millis now = now_ms();
-        auto app = store.find_app(app_name);
-        bool created = !app;
-        if (app && app->redirect_uri != request.redirect_uri) {
-            throw Error(Status::conflict,
-                        fmt::format("application {} exists with another redirect URI ({})",
-                                    printable(app_name), app->redirect_uri),
-                        "an application keeps its redirect URI; pass the same one or choose "
-                        "another --name");
-        }
-        if (!app) {
-            app = App{0, app_name, request.redirect_uri, random_hex(16), now, actor.id};
-            app->id = store.insert_app(*app);
-        }
-        token.token_id = new_token_id(store);
-        token.user_id = owner.id;
-        token.user = owner.name;
-        token.app_id = app->id;
-        token.application = app->name;
-        token.redirect_uri = app->redirect_uri;
-        token.client_id = app->client_id;
-        token.created_by = actor.id;
-        token.generated_at = now;
-        token.access_ttl = lifetimes.access;
-        token.refresh_ttl = lifetimes.refresh;
-        auto [access, refresh] = issue_secrets(token, key, now);
-        try {
+    std::string access;
+    std::string refresh;
+    try {
+        session.write([&] {
+            // Every fact that decides this write is read again here, under the lock.
+            auto [owner, app_name] = decide_add_app(session, request);
+            const User& actor = session.actor();
+            Millis now = now_ms();
+            auto app = store.find_app(app_name);
+            bool created = !app;
+            if (app && app->redirect_uri != request.redirect_uri) {
+                throw Error(Status::conflict,
+                            fmt::format("application {} exists with another redirect URI ({})",
+                                        printable(app_name), app->redirect_uri),
+                            "an application keeps its redirect URI; pass the same one or "
+                            "choose another --name");
+            }
+            if (!app) {
+                app = App{0, app_name, request.redirect_uri, random_hex(16), now, actor.id};
+                app->id = store.insert_app(*app);
+            }
+            token.token_id = new_token_id(store);
+            token.user_id = owner.id;
+            token.user = owner.name;
+            token.app_id = app->id;
+            token.application = app->name;
+            token.redirect_uri = app->redirect_uri;
+            token.client_id = app->client_id;
+            token.created_by = actor.id;
+            token.generated_at = now;
+            token.access_ttl = lifetimes.access;
+            token.refresh_ttl = lifetimes.refresh;
+            std::tie(access, refresh) = issue_secrets(token, key, now);
             token.id = store.insert_token(token);
             session.audit_ok(token.token_id, fmt::format("application {}{}, user {}", app->name,
                                                          created ? " (new)" : "", owner.name));
-        } catch (...) {
-            wipe(access);
-            wipe(refresh);
-            throw;
-        }
-        if (request.delivery) {
-            std::string text =
-                deliver(token, std::move(access), std::move(refresh), *request.delivery, now);
-            wipe(text);
-        } else {
-            wipe(access);
-            wipe(refresh);
-        }
-    });
+        });
+    } catch (...) {
+        wipe(access);
+        wipe(refresh);
+        throw;
+    }
+    // Committed: only now may the secrets leave in a file.
     token.status = TokenStatus::active;
-    return token;
+    AddAppResult result{token, std::nullopt};
+    if (request.delivery) {
+        result.file.emplace(
+            render_token_file(token, access, refresh, request.delivery->format, token.generated_at),
+            fmt::format("token {} was created; get its file with `tokenctl "
+                        "download {}`",
+                        token.token_id, token.token_id));
+    }
+    wipe(access);
+    wipe(refresh);
+    return result;
 }
 
-TokenListing prepare_listing(Session& session, const ListRequest& request) {
+void list_tokens(Session& session, const ListRequest& request, const ListingSink<TokenRow>& sink) {
     auto& store = session.store();
-    TokenListing listing;
-    listing.filter.include_revoked = request.all;
-    if (request.system) {
-        session.enforce(policy::may_administer(session.actor(), "see every user's tokens"));
-        if (request.user) {
-            listing.filter.user_id = require_user_named(store, *request.user, true).id;
+    session.read([&] {
+        TokenFilter filter;
+        filter.include_revoked = request.all;
+        if (request.system) {
+            session.enforce(policy::may_administer(session.actor(), "see every user's tokens"));
+            if (request.user) {
+                filter.user_id = require_user_named(store, *request.user, true).id;
+            }
+        } else {
+            filter.user_id = session.actor().id;
         }
-    } else {
-        listing.filter.user_id = session.actor().id;
-    }
-    if (request.app) {
-        listing.filter.app_id = require_app(store, *request.app).id;
-    }
-    listing.now = now_ms();
-    return listing;
-}
-
-void list_tokens(Session& session, const TokenListing& listing,
-                 const std::function<void(const TokenRow&)>& fn) {
-    TokenRow shown; // reused: assignment keeps the strings' storage from row to row
-    session.store().for_each_token(listing.filter, [&](const TokenRow& row) {
-        shown = row;
-        shown.status = row.status_at(listing.now);
-        fn(shown);
+        if (request.app) {
+            filter.app_id = require_app(store, *request.app).id;
+        }
+        Millis now = now_ms();
+        TokenRow shown; // reused: assignment keeps the strings' storage from row to row
+        sink([&](const auto& emit) {
+            store.for_each_token(filter, [&](const TokenRow& row) {
+                shown = row;
+                shown.status = row.status_at(now);
+                emit(shown);
+            });
+        });
     });
 }
 
@@ -314,47 +311,46 @@ RevokePlan plan_revoke(Session& session, const RevokeRequest& request) {
     for (const auto& id : request.token_ids) {
         validate_token_id(id);
     }
-    const User& actor = session.actor();
     auto& store = session.store();
-    Millis now = now_ms();
     RevokePlan plan;
-    auto add = [&](const TokenRow& row) {
-        bool seen = std::any_of(plan.tokens.begin(), plan.tokens.end(),
-                                [&](const TokenRow& t) { return t.id == row.id; });
-        if (!seen) {
-            plan.tokens.push_back(row);
-        }
-    };
-    for (const auto& id : request.token_ids) {
-        Token token = require_token(store, id);
-        session.enforce(policy::may_revoke(actor, token), id);
-        if (token.revoked_at) {
-            if (std::find(plan.already_revoked.begin(), plan.already_revoked.end(), id) ==
-                plan.already_revoked.end()) {
+    session.read([&] {
+        const User& actor = session.actor();
+        Millis now = now_ms();
+        std::unordered_set<std::int64_t> planned;
+        std::unordered_set<std::string> skipped;
+        auto add = [&](const TokenRow& row) {
+            if (planned.insert(row.id).second) {
+                plan.tokens.push_back(row);
+            }
+        };
+        for (const auto& id : request.token_ids) {
+            Token token = require_token(store, id);
+            session.enforce(policy::may_revoke(actor, token), id);
+            if (!token.revoked_at) {
+                add(token);
+            } else if (skipped.insert(id).second) {
                 plan.already_revoked.push_back(id);
             }
-        } else {
-            add(token);
         }
-    }
-    if (request.user || request.app) {
-        TokenFilter filter;
-        if (request.user) {
-            User subject = require_user_named(store, *request.user, true);
-            session.enforce(policy::may_revoke_for_user(actor, subject), subject.name);
-            filter.user_id = subject.id;
-        } else if (!actor.is_admin()) {
-            filter.user_id = actor.id;
-        }
-        if (request.app) {
-            filter.app_id = require_app(store, *request.app).id;
-        }
-        store.for_each_token(filter, [&](const TokenRow& row) {
-            if (row.status_at(now) == TokenStatus::active) {
-                add(row);
+        if (request.user || request.app) {
+            TokenFilter filter;
+            if (request.user) {
+                User subject = require_user_named(store, *request.user, true);
+                session.enforce(policy::may_revoke_for_user(actor, subject), subject.name);
+                filter.user_id = subject.id;
+            } else if (!actor.is_admin()) {
+                filter.user_id = actor.id;
             }
-        });
-    }
+            if (request.app) {
+                filter.app_id = require_app(store, *request.app).id;
+            }
+            store.for_each_token(filter, [&](const TokenRow& row) {
+                if (row.status_at(now) == TokenStatus::active) {
+                    add(row);
+                }
+            });
+        }
+    });
     return plan;
 }
 
@@ -377,42 +373,97 @@ std::vector<std::string> execute_revoke(Session& session, const RevokePlan& plan
     return revoked;
 }
 
-std::string download_token(Session& session, const std::string& token_id,
-                           const Delivery& delivery) {
-    validate_token_id(token_id);
+TokenFile download_token(Session& session, const std::string& token_id, const Delivery& delivery) {
+    // Refused early, with the facts as they are now; decided again under the lock below.
+    require_own_usable_token(session, token_id, now_ms());
+    if (delivery.output) {
+        check_output_file(*delivery.output, delivery.force);
+    }
+    const Key& key = session.key(); // read before the write lock, never while holding it
     std::string text;
-    write_wiping_on_failure(session, text, [&] {
-        Millis now = now_ms();
-        Token token = require_own_usable_token(session, token_id, now);
-        const Key& key = session.key();
-        std::string access = open_sealed(key, token.access_sealed,
-                                         associated_data(token.token_id, SecretKind::access));
-        std::string refresh = open_sealed(key, token.refresh_sealed,
-                                          associated_data(token.token_id, SecretKind::refresh));
-        text = deliver(token, std::move(access), std::move(refresh), delivery, now);
-        session.audit_ok(token_id, delivery.output ? "to a file" : "to standard output");
-    });
-    return text;
-}
-
-std::string refresh_token(Session& session, const std::string& token_id, const Delivery& delivery) {
-    validate_token_id(token_id);
-    std::string text;
-    write_wiping_on_failure(session, text, [&] {
-        Millis now = now_ms();
-        Token token = require_own_usable_token(session, token_id, now);
-        auto [access, refresh] = issue_secrets(token, session.key(), now);
-        try {
-            session.store().replace_secrets(token);
-            session.audit_ok(token_id, "both secrets rotated");
-        } catch (...) {
+    try {
+        session.write([&] {
+            Millis now = now_ms();
+            Token token = require_own_usable_token(session, token_id, now);
+            std::string access = open_sealed(key, token.access_sealed,
+                                             associated_data(token.token_id, SecretKind::access));
+            std::string refresh = open_sealed(key, token.refresh_sealed,
+                                              associated_data(token.token_id, SecretKind::refresh));
+            text = render_token_file(token, access, refresh, delivery.format, now);
             wipe(access);
             wipe(refresh);
-            throw;
+            session.audit_ok(token_id, delivery.output ? "to a file" : "to standard output");
+        });
+    } catch (...) {
+        wipe(text);
+        throw;
+    }
+    return TokenFile(std::move(text), {});
+}
+
+TokenFile refresh_token(Session& session, const std::string& token_id, const Delivery& delivery) {
+    // Refused early, with the facts as they are now; decided again under the lock below.
+    require_own_usable_token(session, token_id, now_ms());
+    if (delivery.output) {
+        check_output_file(*delivery.output, delivery.force);
+    }
+    const Key& key = session.key(); // read before the write lock, never while holding it
+    std::string text;
+    try {
+        session.write([&] {
+            Millis now = now_ms();
+            Token token = require_own_usable_token(session, token_id, now);
+            auto [access, refresh] = issue_secrets(token, key, now);
+            text = render_token_file(token, access, refresh, delivery.format, now);
+            wipe(access);
+            wipe(refresh);
+            session.store().replace_secrets(token);
+            session.audit_ok(token_id, "both secrets rotated");
+        });
+    } catch (...) {
+        wipe(text);
+        throw;
+    }
+    return TokenFile(std::move(text),
+                     fmt::format("token {} was refreshed; get its new file with `tokenctl "
+                                 "download {}`",
+                                 token_id, token_id));
+}
+
+TokenFile::TokenFile(TokenFile&& other) noexcept
+    : m_text(std::move(other.m_text)), m_committed(std::move(other.m_committed)) {
+    wipe(other.m_text);
+}
+
+TokenFile::~TokenFile() {
+    wipe(m_text);
+}
+
+void deliver(const TokenFile& file, const Delivery& delivery, std::ostream& out) {
+    auto committed = [&](std::string message) {
+        if (!file.committed().empty()) {
+            message += "; " + file.committed();
         }
-        text = deliver(token, std::move(access), std::move(refresh), delivery, now);
-    });
-    return text;
+        return message;
+    };
+    if (delivery.output) {
+        try {
+            write_file_atomically(*delivery.output, file.text(), delivery.force);
+        } catch (const Error& e) {
+            throw Error(file.committed().empty() ? e.status() : Status::failure,
+                        committed(e.what()), file.committed().empty() ? e.hint() : "");
+        }
+        return;
+    }
+    errno = 0;
+    out << file.text() << std::flush;
+    if (!out) {
+        int err = errno;
+        throw Error(Status::failure,
+                    committed(fmt::format("cannot write to standard output{}",
+                                          err != 0 ? fmt::format(": {}", std::strerror(err))
+                                                   : std::string())));
+    }
 }
 
 std::string parse_verify_input(std::string_view input) {

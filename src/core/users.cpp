@@ -32,6 +32,8 @@ void add_user(Session& session, const std::string& name, Role role) {
     validate_user_name(name);
     auto& store = session.store();
     session.write([&] {
+        // Decided again under the lock: the actor may have been demoted meanwhile.
+        session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
         Millis now = now_ms();
         if (auto existing = store.find_user(name, true)) {
             if (!existing->removed_at) {
@@ -50,6 +52,7 @@ void set_user_role(Session& session, const std::string& name, Role role) {
     session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
     auto& store = session.store();
     session.write([&] {
+        session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
         User user = require_user(store, name);
         if (user.role == role) {
             return;
@@ -63,26 +66,31 @@ void set_user_role(Session& session, const std::string& name, Role role) {
     });
 }
 
-void list_users(Session& session, const std::function<void(const UserRow&)>& fn) {
-    session.enforce(policy::may_administer(session.actor(), k_manage_users));
-    session.store().for_each_user(now_ms(), fn);
+void list_users(Session& session, const ListingSink<UserRow>& sink) {
+    session.read([&] {
+        session.enforce(policy::may_administer(session.actor(), k_manage_users));
+        Millis now = now_ms();
+        sink([&](const auto& emit) { session.store().for_each_user(now, emit); });
+    });
 }
 
 UserRow acting_user_row(Session& session) {
-    const User& actor = session.actor();
-    return UserRow{actor, session.store().count_active_tokens(actor.id, now_ms())};
+    UserRow row;
+    session.read([&] {
+        row = UserRow{session.actor(),
+                      session.store().count_active_tokens(session.actor().id, now_ms())};
+    });
+    return row;
 }
 
 UserRemoval plan_user_removal(Session& session, const std::string& name) {
     session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
     auto& store = session.store();
-    UserRemoval plan{require_user(store, name), 0};
-    session.enforce(policy::may_change_admins(admins_without(store, plan.user)), name);
-    Millis now = now_ms();
-    TokenFilter filter;
-    filter.user_id = plan.user.id;
-    store.for_each_token(filter, [&](const TokenRow& row) {
-        plan.active_tokens += row.status_at(now) == TokenStatus::active ? 1 : 0;
+    UserRemoval plan;
+    session.read([&] {
+        plan.user = require_user(store, name);
+        session.enforce(policy::may_change_admins(admins_without(store, plan.user)), name);
+        plan.active_tokens = store.count_active_tokens(plan.user.id, now_ms());
     });
     return plan;
 }
@@ -91,6 +99,7 @@ std::vector<std::string> remove_user(Session& session, const UserRemoval& plan) 
     auto& store = session.store();
     std::vector<std::string> revoked;
     session.write([&] {
+        session.enforce(policy::may_administer(session.actor(), k_manage_users), plan.user.name);
         User user = require_user(store, plan.user.name);
         session.enforce(policy::may_change_admins(admins_without(store, user)), user.name);
         Millis now = now_ms();
