@@ -151,6 +151,32 @@ struct AuditRequest {
 };
 void list_audit(Session& session, const AuditRequest& request, const ListingSink<AuditEntry>& sink);
 
+// --- administration -------------------------------------------------------------
+
+// What `rekey` will re-seal, shown before the confirmation (administrators only).
+std::int64_t plan_rekey(Session& session);
+// Generates a new key, re-seals every stored secret under it in one transaction and puts
+// the new key file in place of the old one, crash-safe at every step (keyfile.h).
+// Returns the number of tokens re-sealed.
+std::int64_t rekey(Session& session);
+
+// Writes a consistent copy of the live SQLite registry to `dest` and its key file to
+// DEST.key, both 0600 and both complete before either is linked in; the copy is opened and
+// its key checked first. Error(usage) on PostgreSQL; Error(conflict) for an existing
+// `dest` or DEST.key without `force`.
+void backup_registry(Session& session, const std::filesystem::path& dest, bool force);
+
+// One line of `tokenctl check`.
+struct CheckLine {
+    std::string name;
+    std::string problem; // empty: ok
+    std::string hint;
+};
+// The health checks of the registry at `paths` for `acting_name`: every check for an
+// administrator, those about their own access for anyone else. Never throws for what it
+// finds: a registry that cannot be opened is a problem line.
+std::vector<CheckLine> check_registry(const Paths& paths, const std::string& acting_name);
+
 // --- listings -------------------------------------------------------------------
 
 std::span<const Column<TokenRow>> token_columns();

@@ -15,6 +15,10 @@ enum class SecretKind { access, refresh };
 // "access" or "refresh": also the associated-data tag when a secret is sealed.
 std::string_view kind_name(SecretKind kind);
 
+// The associated data a token's secret is sealed with ("ID:access"): a ciphertext copied
+// into another token's row, or into the other kind's column, does not open.
+std::string sealing_context(std::string_view token_id, SecretKind kind);
+
 // Length of a secret string: 4 prefix + 43 base62 value + 6 base62 CRC32.
 inline constexpr std::size_t k_secret_length = 53;
 

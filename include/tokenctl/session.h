@@ -38,6 +38,7 @@ class Session {
     const User& actor() const { return m_actor; }
     Store& store() { return *m_store; }
     const std::string& command() const { return m_command; }
+    const Paths& paths() const { return m_paths; }
 
     // The database's key, read on first use and checked against the database.
     const Key& key();
@@ -81,5 +82,7 @@ class Session {
 
 // Marks the key check the database keeps so a wrong key file is caught before use.
 void store_key_check(Store& store, const Key& key);
+// True when `key` opens the database's key check. Error(failure) when it has none.
+bool key_matches(Store& store, const Key& key);
 
 } // namespace tokenctl

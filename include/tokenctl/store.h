@@ -43,6 +43,16 @@ struct Location {
 // else a SQLite path. Error(usage) when empty.
 Location parse_location(std::string_view text);
 
+// A token's secrets as stored: their digests and their sealed (encrypted) forms.
+struct SealedSecrets {
+    std::int64_t id = 0; // the token's row id
+    std::string token_id;
+    Bytes access_digest;
+    Bytes refresh_digest;
+    Bytes access_sealed;
+    Bytes refresh_sealed;
+};
+
 // The narrow interface between the core and its storage. All SQL lives behind it, so
 // another backend (a shared PostgreSQL registry) can be added without touching commands.
 // Every method throws Error(failure) with context when the storage fails.
@@ -94,11 +104,27 @@ class Store {
     // Stores a rotated pair: digests, sealed secrets, issue time and expiries of `token`.
     virtual void replace_secrets(const Token& token) = 0;
 
+    // The sealed secrets of at most `limit` tokens whose row id is above `after`, in row id
+    // order: a caller walks every token in bounded memory, and may replace_sealed() the
+    // ones it has read.
+    virtual std::vector<SealedSecrets> sealed_batch(std::int64_t after, std::size_t limit) = 0;
+    // Replaces a token's sealed secrets (same secrets, sealed under another key).
+    virtual void replace_sealed(std::int64_t id, const Bytes& access_sealed,
+                                const Bytes& refresh_sealed) = 0;
+
     // Appends an audit record; records are never changed or deleted.
     virtual void append_audit(const AuditEntry& entry) = 0;
     // Audit records matching `filter`, oldest first.
     virtual void for_each_audit(const AuditFilter& filter,
                                 const std::function<void(const AuditEntry&)>& fn) = 0;
+
+    // What the storage finds wrong with itself (integrity, references), one line each;
+    // empty when sound.
+    virtual std::vector<std::string> integrity_problems() = 0;
+    // The schema version of the registry (equal to this build's once opened).
+    virtual int schema_version() = 0;
+    // True when the audit log refuses changes and deletions by itself.
+    virtual bool audit_protected() = 0;
 
     // Small named values of the database (the key check).
     virtual std::optional<Bytes> meta(std::string_view name) = 0;

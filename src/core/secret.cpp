@@ -80,6 +80,13 @@ std::string_view kind_name(SecretKind kind) {
     return kind == SecretKind::access ? "access" : "refresh";
 }
 
+std::string sealing_context(std::string_view token_id, SecretKind kind) {
+    std::string context(token_id);
+    context += ':';
+    context += kind_name(kind);
+    return context;
+}
+
 std::uint32_t crc32(std::string_view data) {
     const auto& table = crc_table();
     std::uint32_t c = 0xFFFFFFFFu;

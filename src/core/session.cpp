@@ -1,5 +1,6 @@
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
+#include <tokenctl/keyfile.h>
 #include <tokenctl/session.h>
 #include <tokenctl/validate.h>
 
@@ -95,19 +96,23 @@ void Session::reload_actor() {
     m_actor = std::move(*user);
 }
 
+bool key_matches(Store& store, const Key& key) {
+    auto check = store.meta(k_key_check_name);
+    if (!check) {
+        throw Error(Status::failure, "the database has no key check; it is damaged");
+    }
+    try {
+        return open_sealed(key, *check, k_key_check_name) == k_key_check_text;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
 const Key& Session::key() {
     if (!m_key) {
+        recover_pending_key(m_paths.key, [&](const Key& k) { return key_matches(*m_store, k); });
         Key key = read_key_file(m_paths.key);
-        auto check = m_store->meta(k_key_check_name);
-        if (!check) {
-            throw Error(Status::failure, "the database has no key check; it is damaged");
-        }
-        try {
-            std::string text = open_sealed(key, *check, k_key_check_name);
-            if (text != k_key_check_text) {
-                throw Error(Status::failure, "key check mismatch");
-            }
-        } catch (const Error&) {
+        if (!key_matches(*m_store, key)) {
             throw Error(Status::failure,
                         fmt::format("key file {} does not match database {}", m_paths.key.string(),
                                     m_paths.db.text),
@@ -133,6 +138,12 @@ void Session::transaction(void (Store::*store_call)(const std::function<void()>&
     try {
         ((*m_store).*store_call)([&] {
             reload_actor();
+            // The key was read before the lock: a rekey may have committed since.
+            if (m_key && store_call == &Store::write && !key_matches(*m_store, *m_key)) {
+                throw Error(Status::failure,
+                            "the registry's key was rotated while this command waited",
+                            "run the command again");
+            }
             body();
         });
     } catch (...) {

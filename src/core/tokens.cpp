@@ -44,10 +44,6 @@ Lifetimes parse_lifetimes(const std::string& access_text, const std::string& ref
     return l;
 }
 
-std::string associated_data(const std::string& token_id, SecretKind kind) {
-    return fmt::format("{}:{}", token_id, kind_name(kind));
-}
-
 // A fresh pair of secrets, issued at `now`, stored in `token` as digests and ciphertext.
 // Returns the two plain secrets for the token file.
 std::pair<std::string, std::string> issue_secrets(Token& token, const Key& key, Millis now) {
@@ -58,8 +54,8 @@ std::pair<std::string, std::string> issue_secrets(Token& token, const Key& key, 
     token.refresh_expires_at = now + token.refresh_ttl;
     token.access_digest = sha256(access);
     token.refresh_digest = sha256(refresh);
-    token.access_sealed = seal(key, access, associated_data(token.token_id, SecretKind::access));
-    token.refresh_sealed = seal(key, refresh, associated_data(token.token_id, SecretKind::refresh));
+    token.access_sealed = seal(key, access, sealing_context(token.token_id, SecretKind::access));
+    token.refresh_sealed = seal(key, refresh, sealing_context(token.token_id, SecretKind::refresh));
     return {std::move(access), std::move(refresh)};
 }
 
@@ -386,9 +382,9 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
             Millis now = now_ms();
             Token token = require_own_usable_token(session, token_id, now);
             std::string access = open_sealed(key, token.access_sealed,
-                                             associated_data(token.token_id, SecretKind::access));
+                                             sealing_context(token.token_id, SecretKind::access));
             std::string refresh = open_sealed(key, token.refresh_sealed,
-                                              associated_data(token.token_id, SecretKind::refresh));
+                                              sealing_context(token.token_id, SecretKind::refresh));
             text = render_token_file(token, access, refresh, delivery.format, now);
             wipe(access);
             wipe(refresh);

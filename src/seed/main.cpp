@@ -59,8 +59,9 @@ void issue_secrets(Token& token, Sealer& sealer, RandomPool& pool) {
     std::string refresh = generate_secret(SecretKind::refresh, pool);
     token.access_digest = sha256(access);
     token.refresh_digest = sha256(refresh);
-    token.access_sealed = sealer.seal(access, fmt::format("{}:access", token.token_id));
-    token.refresh_sealed = sealer.seal(refresh, fmt::format("{}:refresh", token.token_id));
+    token.access_sealed = sealer.seal(access, sealing_context(token.token_id, SecretKind::access));
+    token.refresh_sealed =
+        sealer.seal(refresh, sealing_context(token.token_id, SecretKind::refresh));
     wipe(access);
     wipe(refresh);
 }

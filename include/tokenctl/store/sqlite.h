@@ -26,6 +26,10 @@ std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path,
 // Creates a new database at `path`, which must not exist, with mode 0600.
 std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path);
 
+// Copies the database at `source` to the existing empty file `dest` with SQLite's online
+// backup: one consistent snapshot, while other processes go on reading and writing.
+void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest);
+
 // The schema version this build writes and reads.
 int sqlite_schema_version();
 

@@ -2,6 +2,7 @@
 #include <tokenctl/files.h>
 #include <tokenctl/store/sqlite.h>
 
+#include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -338,6 +339,66 @@ class SqliteStore final : public Store {
             t.refresh_digest, t.access_sealed, t.refresh_sealed);
     }
 
+    std::vector<SealedSecrets> sealed_batch(std::int64_t after, std::size_t limit) override {
+        return guarded("read the sealed secrets", [&] {
+            auto& st = prepare("SELECT id, token_id, access_digest, refresh_digest, "
+                               "access_sealed, refresh_sealed FROM tokens WHERE id > ?1 "
+                               "ORDER BY id LIMIT ?2");
+            st.bind(1, after);
+            st.bind(2, static_cast<std::int64_t>(limit));
+            std::vector<SealedSecrets> batch;
+            while (st.executeStep()) {
+                batch.push_back(SealedSecrets{st.getColumn(0).getInt64(),
+                                              st.getColumn(1).getString(), blob_of(st.getColumn(2)),
+                                              blob_of(st.getColumn(3)), blob_of(st.getColumn(4)),
+                                              blob_of(st.getColumn(5))});
+            }
+            return batch;
+        });
+    }
+
+    void replace_sealed(std::int64_t id, const Bytes& access_sealed,
+                        const Bytes& refresh_sealed) override {
+        run("store the re-sealed secrets",
+            "UPDATE tokens SET access_sealed = ?2, refresh_sealed = ?3 WHERE id = ?1", id,
+            access_sealed, refresh_sealed);
+    }
+
+    std::vector<std::string> integrity_problems() override {
+        return guarded("check integrity", [&] {
+            std::vector<std::string> problems;
+            SQLite::Statement integrity(*m_db, "PRAGMA integrity_check");
+            while (integrity.executeStep()) {
+                std::string line = integrity.getColumn(0).getString();
+                if (line != "ok") {
+                    problems.push_back(std::move(line));
+                }
+            }
+            SQLite::Statement keys(*m_db, "PRAGMA foreign_key_check");
+            while (keys.executeStep()) {
+                problems.push_back(fmt::format(
+                    "row {} of {} refers to a missing row of {}", keys.getColumn(1).getInt64(),
+                    keys.getColumn(0).getString(), keys.getColumn(2).getString()));
+            }
+            return problems;
+        });
+    }
+
+    int schema_version() override {
+        return guarded("read the schema version",
+                       [&] { return m_db->execAndGet("PRAGMA user_version").getInt(); });
+    }
+
+    bool audit_protected() override {
+        return guarded("read the audit log's triggers", [&] {
+            auto& st = prepare("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                               "tbl_name = 'audit' AND name IN ('audit_no_update', "
+                               "'audit_no_delete')");
+            st.executeStep();
+            return st.getColumn(0).getInt64() == 2;
+        });
+    }
+
     void append_audit(const AuditEntry& e) override {
         run("write the audit log",
             "INSERT INTO audit (at, actor, action, subject, outcome, detail) "
@@ -615,6 +676,21 @@ std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path,
 std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
     create_private_file(path, {});
     return std::make_unique<SqliteStore>(path, true, SqliteOptions{});
+}
+
+void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest) {
+    check_header(source);
+    try {
+        SQLite::Database from(source.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
+        from.setBusyTimeout(k_busy_timeout_ms);
+        SQLite::Database to(dest.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
+        to.exec("PRAGMA synchronous = FULL");
+        SQLite::Backup backup(to, from);
+        backup.executeStep(); // every page at once: one snapshot of the source
+    } catch (const SQLite::Exception& e) {
+        throw Error(Status::failure, fmt::format("cannot copy database {} to {}: {}",
+                                                 source.string(), dest.string(), e.what()));
+    }
 }
 
 int sqlite_schema_version() {

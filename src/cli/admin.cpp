@@ -1,0 +1,76 @@
+#include "cli/common.h"
+
+#include <tokenctl/error.h>
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+namespace tokenctl::cli {
+
+namespace {
+
+struct AdminOptions {
+    std::string dest;
+    bool force = false;
+    bool yes = false;
+};
+
+} // namespace
+
+void set_rekey_command(CLI::App& cmd, Globals& globals) {
+    auto opts = std::make_shared<AdminOptions>();
+    cmd.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+    cmd.callback([&globals, opts] {
+        Session session = open_session(globals, "rekey");
+        if (!opts->yes) {
+            std::int64_t count = plan_rekey(session);
+            if (!confirm(fmt::format("Generate a new key and re-seal the secrets of {} token{}?",
+                                     count, count == 1 ? "" : "s"))) {
+                throw Error(Status::failure, "not confirmed; the key was not changed");
+            }
+        }
+        std::int64_t count = rekey(session);
+        committed("the key was rotated");
+        std::cout << fmt::format("re-sealed {} token{} under a new key; key file {}\n", count,
+                                 count == 1 ? "" : "s", session.paths().key.string());
+    });
+}
+
+void set_backup_command(CLI::App& cmd, Globals& globals) {
+    auto opts = std::make_shared<AdminOptions>();
+    cmd.add_option("DEST", opts->dest, "Where to write the copy; its key file goes to DEST.key")
+        ->required();
+    cmd.add_flag("--force", opts->force, "Replace an existing DEST and DEST.key");
+    cmd.callback([&globals, opts] {
+        Session session = open_session(globals, "backup");
+        backup_registry(session, opts->dest, opts->force);
+        committed(fmt::format("the backup {} was written", opts->dest));
+        std::cout << fmt::format("wrote {} and {}.key\n", opts->dest, opts->dest);
+    });
+}
+
+void set_check_command(CLI::App& cmd, Globals& globals) {
+    cmd.callback([&globals] {
+        Paths paths = resolve_paths(globals.db);
+        std::string acting = resolve_acting_name(globals.as);
+        std::size_t problems = 0;
+        auto lines = check_registry(paths, acting);
+        for (const CheckLine& line : lines) {
+            if (line.problem.empty()) {
+                std::cout << fmt::format("ok {}\n", line.name);
+                continue;
+            }
+            ++problems;
+            std::cout << fmt::format("problem {}: {}{}\n", line.name, line.problem,
+                                     line.hint.empty() ? ""
+                                                       : fmt::format(" (hint: {})", line.hint));
+        }
+        if (problems > 0) {
+            throw Error(Status::failure,
+                        fmt::format("{} of {} checks found a problem", problems, lines.size()));
+        }
+    });
+}
+
+} // namespace tokenctl::cli

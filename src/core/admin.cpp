@@ -1,0 +1,184 @@
+#include <tokenctl/commands.h>
+#include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/keyfile.h>
+#include <tokenctl/secret.h>
+#include <tokenctl/store/sqlite.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr std::string_view k_rotate = "rotate the key";
+constexpr std::string_view k_back_up = "back up the registry";
+constexpr std::size_t k_batch = 1000;
+
+std::filesystem::path with_suffix(const std::filesystem::path& path, const char* suffix) {
+    auto out = path;
+    out += suffix;
+    return out;
+}
+
+// A named temporary file beside `path` (".NAME.tokenctl-XXXXXX", the pattern tokenctl's
+// own sweep knows), removed with its SQLite side files unless kept.
+class TempBeside {
+  public:
+    explicit TempBeside(const std::filesystem::path& path) {
+        auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+        std::string name =
+            (folder / ("." + path.filename().string() + ".tokenctl-XXXXXX")).string();
+        int fd = ::mkostemp(name.data(), O_CLOEXEC);
+        if (fd < 0) {
+            throw Error(Status::failure, fmt::format("cannot create a temporary file beside {}: {}",
+                                                     path.string(), std::strerror(errno)));
+        }
+        ::fchmod(fd, 0600);
+        m_fd = fd;
+        m_path = name;
+    }
+    TempBeside(const TempBeside&) = delete;
+    TempBeside& operator=(const TempBeside&) = delete;
+    ~TempBeside() {
+        ::close(m_fd);
+        if (!m_kept) {
+            ::unlink(m_path.c_str());
+        }
+        // What SQLite left beside the copy while checking it belongs to no file now.
+        for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+            ::unlink(with_suffix(m_path, suffix).c_str());
+        }
+    }
+    int fd() const { return m_fd; }
+    const std::filesystem::path& path() const { return m_path; }
+    // Links the finished file in as `dest` (replacing it only when `force`).
+    void link_as(const std::filesystem::path& dest, bool force) {
+        int rc =
+            force ? ::rename(m_path.c_str(), dest.c_str())
+                  : ::renameat2(AT_FDCWD, m_path.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
+        if (rc != 0) {
+            int err = errno;
+            if (err == EEXIST) {
+                throw Error(Status::conflict, fmt::format("{} already exists", dest.string()),
+                            "pass --force to replace it");
+            }
+            throw Error(Status::failure,
+                        fmt::format("cannot create {}: {}", dest.string(), std::strerror(err)));
+        }
+        m_kept = true;
+    }
+
+  private:
+    int m_fd = -1;
+    std::filesystem::path m_path;
+    bool m_kept = false;
+};
+
+void sync_folder_of(const std::filesystem::path& path) {
+    auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+
+} // namespace
+
+std::int64_t plan_rekey(Session& session) {
+    session.enforce(policy::may_administer(session.actor(), k_rotate));
+    std::int64_t count = 0;
+    session.read([&] {
+        std::int64_t after = 0;
+        for (auto batch = session.store().sealed_batch(after, k_batch); !batch.empty();
+             batch = session.store().sealed_batch(after, k_batch)) {
+            count += static_cast<std::int64_t>(batch.size());
+            after = batch.back().id;
+        }
+    });
+    return count;
+}
+
+std::int64_t rekey(Session& session) {
+    session.enforce(policy::may_administer(session.actor(), k_rotate));
+    const Key& old_key = session.key(); // finishes or rolls back an interrupted rekey first
+    Key new_key = Key::generate();
+    PendingKey pending(session.paths().key, new_key);
+    std::int64_t count = 0;
+    session.write([&] {
+        session.enforce(policy::may_administer(session.actor(), k_rotate));
+        auto& store = session.store();
+        Sealer sealer(new_key);
+        std::int64_t after = 0;
+        for (auto batch = store.sealed_batch(after, k_batch); !batch.empty();
+             batch = store.sealed_batch(after, k_batch)) {
+            for (const SealedSecrets& t : batch) {
+                auto access_context = sealing_context(t.token_id, SecretKind::access);
+                auto refresh_context = sealing_context(t.token_id, SecretKind::refresh);
+                std::string access = open_sealed(old_key, t.access_sealed, access_context);
+                std::string refresh = open_sealed(old_key, t.refresh_sealed, refresh_context);
+                Bytes access_sealed = sealer.seal(access, access_context);
+                Bytes refresh_sealed = sealer.seal(refresh, refresh_context);
+                wipe(access);
+                wipe(refresh);
+                store.replace_sealed(t.id, access_sealed, refresh_sealed);
+                ++count;
+            }
+            after = batch.back().id;
+        }
+        store_key_check(store, new_key);
+        session.audit_ok(
+            {}, fmt::format("{} token{} re-sealed under a new key", count, count == 1 ? "" : "s"));
+    });
+    pending.install();
+    return count;
+}
+
+void backup_registry(Session& session, const std::filesystem::path& dest, bool force) {
+    const Location& location = session.paths().db;
+    if (location.kind != Location::Kind::sqlite) {
+        throw Error(Status::usage, "backup copies SQLite registries; this one is on PostgreSQL",
+                    "back it up with pg_dump --schema=tokenctl, and keep a copy of the key file");
+    }
+    session.enforce(policy::may_administer(session.actor(), k_back_up));
+    const auto dest_key = with_suffix(dest, ".key");
+    check_output_file(dest, force);
+    check_output_file(dest_key, force);
+    const Key& key = session.key();
+
+    TempBeside copy(dest);
+    sqlite_backup(location.path, copy.path());
+    {
+        // The copy must open as a registry, and with this key.
+        auto store = open_sqlite_store(copy.path());
+        if (!key_matches(*store, key)) {
+            throw Error(Status::failure, "the copy does not open with the registry's key file");
+        }
+    }
+    TempBeside key_copy(dest_key);
+    std::string_view raw(reinterpret_cast<const char*>(key.data()), Key::k_size);
+    if (::write(key_copy.fd(), raw.data(), raw.size()) != static_cast<ssize_t>(raw.size()) ||
+        ::fsync(key_copy.fd()) != 0) {
+        throw Error(Status::failure,
+                    fmt::format("cannot write {}: {}", dest_key.string(), std::strerror(errno)));
+    }
+    copy.link_as(dest, force);
+    try {
+        key_copy.link_as(dest_key, force);
+    } catch (...) {
+        ::unlink(dest.c_str()); // both or neither
+        throw;
+    }
+    sync_folder_of(dest);
+    session.write([&] { session.audit_ok(dest.string(), "database and key file copied"); });
+}
+
+} // namespace tokenctl

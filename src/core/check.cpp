@@ -1,0 +1,170 @@
+#include <tokenctl/commands.h>
+#include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/secret.h>
+#include <tokenctl/store/sqlite.h>
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr std::size_t k_batch = 1000;
+
+// Runs one check: `fn` returns the problem ("" when ok) and may set the hint; an Error it
+// throws is the problem, with the error's hint.
+void run_check(std::vector<CheckLine>& lines, std::string name,
+               const std::function<std::string(std::string& hint)>& fn) {
+    CheckLine line{std::move(name), {}, {}};
+    try {
+        line.problem = fn(line.hint);
+    } catch (const Error& e) {
+        line.problem = e.what();
+        line.hint = e.hint();
+    }
+    lines.push_back(std::move(line));
+}
+
+// The database file and its folder: nobody else may write them; the -wal and -shm files
+// belong to the database's owner and only they may write them.
+std::string check_files(const Location& location, std::string& hint) {
+    struct stat db {};
+    if (::stat(location.path.c_str(), &db) != 0) {
+        return fmt::format("cannot read {}", location.path.string());
+    }
+    if ((db.st_mode & 022) != 0) {
+        hint = fmt::format("run: chmod 600 {}", location.path.string());
+        return fmt::format("{} is writable by group or others (mode {:04o})",
+                           location.path.string(), db.st_mode & 07777);
+    }
+    auto folder = location.path.parent_path().empty() ? std::filesystem::path(".")
+                                                      : location.path.parent_path();
+    struct stat dir {};
+    if (::stat(folder.c_str(), &dir) == 0 && (dir.st_mode & 022) != 0) {
+        hint = fmt::format("keep the database in a folder only its owner can write (chmod 700 "
+                           "{})",
+                           folder.string());
+        return fmt::format("its folder {} is writable by group or others (mode {:04o})",
+                           folder.string(), dir.st_mode & 07777);
+    }
+    for (const auto& side : location.files()) {
+        struct stat st {};
+        if (side == location.path || ::lstat(side.c_str(), &st) != 0) {
+            continue;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_uid != db.st_uid || (st.st_mode & 022) != 0) {
+            hint = fmt::format("stop every tokenctl process, then remove {}", side.string());
+            return fmt::format("{} is not a private file of the database's owner", side.string());
+        }
+    }
+    return {};
+}
+
+// Every sealed secret opens with the key and matches its stored digest.
+std::string check_secrets(Store& store, const Key& key, std::string& hint) {
+    std::int64_t bad = 0;
+    std::string first;
+    std::int64_t after = 0;
+    for (auto batch = store.sealed_batch(after, k_batch); !batch.empty();
+         batch = store.sealed_batch(after, k_batch)) {
+        for (const SealedSecrets& t : batch) {
+            bool ok = false;
+            try {
+                std::string access = open_sealed(key, t.access_sealed,
+                                                 sealing_context(t.token_id, SecretKind::access));
+                std::string refresh = open_sealed(key, t.refresh_sealed,
+                                                  sealing_context(t.token_id, SecretKind::refresh));
+                ok = equal_constant_time(sha256(access), t.access_digest) &&
+                     equal_constant_time(sha256(refresh), t.refresh_digest);
+                wipe(access);
+                wipe(refresh);
+            } catch (const Error&) {
+            }
+            if (!ok) {
+                ++bad;
+                if (first.empty()) {
+                    first = t.token_id;
+                }
+            }
+        }
+        after = batch.back().id;
+    }
+    if (bad == 0) {
+        return {};
+    }
+    hint = "revoke those tokens; their users create new ones with `tokenctl add-app`";
+    return fmt::format("{} token{} (first {}) do not open with the key file", bad,
+                       bad == 1 ? "" : "s", first);
+}
+
+} // namespace
+
+std::vector<CheckLine> check_registry(const Paths& paths, const std::string& acting_name) {
+    std::vector<CheckLine> lines;
+    std::optional<Session> session;
+    run_check(lines, "database", [&](std::string&) {
+        session.emplace(paths, acting_name, "check");
+        return std::string();
+    });
+    if (!session) {
+        return lines;
+    }
+    Store& store = session->store();
+    const bool admin = session->actor().is_admin();
+    if (admin) {
+        run_check(lines, "integrity", [&](std::string& hint) {
+            auto problems = store.integrity_problems();
+            if (problems.empty()) {
+                return std::string();
+            }
+            hint = "restore the last backup (tokenctl backup) or ask SQLite's .recover";
+            return fmt::format("{}{}", problems.front(),
+                               problems.size() > 1
+                                   ? fmt::format(" (and {} more)", problems.size() - 1)
+                                   : std::string());
+        });
+    }
+    run_check(lines, "schema", [&](std::string&) {
+        int version = store.schema_version();
+        return version == sqlite_schema_version()
+                   ? std::string()
+                   : fmt::format("schema version {}, this tokenctl uses {}", version,
+                                 sqlite_schema_version());
+    });
+    run_check(lines, "key-file", [&](std::string&) {
+        session->key();
+        return std::string();
+    });
+    const bool key_ok = lines.back().problem.empty();
+    if (paths.db.kind == Location::Kind::sqlite) {
+        run_check(lines, "files", [&](std::string& hint) { return check_files(paths.db, hint); });
+    }
+    if (admin) {
+        run_check(lines, "administrators", [&](std::string& hint) {
+            if (store.count_admins() > 0) {
+                return std::string();
+            }
+            hint = "the database owner adds one with `tokenctl user add NAME --role admin`";
+            return std::string("no administrator is left");
+        });
+        run_check(lines, "audit-log", [&](std::string& hint) {
+            if (store.audit_protected()) {
+                return std::string();
+            }
+            hint = "restore the last backup: someone removed the audit log's protection";
+            return std::string("the audit log is not protected against changes and deletions");
+        });
+        if (key_ok) {
+            run_check(lines, "secrets", [&](std::string& hint) {
+                return check_secrets(store, session->key(), hint);
+            });
+        }
+    }
+    return lines;
+}
+
+} // namespace tokenctl
