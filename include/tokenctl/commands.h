@@ -105,7 +105,9 @@ struct ListRequest {
     bool system = false; // system-list: every user's tokens, administrators only
     std::optional<std::string> user;
     std::optional<std::string> app;
-    bool all = false; // include revoked tokens
+    bool all = false;                      // include revoked tokens
+    std::optional<std::string> expiring;   // DUR: active tokens expiring within it
+    std::optional<std::string> unused_for; // DUR: active tokens not used for it (system)
 };
 // The acting user's tokens (system: every user's), oldest first, each with its status as
 // of the start of the listing. Names and permissions are checked first, in the listing's

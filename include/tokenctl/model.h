@@ -10,11 +10,13 @@
 
 namespace tokenctl {
 
-enum class Role { admin, user };
+// verifier: an API gateway's account, which may only verify tokens (and ask whoami and
+// check); it holds no tokens.
+enum class Role { admin, user, verifier };
 
-// "admin" or "user".
+// "admin", "user" or "verifier".
 std::string_view role_name(Role role);
-// Parses "admin" or "user"; throws Error(usage) otherwise.
+// Parses "admin", "user" or "verifier"; throws Error(usage) otherwise.
 Role parse_role(std::string_view text);
 
 struct User {
@@ -40,6 +42,7 @@ struct App {
     std::string client_id;
     Millis created_at = 0;
     std::int64_t created_by = 0;
+    std::optional<Millis> removed_at; // removed applications stay in the tokens' history
 };
 
 enum class TokenStatus { active, expired, revoked };
@@ -59,6 +62,8 @@ struct TokenRow {
     Millis access_expires_at = 0;
     Millis refresh_expires_at = 0;
     std::optional<Millis> revoked_at;
+    std::string client_id;                    // the application's
+    std::optional<Millis> last_used_at;       // verify, download, refresh; at most once a minute
     TokenStatus status = TokenStatus::active; // as of the command's start: see status_at()
 
     // revoked if revoked; else expired once the refresh token has expired; else active.
@@ -68,7 +73,6 @@ struct TokenRow {
 // A whole stored token: the row plus what download and refresh need.
 struct Token : TokenRow {
     std::int64_t app_id = 0;
-    std::string client_id;
     std::int64_t created_by = 0;
     Millis issued_at = 0; // issue time of the current access token
     Millis access_ttl = 0;

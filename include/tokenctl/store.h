@@ -17,7 +17,17 @@ struct TokenFilter {
     std::optional<std::int64_t> user_id;
     std::optional<std::int64_t> app_id;
     bool include_revoked = false;
+    // Only tokens active at this time (neither revoked nor expired).
+    std::optional<Millis> active_at;
+    // Only tokens whose refresh token expires at or before this time, soonest first.
+    std::optional<Millis> expiring_before;
+    // Only tokens last used (or, never used, generated) at or before this time, least
+    // recently used first (unless expiring_before orders them).
+    std::optional<Millis> unused_since;
 };
+
+// A token's last use is recorded at most once in this long (verify, download, refresh).
+inline constexpr Millis k_last_use_resolution_ms = 60'000;
 
 // Which audit records `audit` reads.
 struct AuditFilter {
@@ -101,6 +111,9 @@ class Store {
     virtual void for_each_token(const TokenFilter& filter,
                                 const std::function<void(const TokenRow&)>& fn) = 0;
     virtual void revoke_token(std::int64_t id, std::int64_t by, Millis now) = 0;
+    // Records that the token was used at `now`, unless its last use is more recent than
+    // k_last_use_resolution_ms; returns whether it wrote.
+    virtual bool stamp_last_used(std::int64_t id, Millis now) = 0;
     // Stores a rotated pair: digests, sealed secrets, issue time and expiries of `token`.
     virtual void replace_secrets(const Token& token) = 0;
 

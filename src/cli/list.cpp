@@ -22,6 +22,15 @@ void declare_list(CLI::App* cmd, Globals& globals, bool system) {
     cmd->add_option("--app", opts->request.app, "Only this application's tokens")
         ->option_text("APP");
     cmd->add_flag("--all", opts->request.all, "Include revoked tokens");
+    cmd->add_option("--expiring", opts->request.expiring,
+                    "Only active tokens whose refresh token expires within DUR, soonest first")
+        ->option_text("DUR");
+    if (system) {
+        cmd->add_option("--unused-for", opts->request.unused_for,
+                        "Only active tokens not used for DUR (never used: since generated), "
+                        "least recently used first")
+            ->option_text("DUR");
+    }
     add_format_option(cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     cmd->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     cmd->callback([&globals, opts, system] {

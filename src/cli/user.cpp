@@ -27,8 +27,8 @@ void set_user_command(CLI::App& user, Globals& globals) {
     auto* add = user.add_subcommand("add", "Add a user");
     add->add_option("NAME", opts->name, "User name (A-Z a-z 0-9 . _ @ + -)")->required();
     add->add_option("--role", opts->role, "Role of the new user")
-        ->check(CLI::IsMember({"admin", "user"}))
-        ->option_text("admin|user")
+        ->check(CLI::IsMember({"admin", "user", "verifier"}))
+        ->option_text("admin|user|verifier")
         ->capture_default_str();
     add->callback([&globals, opts] {
         Session session = open_session(globals, "user add");
@@ -47,9 +47,9 @@ void set_user_command(CLI::App& user, Globals& globals) {
 
     auto* set_role = user.add_subcommand("set-role", "Change a user's role");
     set_role->add_option("NAME", opts->name, "User name")->required();
-    set_role->add_option("ROLE", opts->role, "admin or user")
+    set_role->add_option("ROLE", opts->role, "admin, user or verifier")
         ->required()
-        ->check(CLI::IsMember({"admin", "user"}));
+        ->check(CLI::IsMember({"admin", "user", "verifier"}));
     set_role->callback([&globals, opts] {
         Session session = open_session(globals, "user set-role");
         set_user_role(session, opts->name, parse_role(opts->role));

@@ -11,7 +11,11 @@ Field time_field(Millis t) {
 }
 
 // The columns of each listing: one line a column, read by every format.
-constexpr std::array<Column<TokenRow>, 9> k_token_columns{{
+Field optional_time_field(const std::optional<Millis>& t) {
+    return t ? time_field(*t) : Field::none();
+}
+
+constexpr std::array<Column<TokenRow>, 11> k_token_columns{{
     {{"token_id", "TOKEN ID"}, [](const TokenRow& r) { return Field::of(r.token_id); }},
     {{"user", "USER NAME"}, [](const TokenRow& r) { return Field::of(r.user); }},
     {{"application", "APPLICATION"}, [](const TokenRow& r) { return Field::of(r.application); }},
@@ -21,10 +25,11 @@ constexpr std::array<Column<TokenRow>, 9> k_token_columns{{
     {{"access_expires_at", ""}, [](const TokenRow& r) { return time_field(r.access_expires_at); }},
     {{"refresh_expires_at", ""},
      [](const TokenRow& r) { return time_field(r.refresh_expires_at); }},
-    {{"revoked_at", ""},
-     [](const TokenRow& r) { return r.revoked_at ? time_field(*r.revoked_at) : Field::none(); }},
+    {{"revoked_at", ""}, [](const TokenRow& r) { return optional_time_field(r.revoked_at); }},
     {{"status", "STATUS"},
      [](const TokenRow& r) { return Field::of(std::string(status_name(r.status))); }},
+    {{"client_id", ""}, [](const TokenRow& r) { return Field::of(r.client_id); }},
+    {{"last_used_at", ""}, [](const TokenRow& r) { return optional_time_field(r.last_used_at); }},
 }};
 
 constexpr std::array<Column<UserRow>, 4> k_user_columns{{

@@ -5,12 +5,20 @@
 namespace tokenctl {
 
 std::string_view role_name(Role role) {
-    return role == Role::admin ? "admin" : "user";
+    switch (role) {
+    case Role::admin:
+        return "admin";
+    case Role::verifier:
+        return "verifier";
+    case Role::user:
+        break;
+    }
+    return "user";
 }
 
 Role parse_role(std::string_view text) {
     validate_role(text);
-    return text == "admin" ? Role::admin : Role::user;
+    return text == "admin" ? Role::admin : text == "verifier" ? Role::verifier : Role::user;
 }
 
 std::string_view status_name(TokenStatus status) {

@@ -20,6 +20,15 @@ Decision may_administer(const User& actor, std::string_view what) {
     return deny(fmt::format("only administrators can {}", what));
 }
 
+Decision may_run(const User& actor, std::string_view command) {
+    if (actor.role != Role::verifier || command == "verify" || command == "whoami" ||
+        command == "check") {
+        return Decision::allow();
+    }
+    return deny(
+        fmt::format("{} is a verifier, which may only run verify, whoami and check", actor.name));
+}
+
 Decision may_create_token(const User& actor, const User* for_user) {
     if (for_user == nullptr) {
         return Decision::allow();
@@ -29,6 +38,10 @@ Decision may_create_token(const User& actor, const User* for_user) {
     }
     if (for_user->is_admin()) {
         return deny(fmt::format("--for takes a non-admin user, and {} is an administrator",
+                                for_user->name));
+    }
+    if (for_user->role == Role::verifier) {
+        return deny(fmt::format("--for takes a user who holds tokens, and {} is a verifier",
                                 for_user->name));
     }
     return Decision::allow();

@@ -79,6 +79,7 @@ Session::Session(const Paths& paths, const std::string& acting_name, std::string
         refuse_unknown_actor(acting_name);
     }
     m_actor = std::move(*user);
+    enforce(policy::may_run(m_actor, m_command));
 }
 
 void Session::refuse_unknown_actor(const std::string& name) {
@@ -94,6 +95,7 @@ void Session::reload_actor() {
         refuse_unknown_actor(m_actor.name);
     }
     m_actor = std::move(*user);
+    enforce(policy::may_run(m_actor, m_command));
 }
 
 bool key_matches(Store& store, const Key& key) {

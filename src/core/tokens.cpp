@@ -287,6 +287,14 @@ void list_tokens(Session& session, const ListRequest& request, const ListingSink
             filter.app_id = require_app(store, *request.app).id;
         }
         Millis now = now_ms();
+        if (request.expiring) {
+            filter.active_at = now;
+            filter.expiring_before = now + parse_duration(*request.expiring, "--expiring");
+        }
+        if (request.unused_for) {
+            filter.active_at = now;
+            filter.unused_since = now - parse_duration(*request.unused_for, "--unused-for");
+        }
         TokenRow shown; // reused: assignment keeps the strings' storage from row to row
         sink([&](const auto& emit) {
             store.for_each_token(filter, [&](const TokenRow& row) {
@@ -388,6 +396,7 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
             text = render_token_file(token, access, refresh, delivery.format, now);
             wipe(access);
             wipe(refresh);
+            session.store().stamp_last_used(token.id, now);
             session.audit_ok(token_id, delivery.output ? "to a file" : "to standard output");
         });
     } catch (...) {
@@ -414,6 +423,7 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
             wipe(access);
             wipe(refresh);
             session.store().replace_secrets(token);
+            session.store().stamp_last_used(token.id, now);
             session.audit_ok(token_id, "both secrets rotated");
         });
     } catch (...) {
@@ -506,6 +516,15 @@ TokenRow verify_access_token(Session& session, const std::string& access_token) 
             fmt::format("its user gets a new one with `tokenctl refresh {}`", token->token_id));
     }
     token->status = TokenStatus::active;
+    // A busy gateway's verify writes at most once a minute per token; a registry that
+    // cannot be written (read-only media) still answers.
+    if (!token->last_used_at || *token->last_used_at <= now - k_last_use_resolution_ms) {
+        try {
+            session.write([&] { session.store().stamp_last_used(token->id, now); });
+            token->last_used_at = now;
+        } catch (const Error&) {
+        }
+    }
     return *token;
 }
 

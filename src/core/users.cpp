@@ -57,7 +57,7 @@ void set_user_role(Session& session, const std::string& name, Role role) {
         if (user.role == role) {
             return;
         }
-        if (role == Role::user) {
+        if (role != Role::admin) {
             session.enforce(policy::may_change_admins(admins_without(store, user)), name);
         }
         store.set_role(user.id, role);

@@ -219,9 +219,9 @@ void validate_token_id(std::string_view id) {
 }
 
 void validate_role(std::string_view role) {
-    if (role != "admin" && role != "user") {
+    if (role != "admin" && role != "user" && role != "verifier") {
         throw Error(Status::usage, fmt::format("invalid role {}", printable(role)),
-                    "a role is admin or user");
+                    "a role is admin, user or verifier");
     }
 }
 

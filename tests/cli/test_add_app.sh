@@ -185,7 +185,7 @@ from datetime import datetime, timedelta, timezone
 text = sys.argv[1]
 o = json.loads(text)
 assert list(o) == ["token_id", "user", "application", "redirect_uri", "generated_at",
-                   "access_expires_at", "refresh_expires_at", "revoked_at", "status"], list(o)
+                   "access_expires_at", "refresh_expires_at", "revoked_at", "status", "client_id", "last_used_at"], list(o)
 assert re.fullmatch(r"[0-9a-f]{16}", o["token_id"])
 assert o["user"] == "alice" and o["application"] == "alice"
 assert o["redirect_uri"] == "https://app.example.com/cb"

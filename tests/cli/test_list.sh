@@ -21,11 +21,11 @@ expect_rc 0
 expect_out "[]"
 run --as alice list --format csv
 expect_rc 0
-check test "$(cat "$TMP/out")" = "token_id,user,application,redirect_uri,generated_at,access_expires_at,refresh_expires_at,revoked_at,status"$'\r'
+check test "$(cat "$TMP/out")" = "token_id,user,application,redirect_uri,generated_at,access_expires_at,refresh_expires_at,revoked_at,status,client_id,last_used_at"$'\r'
 run --as alice list --format csv --no-headers
 expect_out ""
 run --as alice list --format tsv
-expect_out "token_id	user	application	redirect_uri	generated_at	access_expires_at	refresh_expires_at	revoked_at	status"
+expect_out "token_id	user	application	redirect_uri	generated_at	access_expires_at	refresh_expires_at	revoked_at	status	client_id	last_used_at"
 run system-list --format json
 expect_out "[]"
 
@@ -194,7 +194,7 @@ rows = json.loads(sys.argv[1])
 assert isinstance(rows, list)
 assert [r["token_id"] for r in rows] == sys.argv[2].split(), rows
 keys = ["token_id", "user", "application", "redirect_uri", "generated_at",
-        "access_expires_at", "refresh_expires_at", "revoked_at", "status"]
+        "access_expires_at", "refresh_expires_at", "revoked_at", "status", "client_id", "last_used_at"]
 time = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 for r in rows:
     assert list(r) == keys, list(r)
@@ -214,8 +214,8 @@ assert rows[0]["generated_at"] == "2026-01-01T00:00:00Z"
 PY
 run --as alice list --app alice --format json
 expect_out "[
-  {\"token_id\":\"$a1\",\"user\":\"alice\",\"application\":\"alice\",\"redirect_uri\":\"https://app.example.com/cb\",\"generated_at\":\"$ts\",\"access_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', access_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a1'")\",\"refresh_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', refresh_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a1'")\",\"revoked_at\":null,\"status\":\"active\"},
-  {\"token_id\":\"$a3\",\"user\":\"alice\",\"application\":\"alice\",\"redirect_uri\":\"https://app.example.com/cb\",\"generated_at\":\"$ts\",\"access_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', access_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a3'")\",\"refresh_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', refresh_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a3'")\",\"revoked_at\":null,\"status\":\"expired\"}
+  {\"token_id\":\"$a1\",\"user\":\"alice\",\"application\":\"alice\",\"redirect_uri\":\"https://app.example.com/cb\",\"generated_at\":\"$ts\",\"access_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', access_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a1'")\",\"refresh_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', refresh_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a1'")\",\"revoked_at\":null,\"status\":\"active\",\"client_id\":\"$(sql "select client_id from apps where name = 'alice'")\",\"last_used_at\":null},
+  {\"token_id\":\"$a3\",\"user\":\"alice\",\"application\":\"alice\",\"redirect_uri\":\"https://app.example.com/cb\",\"generated_at\":\"$ts\",\"access_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', access_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a3'")\",\"refresh_expires_at\":\"$(sql "select strftime('%Y-%m-%dT%H:%M:%SZ', refresh_expires_at / 1000, 'unixepoch') from tokens where token_id = '$a3'")\",\"revoked_at\":null,\"status\":\"expired\",\"client_id\":\"$(sql "select client_id from apps where name = 'alice'")\",\"last_used_at\":null}
 ]"
 run --as bob list --app alice --format json
 expect_out "[]"
@@ -232,10 +232,10 @@ assert raw.endswith(b"\r\n")
 assert raw.count(b"\n") == raw.count(b"\r\n") == 9
 rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8"), strict=True))
 assert rows[0] == ["token_id", "user", "application", "redirect_uri", "generated_at",
-                   "access_expires_at", "refresh_expires_at", "revoked_at", "status"], rows[0]
+                   "access_expires_at", "refresh_expires_at", "revoked_at", "status", "client_id", "last_used_at"], rows[0]
 body = rows[1:]
 assert [r[0] for r in body] == sys.argv[2].split()
-assert all(len(r) == 9 for r in body)
+assert all(len(r) == 11 for r in body)
 assert body[5][2] == 'Shared, "Quoted" App' and body[6][1:3] == ["bob", 'Shared, "Quoted" App']
 assert body[0][7] == "" and body[2][7] != "" and body[2][8] == "revoked"
 assert body[7][2] == "Zürich"
@@ -248,8 +248,8 @@ check test "$(head -c 16 "$TMP/out")" = "$a1"
 case_ "TSV: a header line, tab-separated fields, empty revoked_at"
 run system-list --all --format tsv
 expect_rc 0
-check test "$(printf '%s\n' "$OUT" | head -1)" = "token_id	user	application	redirect_uri	generated_at	access_expires_at	refresh_expires_at	revoked_at	status"
-check test "$(printf '%s\n' "$OUT" | awk -F'\t' '{ print NF }' | sort -u)" = 9
+check test "$(printf '%s\n' "$OUT" | head -1)" = "token_id	user	application	redirect_uri	generated_at	access_expires_at	refresh_expires_at	revoked_at	status	client_id	last_used_at"
+check test "$(printf '%s\n' "$OUT" | awk -F'\t' '{ print NF }' | sort -u)" = 11
 check test "$(printf '%s\n' "$OUT" | grep -c $'\r')" = 0
 row=$(printf '%s\n' "$OUT" | grep "^$a4")
 check test "$(printf '%s\n' "$row" | cut -f2,3,4,8,9)" = "alice	Shared, \"Quoted\" App	https://shared.example/cb		active"

@@ -73,7 +73,7 @@ check test "$(printf '%s\n' "$OUT" | awk '{ print $1 }')" = "$a1"
 case_ "the database: WAL mode, application_id, schema version, foreign keys"
 check test "$(sql "PRAGMA journal_mode")" = wal
 check test "$(sql "PRAGMA application_id")" = $((0x546B4374))
-check test "$(sql "PRAGMA user_version")" = 1
+check test "$(sql "PRAGMA user_version")" = 2
 check test "$(sql "PRAGMA foreign_key_check")" = ""
 check test "$(sql "select group_concat(\"table\", ' ') from (select * from pragma_foreign_key_list('tokens') order by \"table\")")" = "apps users users users"
 check test "$(sql "select count(*) from pragma_foreign_key_list('apps')")" = 1

@@ -91,3 +91,25 @@ TEST_CASE("the listing SQL binds the filters it names") {
     CHECK(sql.find("t.app_id = ?2") != std::string::npos);
     CHECK(sql.find("t.revoked_at IS NULL") != std::string::npos);
 }
+
+TEST_CASE("--expiring and --unused-for read their own index in the order they print") {
+    PlanDir dir;
+    fs::path db = dir.path / "tokens.db";
+    create_sqlite_store(db).reset();
+
+    TokenFilter expiring;
+    expiring.active_at = 1;
+    expiring.expiring_before = 2;
+    TokenFilter unused;
+    unused.active_at = 1;
+    unused.unused_since = 2;
+    for (const auto& [filter, index] : {std::pair{expiring, "tokens_active_by_refresh_expiry"},
+                                        std::pair{unused, "tokens_active_by_last_use"}}) {
+        auto plan = sqlite_query_plan(db, sqlite_token_listing_sql(filter));
+        std::string text = fmt::format("{}", fmt::join(plan, " | "));
+        CAPTURE(text);
+        CHECK(any_step(plan, fmt::format("SEARCH t USING INDEX {}", index)));
+        CHECK_FALSE(any_step(plan, "TEMP B-TREE"));
+        CHECK_FALSE(any_step(plan, "SCAN t"));
+    }
+}

@@ -24,7 +24,7 @@ constexpr int k_busy_timeout_ms = 10000;
 
 // Migration N brings a database from user_version N to N + 1. Append only: a released
 // migration is never edited.
-constexpr std::array<std::string_view, 1> k_migrations = {
+constexpr std::array<std::string_view, 2> k_migrations = {
     R"sql(
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
@@ -91,13 +91,82 @@ BEGIN
     SELECT RAISE(ABORT, 'audit records cannot be deleted');
 END;
 )sql",
+    // 2: role verifier; removable applications (a name is unique among live ones); the
+    // tokens' last use; indexes for --expiring and --unused-for. Tables whose constraints
+    // change are rebuilt (SQLite's own procedure: foreign keys are off meanwhile and
+    // checked before the commit).
+    R"sql(
+CREATE TABLE users_v2 (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'user', 'verifier')),
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER
+);
+INSERT INTO users_v2 (id, name, role, created_at, removed_at)
+    SELECT id, name, role, created_at, removed_at FROM users;
+DROP TABLE users;
+ALTER TABLE users_v2 RENAME TO users;
+
+CREATE TABLE apps_v2 (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    client_id    TEXT NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    created_by   INTEGER NOT NULL REFERENCES users (id),
+    removed_at   INTEGER
+);
+INSERT INTO apps_v2 (id, name, redirect_uri, client_id, created_at, created_by)
+    SELECT id, name, redirect_uri, client_id, created_at, created_by FROM apps;
+DROP TABLE apps;
+ALTER TABLE apps_v2 RENAME TO apps;
+CREATE UNIQUE INDEX apps_live_name ON apps (name) WHERE removed_at IS NULL;
+
+ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
+CREATE INDEX tokens_active_by_refresh_expiry ON tokens (refresh_expires_at)
+    WHERE revoked_at IS NULL;
+CREATE INDEX tokens_active_by_last_use ON tokens (coalesce(last_used_at, generated_at))
+    WHERE revoked_at IS NULL;
+)sql",
 };
 
 constexpr int k_schema_version = static_cast<int>(k_migrations.size());
 
+// The columns of a token's row (TokenRow), then of the whole token (Token), in the order
+// of k_token_row_columns and k_token_columns.
+enum TokenCol : int {
+    id,
+    token_id,
+    user_id,
+    user_name,
+    app_name,
+    redirect_uri,
+    generated_at,
+    access_expires_at,
+    refresh_expires_at,
+    revoked_at,
+    client_id,
+    last_used_at,
+    // Token only
+    app_id,
+    created_by,
+    issued_at,
+    access_ttl,
+    refresh_ttl,
+    access_digest,
+    refresh_digest,
+    access_sealed,
+    refresh_sealed
+};
+
 constexpr std::string_view k_token_row_columns =
     "t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at, "
-    "t.access_expires_at, t.refresh_expires_at, t.revoked_at";
+    "t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id, t.last_used_at";
+
+constexpr std::string_view k_token_columns =
+    "t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl, t.access_digest, "
+    "t.refresh_digest, t.access_sealed, t.refresh_sealed";
 
 // Whether token `t` is active at ?1: neither revoked nor expired (TokenRow::status_at).
 constexpr std::string_view k_token_active_at = "t.revoked_at IS NULL AND t.refresh_expires_at > ?1";
@@ -257,7 +326,7 @@ class SqliteStore final : public Store {
     std::optional<App> find_app(std::string_view name) override {
         return guarded("find an application", [&]() -> std::optional<App> {
             auto& st = prepare("SELECT id, name, redirect_uri, client_id, created_at, "
-                               "created_by FROM apps WHERE name = ?1");
+                               "created_by FROM apps WHERE name = ?1 AND removed_at IS NULL");
             st.bind(1, std::string(name));
             if (!st.executeStep()) {
                 return std::nullopt;
@@ -315,6 +384,15 @@ class SqliteStore final : public Store {
             if (filter.app_id) {
                 st.bind(2, *filter.app_id);
             }
+            if (filter.expiring_before) {
+                st.bind(3, *filter.expiring_before);
+            }
+            if (filter.unused_since) {
+                st.bind(4, *filter.unused_since);
+            }
+            if (filter.active_at) {
+                st.bind(5, *filter.active_at);
+            }
             TokenRow row;
             while (st.executeStep()) {
                 read_token_row(st, row);
@@ -328,6 +406,17 @@ class SqliteStore final : public Store {
             "UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at "
             "IS NULL",
             id, now, by);
+    }
+
+    bool stamp_last_used(std::int64_t id, Millis now) override {
+        return guarded("record the token's use", [&] {
+            auto& st = prepare("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND "
+                               "(last_used_at IS NULL OR last_used_at <= ?2 - ?3)");
+            st.bind(1, id);
+            st.bind(2, now);
+            st.bind(3, k_last_use_resolution_ms);
+            return st.exec() > 0;
+        });
     }
 
     void replace_secrets(const Token& t) override {
@@ -548,65 +637,81 @@ class SqliteStore final : public Store {
         if (version == k_schema_version) {
             return;
         }
-        write([&] {
-            // Read again under the write lock: another process may have migrated meanwhile.
-            int current = m_db->execAndGet("PRAGMA user_version").getInt();
-            for (int v = current; v < k_schema_version; ++v) {
-                m_db->exec(std::string(k_migrations[static_cast<std::size_t>(v)]));
-            }
-            m_db->exec(fmt::format("PRAGMA user_version = {}", k_schema_version));
-        });
+        // Foreign keys are off while tables are rebuilt (they cannot change inside a
+        // transaction), and checked before the migration commits.
+        m_db->exec("PRAGMA foreign_keys = OFF");
+        try {
+            write([&] {
+                // Read again under the write lock: another process may have migrated
+                // meanwhile.
+                int current = m_db->execAndGet("PRAGMA user_version").getInt();
+                for (int v = current; v < k_schema_version; ++v) {
+                    m_db->exec(std::string(k_migrations[static_cast<std::size_t>(v)]));
+                }
+                SQLite::Statement dangling(*m_db, "PRAGMA foreign_key_check");
+                if (dangling.executeStep()) {
+                    throw Error(Status::failure,
+                                fmt::format("database {} has rows that refer to missing rows; "
+                                            "it was left as it was",
+                                            m_path),
+                                "run `tokenctl check` for details");
+                }
+                m_db->exec(fmt::format("PRAGMA user_version = {}", k_schema_version));
+            });
+        } catch (...) {
+            m_db->exec("PRAGMA foreign_keys = ON");
+            throw;
+        }
+        m_db->exec("PRAGMA foreign_keys = ON");
     }
 
     template <class Bind>
     std::optional<Token> find_token_where(std::string_view condition, Bind&& bind) {
         return guarded("find a token", [&]() -> std::optional<Token> {
-            auto& st = prepare(fmt::format(
-                "SELECT {}, t.app_id, a.client_id, t.created_by, t.issued_at, t.access_ttl, "
-                "t.refresh_ttl, t.access_digest, t.refresh_digest, t.access_sealed, "
-                "t.refresh_sealed{} WHERE {}",
-                k_token_row_columns, k_token_joins, condition));
+            auto& st = prepare(fmt::format("SELECT {}, {}{} WHERE {}", k_token_row_columns,
+                                           k_token_columns, k_token_joins, condition));
             bind(st);
             if (!st.executeStep()) {
                 return std::nullopt;
             }
             Token t;
             read_token_row(st, t);
-            t.app_id = st.getColumn(10).getInt64();
-            t.client_id = st.getColumn(11).getString();
-            t.created_by = st.getColumn(12).getInt64();
-            t.issued_at = st.getColumn(13).getInt64();
-            t.access_ttl = st.getColumn(14).getInt64();
-            t.refresh_ttl = st.getColumn(15).getInt64();
-            t.access_digest = blob_of(st.getColumn(16));
-            t.refresh_digest = blob_of(st.getColumn(17));
-            t.access_sealed = blob_of(st.getColumn(18));
-            t.refresh_sealed = blob_of(st.getColumn(19));
+            t.app_id = st.getColumn(TokenCol::app_id).getInt64();
+            t.created_by = st.getColumn(TokenCol::created_by).getInt64();
+            t.issued_at = st.getColumn(TokenCol::issued_at).getInt64();
+            t.access_ttl = st.getColumn(TokenCol::access_ttl).getInt64();
+            t.refresh_ttl = st.getColumn(TokenCol::refresh_ttl).getInt64();
+            t.access_digest = blob_of(st.getColumn(TokenCol::access_digest));
+            t.refresh_digest = blob_of(st.getColumn(TokenCol::refresh_digest));
+            t.access_sealed = blob_of(st.getColumn(TokenCol::access_sealed));
+            t.refresh_sealed = blob_of(st.getColumn(TokenCol::refresh_sealed));
             return t;
         });
     }
 
+    static std::optional<Millis> optional_time(const SQLite::Column& column) {
+        return column.isNull() ? std::nullopt : std::optional<Millis>(column.getInt64());
+    }
+
     static void read_token_row(SQLite::Statement& st, TokenRow& row) {
-        row.id = st.getColumn(0).getInt64();
-        row.token_id = st.getColumn(1).getString();
-        row.user_id = st.getColumn(2).getInt64();
-        row.user = st.getColumn(3).getString();
-        row.application = st.getColumn(4).getString();
-        row.redirect_uri = st.getColumn(5).getString();
-        row.generated_at = st.getColumn(6).getInt64();
-        row.access_expires_at = st.getColumn(7).getInt64();
-        row.refresh_expires_at = st.getColumn(8).getInt64();
-        auto revoked = st.getColumn(9);
-        row.revoked_at =
-            revoked.isNull() ? std::nullopt : std::optional<Millis>(revoked.getInt64());
+        row.id = st.getColumn(TokenCol::id).getInt64();
+        row.token_id = st.getColumn(TokenCol::token_id).getString();
+        row.user_id = st.getColumn(TokenCol::user_id).getInt64();
+        row.user = st.getColumn(TokenCol::user_name).getString();
+        row.application = st.getColumn(TokenCol::app_name).getString();
+        row.redirect_uri = st.getColumn(TokenCol::redirect_uri).getString();
+        row.generated_at = st.getColumn(TokenCol::generated_at).getInt64();
+        row.access_expires_at = st.getColumn(TokenCol::access_expires_at).getInt64();
+        row.refresh_expires_at = st.getColumn(TokenCol::refresh_expires_at).getInt64();
+        row.revoked_at = optional_time(st.getColumn(TokenCol::revoked_at));
+        row.client_id = st.getColumn(TokenCol::client_id).getString();
+        row.last_used_at = optional_time(st.getColumn(TokenCol::last_used_at));
     }
 
     static User read_user(SQLite::Statement& st) {
-        auto removed = st.getColumn(4);
         return User{st.getColumn(0).getInt64(), st.getColumn(1).getString(),
-                    st.getColumn(2).getString() == "admin" ? Role::admin : Role::user,
-                    st.getColumn(3).getInt64(),
-                    removed.isNull() ? std::nullopt : std::optional<Millis>(removed.getInt64())};
+                    parse_role(st.getColumn(2).getString()), st.getColumn(3).getInt64(),
+                    optional_time(st.getColumn(4))};
     }
 
     static Bytes blob_of(const SQLite::Column& column) {
@@ -643,10 +748,25 @@ std::string sqlite_token_listing_sql(const TokenFilter& filter) {
     if (filter.app_id) {
         sql += " AND t.app_id = ?2";
     }
-    if (!filter.include_revoked) {
+    if (!filter.include_revoked || filter.active_at) {
         sql += " AND t.revoked_at IS NULL";
     }
-    sql += " ORDER BY t.id";
+    if (filter.active_at) {
+        sql += " AND t.refresh_expires_at > ?5";
+    }
+    if (filter.expiring_before) {
+        sql += " AND t.refresh_expires_at <= ?3";
+    }
+    if (filter.unused_since) {
+        sql += " AND coalesce(t.last_used_at, t.generated_at) <= ?4";
+    }
+    if (filter.expiring_before) {
+        sql += " ORDER BY t.refresh_expires_at, t.id";
+    } else if (filter.unused_since) {
+        sql += " ORDER BY coalesce(t.last_used_at, t.generated_at), t.id";
+    } else {
+        sql += " ORDER BY t.id";
+    }
     return sql;
 }
 
