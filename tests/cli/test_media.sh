@@ -190,8 +190,12 @@ if mount_tmpfs 4m; then
   for _ in $(seq 50); do [ -s "$TMP/live/tokens.db-wal" ] && break; sleep 0.1; done
   sleep 0.3
   cp "$TMP/live/tokens.db" "$TMP/live/tokens.db-wal" "$TMP/live/tokens.db-shm" "$TMP/live/tokens.db.key" "$MNT2/"
+  mount_tmpfs 4m
+  MNT3=$MNT
+  cp "$TMP/live/tokens.db" "$TMP/live/tokens.db-wal" "$TMP/live/tokens.db.key" "$MNT3/"
   wait "$writer"
   mount -o remount,ro "$MNT2"
+  mount -o remount,ro "$MNT3"
   check test -s "$MNT2/tokens.db-wal"
   run --db "$MNT2/tokens.db" user list --no-headers --format tsv
   expect_rc 0
@@ -199,6 +203,10 @@ if mount_tmpfs 4m; then
   run --db "$MNT2/tokens.db" --as carol whoami --format tsv --no-headers
   expect_rc 0
   check test "$(printf '%s\n' "$OUT" | cut -f1,2)" = "carol	user"
+  case_ "a read-only mount with changes in a -wal but no -shm: exit 1, and why"
+  run --db "$MNT3/tokens.db" user list
+  expect_error 1
+  expect_err_has "hint: the changes waiting in its -wal file can be read only where the database can be written (it is on a read-only file system)"
 else
   skip "cannot mount a tmpfs here (needs root); the read-only mount cases did not run"
 fi

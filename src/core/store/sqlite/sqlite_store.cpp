@@ -220,7 +220,10 @@ struct Access {
     bool read_only = false;
     // Read-only with nothing waiting in a -wal: the main file is the whole database, and
     // SQLite reads it without a -wal or -shm file (which it could not create, or would
-    // create with the read-only file's mode, breaking every later write).
+    // create with the read-only file's mode, breaking every later write). Without the
+    // -shm's locks, a writer that checkpoints into the main file while this reads could
+    // show it a torn page: a failed read, never a write, and only where someone else
+    // writes a database that this process may not.
     bool immutable = false;
     std::string why; // "the file system is read-only", ...
 };
@@ -635,8 +638,14 @@ class SqliteStore final : public Store {
             std::string hint;
             if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
                 hint = "another process held the database for too long; try again";
+            } else if (m_access.read_only && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY)) {
+                // A -wal that only a -shm file it could create or write would make sense of.
+                hint = fmt::format("the changes waiting in its -wal file can be read only where "
+                                   "the database can be written ({}); open it once there",
+                                   m_access.why);
             } else if (code == SQLITE_READONLY) {
-                hint = "check the permissions of the database file and its folder";
+                hint = "check the permissions of the database file, its folder and its -wal "
+                       "and -shm files";
             }
             throw Error(Status::failure,
                         fmt::format("database {}: cannot {}: {}", m_path, what, e.what()), hint);
