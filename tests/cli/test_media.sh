@@ -118,7 +118,8 @@ copy_for_other "$OTHER_DIR/file"
 copy_for_other "$OTHER_DIR/dir"
 copy_for_other "$OTHER_DIR/seq"
 copy_for_other "$OTHER_DIR/stale"
-chmod 400 "$OTHER_DIR/file/tokens.db"
+copy_for_other "$OTHER_DIR/odd%2f?x=1#y"
+chmod 400 "$OTHER_DIR/file/tokens.db" "$OTHER_DIR/odd%2f?x=1#y/tokens.db"
 chmod 500 "$OTHER_DIR/dir"
 
 for where in file dir; do
@@ -132,6 +133,11 @@ for where in file dir; do
   check test "$(listing "$OTHER_DIR/$where")" = "$before_ls"
 done
 chmod 700 "$OTHER_DIR/dir"
+
+case_ "a read-only database whose path has URI characters (% ? #)"
+run_as_other --db "$OTHER_DIR/odd%2f?x=1#y/tokens.db" list --no-headers
+expect_rc 0
+expect_out_has "$admin_id"
 
 case_ "a listing of a 0400 database leaves nothing that breaks a later write"
 f="$OTHER_DIR/seq/tokens.db"

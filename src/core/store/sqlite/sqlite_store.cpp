@@ -225,7 +225,7 @@ struct Access {
     // show it a torn page: a failed read, never a write, and only where someone else
     // writes a database that this process may not.
     bool immutable = false;
-    std::string why; // "the file system is read-only", ...
+    std::string why; // "it is on a read-only file system", "FOLDER is not writable", ...
 };
 
 bool writable(const std::filesystem::path& path, int& err) {
