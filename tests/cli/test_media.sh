@@ -66,7 +66,7 @@ admin_id=$(new_token)
 alice_id=$(TOKENCTL_USER=alice new_token)
 "$TOKENCTL_BIN" download "$admin_id" --format access-token >"$TMP/access"
 
-# The reads that must work wherever the database cannot be written: RUNNER is run or
+# The reads that must work wherever the database cannot be written: RUNNER is run_here or
 # run_as_other, DBFILE the database.
 expect_reads_work() {
   local runner=$1 dbfile=$2
