@@ -154,6 +154,25 @@ run_as_other --db "$f" list --no-headers --format tsv
 expect_rc 0
 check test "$(printf '%s\n' "$OUT" | cut -f1 | tr '\n' ' ')" = "$admin_id $new_id "
 
+case_ "a database that group or others may write is only read: SQLite would share its -wal"
+G="$TMP/groupwritable"
+mkdir -m 700 "$G"
+cp "$DB" "$DB.key" "$G/"
+chmod 664 "$G/tokens.db"
+before_ls=$(listing "$G")
+run --db "$G/tokens.db" list --no-headers
+expect_rc 0
+expect_out_has "$admin_id"
+run --db "$G/tokens.db" add-app --redirect-uri "$URI"
+expect_error 1
+expect_err_has "database $G/tokens.db is read-only here: $G/tokens.db is writable by group or others (mode 0664)"
+expect_err_has "hint: run: chmod 600 $G/tokens.db"
+check test "$(listing "$G")" = "$before_ls"
+chmod 600 "$G/tokens.db"
+run --db "$G/tokens.db" add-app -q --redirect-uri "$URI"
+expect_rc 0
+check test "$(mode_of "$G/tokens.db-wal" 2>/dev/null || echo none)" != 664
+
 case_ "a read-only -shm left by an older tokenctl: the error names it"
 f="$OTHER_DIR/stale/tokens.db"
 : >"$f-wal"

@@ -225,7 +225,8 @@ struct Access {
     // show it a torn page: a failed read, never a write, and only where someone else
     // writes a database that this process may not.
     bool immutable = false;
-    std::string why; // "it is on a read-only file system", "FOLDER is not writable", ...
+    std::string why;  // "it is on a read-only file system", "FOLDER is not writable", ...
+    std::string hint; // what would let this process write, when one command does it
 };
 
 bool writable(const std::filesystem::path& path, int& err) {
@@ -245,8 +246,15 @@ Access probe_access(const std::filesystem::path& db) {
         access.why = err == EROFS ? "it is on a read-only file system"
                                   : fmt::format("{} is not writable", file.string());
     };
+    struct stat st {};
     if (!writable(real, err)) {
         read_only(real);
+    } else if (::stat(real.c_str(), &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        // SQLite would give its -wal and -shm files this mode, and they would be refused.
+        access.read_only = true;
+        access.why = fmt::format("{} is writable by group or others (mode {:04o})", real.string(),
+                                 st.st_mode & 07777);
+        access.hint = fmt::format("run: chmod 600 {}", real.string());
     }
     for (const char* suffix : k_companions) {
         auto file = with_suffix(real, suffix);
@@ -315,8 +323,10 @@ class SqliteStore final : public Store {
         if (m_access.read_only) {
             throw Error(Status::failure,
                         fmt::format("database {} is read-only here: {}", m_path, m_access.why),
-                        "a change needs write access to the database, its folder and its -wal "
-                        "and -shm files; listings, whoami and verify work without it");
+                        !m_access.hint.empty()
+                            ? m_access.hint
+                            : "a change needs write access to the database, its folder and its "
+                              "-wal and -shm files; listings, whoami and verify work without it");
         }
         // A lookup made before the transaction (the acting user, the key check) leaves
         // its statement open, and with it a read snapshot. BEGIN IMMEDIATE on a snapshot
