@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Files and media: a read-only database file, folder or mount still serves listings,
-# whoami and verify, and refuses writes with a hint; a listing leaves no -wal/-shm behind
-# that would break later writes; a shared folder or a planted -wal/-shm is refused before
-# anything is written; a full disk is called a full disk; the key file is never followed,
-# never waited on, and read before the write lock; a relative XDG_DATA_HOME is ignored.
+# whoami, verify and check, and refuses writes with a hint; a listing leaves no -wal/-shm
+# behind that would break later writes; a shared folder or a planted -wal/-shm is refused
+# before anything is written; a full disk is called a full disk; the key file is never
+# followed, never waited on, and read before the write lock; a relative XDG_DATA_HOME is
+# ignored.
 # The mounts need root and a kernel that lets us mount a tmpfs: without them those cases
 # are skipped, with a line that says so.
 . "$(dirname "$0")/lib.sh"
@@ -95,6 +96,10 @@ expect_reads_work() {
   STDIN_FILE="$TMP/access" $runner --db "$dbfile" verify
   expect_rc 0
   expect_out_has "token_id: $admin_id"
+  case_ "$what: check"
+  $runner --db "$dbfile" check
+  expect_rc 0
+  expect_out_has "ok integrity"
   case_ "$what: a write is exit 1 with a hint"
   $runner --db "$dbfile" add-app --redirect-uri "$URI"
   expect_error 1
