@@ -123,6 +123,7 @@ copy_for_other "$OTHER_DIR/file"
 copy_for_other "$OTHER_DIR/dir"
 copy_for_other "$OTHER_DIR/seq"
 copy_for_other "$OTHER_DIR/stale"
+copy_for_other "$OTHER_DIR/backup"
 copy_for_other "$OTHER_DIR/odd%2f?x=1#y"
 chmod 400 "$OTHER_DIR/file/tokens.db" "$OTHER_DIR/odd%2f?x=1#y/tokens.db"
 chmod 500 "$OTHER_DIR/dir"
@@ -158,6 +159,16 @@ new_id=$OUT
 run_as_other --db "$f" list --no-headers --format tsv
 expect_rc 0
 check test "$(printf '%s\n' "$OUT" | cut -f1 | tr '\n' ' ')" = "$admin_id $new_id "
+
+case_ "a backup of a 0400 database leaves nothing that breaks a later write"
+f="$OTHER_DIR/backup/tokens.db"
+chmod 400 "$f"
+run_as_other --db "$f" backup "$OTHER_DIR/backup/copy.db"
+check test ! -e "$f-shm"
+check test ! -e "$f-wal"
+chmod 600 "$f"
+run_as_other --db "$f" add-app -q --redirect-uri "$URI"
+expect_rc 0
 
 case_ "a database that group or others may write is only read: SQLite would share its -wal"
 G="$TMP/groupwritable"

@@ -284,20 +284,28 @@ std::string immutable_uri(const std::string& path) {
     return uri + "?mode=ro&immutable=1";
 }
 
+// The name and flags a connection to `path` opens with, as `access` allows: read-write
+// unless `read_only` or the access says otherwise; immutable where it says so.
+std::pair<std::string, int> connection_of(const std::string& path, const Access& access,
+                                          bool read_only) {
+    if (access.read_only && access.immutable) {
+        return {immutable_uri(path),
+                SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX};
+    }
+    if (access.read_only || read_only) {
+        return {path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX};
+    }
+    return {path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX};
+}
+
 class SqliteStore final : public Store {
   public:
     SqliteStore(const std::filesystem::path& path, uid_t owner, bool create,
                 const SqliteOptions& options)
         : m_path(path.string()), m_access(probe_access(path)) {
         guarded("open", [&] {
-            if (!m_access.read_only) {
-                m_db.emplace(m_path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
-            } else if (m_access.immutable) {
-                m_db.emplace(immutable_uri(m_path),
-                             SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX);
-            } else {
-                m_db.emplace(m_path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
-            }
+            auto [name, flags] = connection_of(m_path, m_access, false);
+            m_db.emplace(name, flags);
             m_db->setBusyTimeout(k_busy_timeout_ms);
             m_db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
             if (options.cache_bytes > 0) {
@@ -862,7 +870,10 @@ std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
 void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest) {
     check_header(source);
     try {
-        SQLite::Database from(source.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
+        // A source this process cannot write is read as the store reads it, so that SQLite
+        // leaves no -wal or -shm file with the source's read-only mode.
+        auto [name, flags] = connection_of(source.string(), probe_access(source), true);
+        SQLite::Database from(name, flags);
         from.setBusyTimeout(k_busy_timeout_ms);
         SQLite::Database to(dest.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
         to.exec("PRAGMA synchronous = FULL");
