@@ -67,6 +67,16 @@ admin_id=$(new_token)
 alice_id=$(TOKENCTL_USER=alice new_token)
 "$TOKENCTL_BIN" download "$admin_id" --format access-token >"$TMP/access"
 
+# expect_read_not_write RUNNER DBFILE MESSAGE: list works, add-app is exit 1 with MESSAGE.
+expect_read_not_write() {
+  $1 --db "$2" list --no-headers
+  expect_rc 0
+  expect_out_has "$admin_id"
+  $1 --db "$2" add-app --redirect-uri "$URI"
+  expect_error 1
+  expect_err_has "$3"
+}
+
 # The reads that must work wherever the database cannot be written: RUNNER is run_here or
 # run_as_other, DBFILE the database.
 expect_reads_work() {
@@ -176,12 +186,8 @@ mkdir -m 700 "$G"
 cp "$DB" "$DB.key" "$G/"
 chmod 664 "$G/tokens.db"
 before_ls=$(listing "$G")
-run --db "$G/tokens.db" list --no-headers
-expect_rc 0
-expect_out_has "$admin_id"
-run --db "$G/tokens.db" add-app --redirect-uri "$URI"
-expect_error 1
-expect_err_has "database $G/tokens.db is read-only here: $G/tokens.db is writable by group or others (mode 0664)"
+expect_read_not_write run_here "$G/tokens.db" \
+  "database $G/tokens.db is read-only here: $G/tokens.db is writable by group or others (mode 0664)"
 expect_err_has "hint: run: chmod 600 $G/tokens.db"
 check test "$(listing "$G")" = "$before_ls"
 chmod 600 "$G/tokens.db"
@@ -195,12 +201,7 @@ f="$OTHER_DIR/stale/tokens.db"
 head -c 32768 /dev/zero >"$f-shm"
 [ "$(id -u)" = 0 ] && chown 65534:65534 "$f-wal" "$f-shm"
 chmod 400 "$f-wal" "$f-shm"
-run_as_other --db "$f" list --no-headers
-expect_rc 0
-expect_out_has "$admin_id"
-run_as_other --db "$f" add-app --redirect-uri "$URI"
-expect_error 1
-expect_err_has "is read-only here: $f-wal is not writable"
+expect_read_not_write run_as_other "$f" "is read-only here: $f-wal is not writable"
 
 # --- a read-only mount -----------------------------------------------------------------------
 case_ "a read-only mount"
