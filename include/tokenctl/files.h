@@ -27,8 +27,9 @@ void check_output_file(const std::filesystem::path& path, bool overwrite);
 void write_file_atomically(const std::filesystem::path& path, std::string_view data,
                            bool overwrite);
 
-// Reads the key file: it must be a regular file of exactly Key::k_size bytes that
-// neither group nor others may access. Throws Error(failure) with a clear message.
+// Reads the key file, opened without following a link and without blocking: it must be a
+// regular file of the effective user, of exactly Key::k_size bytes, that neither group nor
+// others may access. Throws Error(failure) with a clear message, at once for a FIFO.
 Key read_key_file(const std::filesystem::path& path);
 
 // True when something (file, folder, link) exists at `path`.

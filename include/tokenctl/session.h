@@ -40,7 +40,9 @@ class Session {
     const std::string& command() const { return m_command; }
     const Paths& paths() const { return m_paths; }
 
-    // The database's key, read on first use and checked against the database.
+    // The database's key, read on first use and checked against the database. A command
+    // that needs it calls this before write(): the key file is read outside the write lock,
+    // so a key file that cannot be read (a FIFO, say) never holds up other writers.
     const Key& key();
 
     // Runs `body` in one write transaction (Store::write): writers are serialized, and

@@ -19,6 +19,11 @@ namespace tokenctl {
 namespace {
 
 [[noreturn]] void fail(std::string_view what, const std::filesystem::path& path, int err) {
+    if (err == ENOSPC || err == EDQUOT) {
+        throw Error(Status::failure,
+                    fmt::format("cannot {} {}: the disk is full", what, path.string()),
+                    "free some space on the file system that holds it, then try again");
+    }
     throw Error(Status::failure,
                 fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
 }
@@ -121,10 +126,15 @@ void create_private_file(const std::filesystem::path& path, std::string_view dat
         }
         fail("create", path, errno);
     }
-    if (::fchmod(fd.get(), 0600) != 0) {
-        fail("set the mode of", path, errno);
+    try {
+        if (::fchmod(fd.get(), 0600) != 0) {
+            fail("set the mode of", path, errno);
+        }
+        write_all(fd.get(), data, path);
+    } catch (...) {
+        ::unlink(path.c_str()); // created above, so ours to remove
+        throw;
     }
-    write_all(fd.get(), data, path);
 }
 
 void check_output_file(const std::filesystem::path& path, bool overwrite) {
@@ -219,13 +229,20 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
 }
 
 Key read_key_file(const std::filesystem::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    // Neither through a link nor waiting: a FIFO or a device opens at once and is refused.
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) {
         int err = errno;
         if (err == ENOENT) {
             throw Error(Status::failure, fmt::format("key file {} is missing", path.string()),
                         "the key file is created by `tokenctl init` beside the database, or "
                         "named by TOKENCTL_KEY_FILE");
+        }
+        if (err == ELOOP) {
+            throw Error(Status::failure,
+                        fmt::format("key file {} is a symbolic link", path.string()),
+                        "tokenctl does not follow links to its key file; name the file itself "
+                        "with TOKENCTL_KEY_FILE");
         }
         fail("read key file", path, err);
     }
@@ -236,6 +253,12 @@ Key read_key_file(const std::filesystem::path& path) {
     if (!S_ISREG(st.st_mode)) {
         throw Error(Status::failure,
                     fmt::format("key file {} is not a regular file", path.string()));
+    }
+    if (st.st_uid != ::geteuid()) {
+        throw Error(Status::failure,
+                    fmt::format("key file {} belongs to uid {}, not to you (uid {})", path.string(),
+                                st.st_uid, ::geteuid()),
+                    "a key file must be a private file of the user who runs tokenctl");
     }
     if ((st.st_mode & 077) != 0) {
         throw Error(Status::failure,

@@ -327,7 +327,7 @@ KEEP_FOLDER_CHECK=0 bad_file "database: read-only file (add-app)" 1 "$RO/file/to
 KEEP_FOLDER_CHECK=0 bad_file "database: read-only file (revoke)" 1 "$RO/file/tokens.db" revoke "$admin_id" --yes
 KEEP_FOLDER_CHECK=0 bad_file "database: read-only file (user add)" 1 "$RO/file/tokens.db" user add carol
 bad_file "database: read-only folder (add-app)" 1 "$RO/dir/tokens.db" add-app --redirect-uri "$URI"
-bad_file "database: read-only folder (list)" 1 "$RO/dir/tokens.db" list
+bad_file "database: read-only folder (user add)" 1 "$RO/dir/tokens.db" user add carol
 case_ "a read-only database file can still be listed"
 $AS_OTHER "$TOKENCTL_BIN" --db "$RO/file/tokens.db" system-list --no-headers >"$TMP/out" 2>"$TMP/err"
 RC=$?

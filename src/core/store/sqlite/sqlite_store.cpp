@@ -9,9 +9,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace tokenctl {
@@ -181,8 +186,8 @@ std::uint32_t header_u32(const std::array<unsigned char, 100>& header, std::size
 }
 
 // Refuses anything but a tokenctl database, from its header alone, before SQLite
-// opens it (and before anything could write to it).
-void check_header(const std::filesystem::path& path) {
+// opens it (and before anything could write to it). Returns the uid of its owner.
+uid_t check_header(const std::filesystem::path& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         throw Error(Status::failure, fmt::format("no database at {}", path.string()),
@@ -206,14 +211,170 @@ void check_header(const std::filesystem::path& path) {
         throw Error(Status::failure, fmt::format("{} is not a tokenctl database", path.string()),
                     "check --db / TOKENCTL_DB; tokenctl leaves other files untouched");
     }
+    return st.st_uid;
+}
+
+// The files SQLite keeps beside a database: it creates them itself, with the database's
+// mode, and trusts what it finds in them (a -wal's pages become the database's content).
+constexpr std::array<const char*, 3> k_companions = {"-wal", "-shm", "-journal"};
+
+std::filesystem::path with_suffix(std::filesystem::path path, const char* suffix) {
+    path += suffix;
+    return path;
+}
+
+// The database's real path (SQLite follows a symbolic link to it and keeps its companions
+// beside the target). For a database that does not exist yet, its folder's real path.
+std::filesystem::path real_path(const std::filesystem::path& path) {
+    if (char* resolved = ::realpath(path.c_str(), nullptr)) {
+        std::filesystem::path real(resolved);
+        std::free(resolved);
+        return real;
+    }
+    auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    if (char* resolved = ::realpath(folder.c_str(), nullptr)) {
+        std::filesystem::path real(resolved);
+        std::free(resolved);
+        return real / path.filename();
+    }
+    return path;
+}
+
+// Refuses a database whose companions someone other than its owner could have made: a
+// folder that others may write to (a sticky /tmp), or a -wal, -shm or -journal file that
+// belongs to another user, is writable by group or others, or is not a regular file.
+// `owner` is the uid of the database file (the acting process's for a new one).
+void check_surroundings(const std::filesystem::path& db, uid_t owner) {
+    const auto real = real_path(db);
+    const auto folder = real.parent_path();
+    struct stat st {};
+    if (::stat(folder.c_str(), &st) != 0) {
+        throw Error(Status::failure,
+                    fmt::format("database {}: cannot examine its folder {}: {}", db.string(),
+                                folder.string(), std::strerror(errno)));
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || (st.st_uid != owner && st.st_uid != 0)) {
+        throw Error(Status::failure,
+                    fmt::format("database {} is in a folder that others may write to ({}, "
+                                "mode {:04o}, uid {})",
+                                db.string(), folder.string(), st.st_mode & 07777, st.st_uid),
+                    "another user could plant its -wal or -shm file there; keep the database "
+                    "in a folder that only its owner may write to");
+    }
+    for (const char* suffix : k_companions) {
+        auto file = with_suffix(real, suffix);
+        if (::lstat(file.c_str(), &st) != 0) {
+            continue;
+        }
+        std::string problem;
+        if (!S_ISREG(st.st_mode)) {
+            problem = "is not a regular file";
+        } else if (st.st_uid != owner) {
+            problem = fmt::format("belongs to uid {}, the database to uid {}", st.st_uid, owner);
+        } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+            problem =
+                fmt::format("is writable by group or others (mode {:04o})", st.st_mode & 07777);
+        }
+        if (!problem.empty()) {
+            throw Error(Status::failure,
+                        fmt::format("database {}: {} {}", db.string(), file.string(), problem),
+                        "tokenctl reads and writes nothing through a file it cannot trust; find "
+                        "out who made it, and remove it while no tokenctl runs");
+        }
+    }
+}
+
+// How this process can open a database: read-write, or read-only and why.
+struct Access {
+    bool read_only = false;
+    // Read-only with nothing waiting in a -wal: the main file is the whole database, and
+    // SQLite reads it without a -wal or -shm file (which it could not create, or would
+    // create with the read-only file's mode, breaking every later write). Without the
+    // -shm's locks, a writer that checkpoints into the main file while this reads could
+    // show it a torn page: a failed read, never a write, and only where someone else
+    // writes a database that this process may not.
+    bool immutable = false;
+    std::string why;  // "it is on a read-only file system", "FOLDER is not writable", ...
+    std::string hint; // what would let this process write, when one command does it
+};
+
+bool writable(const std::filesystem::path& path, int& err) {
+    if (::faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) == 0) {
+        return true;
+    }
+    err = errno;
+    return false;
+}
+
+Access probe_access(const std::filesystem::path& db) {
+    const auto real = real_path(db);
+    Access access;
+    int err = 0;
+    auto read_only = [&](const std::filesystem::path& file) {
+        access.read_only = true;
+        access.why = err == EROFS ? "it is on a read-only file system"
+                                  : fmt::format("{} is not writable", file.string());
+    };
+    struct stat st {};
+    if (!writable(real, err)) {
+        read_only(real);
+    } else if (::stat(real.c_str(), &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        // SQLite would give its -wal and -shm files this mode, and they would be refused.
+        access.read_only = true;
+        access.why = fmt::format("{} is writable by group or others (mode {:04o})", real.string(),
+                                 st.st_mode & 07777);
+        access.hint = fmt::format("run: chmod 600 {}", real.string());
+    }
+    for (const char* suffix : k_companions) {
+        auto file = with_suffix(real, suffix);
+        bool exists = path_exists(file);
+        if (!access.read_only && !writable(exists ? file : real.parent_path(), err)) {
+            read_only(exists ? file : real.parent_path());
+        }
+    }
+    if (access.read_only) {
+        struct stat wal {};
+        auto wal_path = with_suffix(real, "-wal");
+        access.immutable = ::stat(wal_path.c_str(), &wal) != 0 || wal.st_size == 0;
+    }
+    return access;
+}
+
+// A file: URI that opens `path` read-only and immutable, its special characters escaped.
+std::string immutable_uri(const std::string& path) {
+    std::string uri = path.starts_with('/') ? "file://" : "file:";
+    for (char c : path) {
+        if (c == '%' || c == '?' || c == '#') {
+            uri += fmt::format("%{:02x}", static_cast<unsigned char>(c));
+        } else {
+            uri += c;
+        }
+    }
+    return uri + "?mode=ro&immutable=1";
+}
+
+// The name and flags a connection to `path` opens with, as `access` allows: read-write
+// unless `read_only` or the access says otherwise; immutable where it says so.
+std::pair<std::string, int> connection_of(const std::string& path, const Access& access,
+                                          bool read_only) {
+    if (access.read_only && access.immutable) {
+        return {immutable_uri(path),
+                SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX};
+    }
+    if (access.read_only || read_only) {
+        return {path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX};
+    }
+    return {path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX};
 }
 
 class SqliteStore final : public Store {
   public:
-    SqliteStore(const std::filesystem::path& path, bool create, const SqliteOptions& options)
-        : m_path(path.string()) {
+    SqliteStore(const std::filesystem::path& path, uid_t owner, bool create,
+                const SqliteOptions& options)
+        : m_path(path.string()), m_access(probe_access(path)) {
         guarded("open", [&] {
-            m_db.emplace(m_path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
+            auto [name, flags] = connection_of(m_path, m_access, false);
+            m_db.emplace(name, flags);
             m_db->setBusyTimeout(k_busy_timeout_ms);
             m_db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
             if (options.cache_bytes > 0) {
@@ -227,11 +388,23 @@ class SqliteStore final : public Store {
                 m_db->exec(fmt::format("PRAGMA application_id = {}", k_application_id));
                 m_db->exec("PRAGMA journal_mode = WAL");
             }
-            migrate();
+            int version = m_db->execAndGet("PRAGMA user_version").getInt();
+            // SQLite has now opened (or made) the -wal and -shm files: they are checked again
+            // before anything is written, in case one appeared since the first check.
+            check_surroundings(path, owner);
+            migrate(version);
         });
     }
 
     void write(const std::function<void()>& body) override {
+        if (m_access.read_only) {
+            throw Error(Status::failure,
+                        fmt::format("database {} is read-only here: {}", m_path, m_access.why),
+                        !m_access.hint.empty()
+                            ? m_access.hint
+                            : "a change needs write access to the database, its folder and its "
+                              "-wal and -shm files; listings, whoami and verify work without it");
+        }
         // A lookup made before the transaction (the acting user, the key check) leaves
         // its statement open, and with it a read snapshot. BEGIN IMMEDIATE on a snapshot
         // that another process has since overtaken fails at once with SQLITE_BUSY
@@ -561,11 +734,25 @@ class SqliteStore final : public Store {
             return fn();
         } catch (const SQLite::Exception& e) {
             int code = e.getErrorCode() & 0xFF;
+            int err = m_db ? sqlite3_system_errno(m_db->getHandle()) : 0;
+            if (code == SQLITE_FULL || ((code == SQLITE_IOERR || code == SQLITE_CANTOPEN) &&
+                                        (err == ENOSPC || err == EDQUOT))) {
+                throw Error(Status::failure,
+                            fmt::format("database {}: cannot {}: the disk is full", m_path, what),
+                            "free some space on the file system that holds it, then try again; "
+                            "nothing was changed");
+            }
             std::string hint;
             if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
                 hint = "another process held the database for too long; try again";
+            } else if (m_access.read_only && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY)) {
+                // A -wal that only a -shm file it could create or write would make sense of.
+                hint = fmt::format("the changes waiting in its -wal file can be read only where "
+                                   "the database can be written ({}); open it once there",
+                                   m_access.why);
             } else if (code == SQLITE_READONLY) {
-                hint = "check the permissions of the database file and its folder";
+                hint = "check the permissions of the database file, its folder and its -wal "
+                       "and -shm files";
             }
             throw Error(Status::failure,
                         fmt::format("database {}: cannot {}: {}", m_path, what, e.what()), hint);
@@ -625,8 +812,7 @@ class SqliteStore final : public Store {
         reset_all_statements();
     }
 
-    void migrate() {
-        int version = m_db->execAndGet("PRAGMA user_version").getInt();
+    void migrate(int version) {
         if (version > k_schema_version) {
             throw Error(Status::failure,
                         fmt::format("database {} has schema version {}, newer than this "
@@ -733,6 +919,7 @@ class SqliteStore final : public Store {
     }
 
     std::string m_path;
+    Access m_access;
     std::optional<SQLite::Database> m_db;
     std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> m_statements;
 };
@@ -789,19 +976,24 @@ std::vector<std::string> sqlite_query_plan(const std::filesystem::path& path,
 
 std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path,
                                          const SqliteOptions& options) {
-    check_header(path);
-    return std::make_unique<SqliteStore>(path, false, options);
+    uid_t owner = check_header(path);
+    check_surroundings(path, owner);
+    return std::make_unique<SqliteStore>(path, owner, false, options);
 }
 
 std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
+    check_surroundings(path, ::geteuid());
     create_private_file(path, {});
-    return std::make_unique<SqliteStore>(path, true, SqliteOptions{});
+    return std::make_unique<SqliteStore>(path, ::geteuid(), true, SqliteOptions{});
 }
 
 void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest) {
     check_header(source);
     try {
-        SQLite::Database from(source.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
+        // A source this process cannot write is read as the store reads it, so that SQLite
+        // leaves no -wal or -shm file with the source's read-only mode.
+        auto [name, flags] = connection_of(source.string(), probe_access(source), true);
+        SQLite::Database from(name, flags);
         from.setBusyTimeout(k_busy_timeout_ms);
         SQLite::Database to(dest.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
         to.exec("PRAGMA synchronous = FULL");
