@@ -153,6 +153,24 @@ struct AuditRequest {
 };
 void list_audit(Session& session, const AuditRequest& request, const ListingSink<AuditEntry>& sink);
 
+// --- applications ---------------------------------------------------------------
+
+// Central's applications table: every application for administrators, those the acting
+// user holds tokens of (only their tokens counted) for anyone else; removed ones too when
+// `all`.
+void list_apps(Session& session, bool all, const ListingSink<AppRow>& sink);
+
+// What `app remove` will do, shown before the confirmation: the application and its
+// active tokens.
+struct AppRemoval {
+    App app;
+    std::vector<TokenRow> tokens;
+};
+AppRemoval plan_app_removal(Session& session, const std::string& name);
+// Removes the application and revokes its active tokens in one transaction (they stay in
+// history); returns the IDs revoked. Its name is free again afterwards.
+std::vector<std::string> remove_app(Session& session, const AppRemoval& plan);
+
 // --- administration -------------------------------------------------------------
 
 // What `rekey` will re-seal, shown before the confirmation (administrators only).
@@ -184,5 +202,7 @@ std::vector<CheckLine> check_registry(const Paths& paths, const std::string& act
 std::span<const Column<TokenRow>> token_columns();
 std::span<const Column<UserRow>> user_columns();
 std::span<const Column<AuditEntry>> audit_columns();
+// `app list`'s columns; with `all`, a last one: removed_at.
+std::span<const Column<AppRow>> app_columns(bool all);
 
 } // namespace tokenctl

@@ -45,6 +45,13 @@ struct App {
     std::optional<Millis> removed_at; // removed applications stay in the tokens' history
 };
 
+// One line of `app list`.
+struct AppRow {
+    App app;
+    std::string created_by; // the creator's user name
+    std::int64_t active_tokens = 0;
+};
+
 enum class TokenStatus { active, expired, revoked };
 
 // "active", "expired" or "revoked".

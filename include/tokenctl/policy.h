@@ -40,6 +40,10 @@ Decision may_revoke(const User& actor, const TokenRow& token);
 // revoke --user NAME: a non-admin may name only themselves.
 Decision may_revoke_for_user(const User& actor, const User& subject);
 
+// app remove: administrators any application, a non-admin only their own (named after
+// them).
+Decision may_remove_app(const User& actor, const App& app);
+
 // set-role / remove: refuses to leave the database without an administrator.
 // `admins_after` is the number of active administrators the change would leave.
 Decision may_change_admins(std::int64_t admins_after);

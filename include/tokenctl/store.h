@@ -96,8 +96,14 @@ class Store {
     // Number of the user's tokens that are active at `now`: neither revoked nor expired.
     virtual std::int64_t count_active_tokens(std::int64_t user_id, Millis now) = 0;
 
-    // An application by exact name.
+    // A live (not removed) application by exact name.
     virtual std::optional<App> find_app(std::string_view name) = 0;
+    // Applications in name order, each with its creator's name and its tokens active at
+    // `now`: live ones, and removed ones too when `include_removed`. With `holder`, only
+    // those the user holds tokens of, and only that user's tokens counted.
+    virtual void for_each_app(bool include_removed, std::optional<std::int64_t> holder, Millis now,
+                              const std::function<void(const AppRow&)>& fn) = 0;
+    virtual void mark_app_removed(std::int64_t id, Millis now) = 0;
     // Inserts an application; returns its id.
     virtual std::int64_t insert_app(const App& app) = 0;
 

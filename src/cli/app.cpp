@@ -40,6 +40,7 @@ constexpr std::array k_commands{
     Command{"user", "Manage users (administrators only)", &set_user_command},
     Command{"add-app", "Create an application if needed and generate a token for it",
             &set_add_app_command},
+    Command{"app", "List applications, or remove one and revoke its tokens", &set_app_command},
     Command{"list", "List your tokens (My Apps & Tokens)", &set_list_command},
     Command{"system-list", "List every user's tokens (System Apps & Tokens; administrators only)",
             &set_system_list_command},

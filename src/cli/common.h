@@ -61,6 +61,7 @@ void set_refresh_command(CLI::App& command, Globals& globals);
 void set_verify_command(CLI::App& command, Globals& globals);
 void set_audit_command(CLI::App& command, Globals& globals);
 void set_whoami_command(CLI::App& command, Globals& globals);
+void set_app_command(CLI::App& command, Globals& globals);
 void set_backup_command(CLI::App& command, Globals& globals);
 void set_rekey_command(CLI::App& command, Globals& globals);
 void set_check_command(CLI::App& command, Globals& globals);

@@ -50,7 +50,24 @@ constexpr std::array<Column<AuditEntry>, 6> k_audit_columns{{
     {{"detail", "DETAIL"}, [](const AuditEntry& e) { return Field::of(e.detail); }},
 }};
 
+constexpr std::array<Column<AppRow>, 7> k_app_columns{{
+    {{"name", "NAME"}, [](const AppRow& r) { return Field::of(r.app.name); }},
+    {{"client_id", "CLIENT ID"}, [](const AppRow& r) { return Field::of(r.app.client_id); }},
+    {{"redirect_uri", "REDIRECT URI"},
+     [](const AppRow& r) { return Field::of(r.app.redirect_uri); }},
+    {{"created_at", "CREATED AT"}, [](const AppRow& r) { return time_field(r.app.created_at); }},
+    {{"created_by", "CREATED BY"}, [](const AppRow& r) { return Field::of(r.created_by); }},
+    {{"active_tokens", "ACTIVE TOKENS"},
+     [](const AppRow& r) { return Field::of(r.active_tokens); }},
+    {{"removed_at", "REMOVED AT"},
+     [](const AppRow& r) { return optional_time_field(r.app.removed_at); }},
+}};
+
 } // namespace
+
+std::span<const Column<AppRow>> app_columns(bool all) {
+    return std::span<const Column<AppRow>>(k_app_columns).first(all ? 7 : 6);
+}
 
 std::span<const Column<TokenRow>> token_columns() {
     return k_token_columns;

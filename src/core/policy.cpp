@@ -84,6 +84,15 @@ Decision may_revoke_for_user(const User& actor, const User& subject) {
     return deny("only administrators can revoke other users' tokens");
 }
 
+Decision may_remove_app(const User& actor, const App& app) {
+    if (actor.is_admin() || iequals(app.name, actor.name)) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("a non-admin user can remove only their own application (named "
+                            "{}), not {}",
+                            actor.name, printable(app.name)));
+}
+
 Decision may_change_admins(std::int64_t admins_after) {
     if (admins_after >= 1) {
         return Decision::allow();

@@ -510,6 +510,44 @@ class SqliteStore final : public Store {
         });
     }
 
+    void for_each_app(bool include_removed, std::optional<std::int64_t> holder, Millis now,
+                      const std::function<void(const AppRow&)>& fn) override {
+        std::string holder_tokens = holder ? " AND t.user_id = ?2" : "";
+        std::string sql = fmt::format(
+            "SELECT a.id, a.name, a.redirect_uri, a.client_id, a.created_at, a.created_by, "
+            "a.removed_at, u.name, (SELECT count(*) FROM tokens t WHERE t.app_id = a.id AND {}{}) "
+            "FROM apps a JOIN users u ON u.id = a.created_by WHERE 1",
+            k_token_active_at, holder_tokens);
+        if (!include_removed) {
+            sql += " AND a.removed_at IS NULL";
+        }
+        if (holder) {
+            sql += " AND EXISTS (SELECT 1 FROM tokens t WHERE t.app_id = a.id AND t.user_id = ?2)";
+        }
+        sql += " ORDER BY a.name, a.id";
+        guarded("list applications", [&] {
+            auto& st = prepare(sql);
+            st.bind(1, now);
+            if (holder) {
+                st.bind(2, *holder);
+            }
+            AppRow row;
+            while (st.executeStep()) {
+                row.app = App{st.getColumn(0).getInt64(),    st.getColumn(1).getString(),
+                              st.getColumn(2).getString(),   st.getColumn(3).getString(),
+                              st.getColumn(4).getInt64(),    st.getColumn(5).getInt64(),
+                              optional_time(st.getColumn(6))};
+                row.created_by = st.getColumn(7).getString();
+                row.active_tokens = st.getColumn(8).getInt64();
+                fn(row);
+            }
+        });
+    }
+
+    void mark_app_removed(std::int64_t id, Millis now) override {
+        run("remove an application", "UPDATE apps SET removed_at = ?2 WHERE id = ?1", id, now);
+    }
+
     std::int64_t insert_app(const App& app) override {
         return guarded("add an application", [&] {
             auto& st = prepare("INSERT INTO apps (name, redirect_uri, client_id, created_at, "
