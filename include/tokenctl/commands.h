@@ -54,11 +54,13 @@ enum class SecretFormat { json, access_token, refresh_token };
 // Parses json|access-token|refresh-token; throws Error(usage) otherwise.
 SecretFormat parse_secret_format(std::string_view text);
 
-// Where a token file goes: standard output, or FILE (-o), in which format.
+// Where a token file goes: standard output (no output), or FILE (-o), in which format.
+// FILE is never one of `keep`, nor anything else check_output_file refuses.
 struct Delivery {
     SecretFormat format = SecretFormat::json;
     std::optional<std::filesystem::path> output;
     bool force = false;
+    std::vector<std::filesystem::path> keep; // registry_files() of the session's registry
 };
 
 // A token file that a command made and committed, not yet delivered: its text (wiped when
@@ -90,12 +92,12 @@ struct AddAppRequest {
     std::optional<std::string> for_user;
     std::string access_ttl = "2h";
     std::string refresh_ttl = "15d";
-    std::optional<Delivery> delivery; // -o FILE
+    std::optional<Delivery> delivery; // -o FILE, or -o - (a delivery without output)
 };
 
 struct AddAppResult {
     TokenRow token;
-    std::optional<TokenFile> file; // when the request has a delivery (-o FILE)
+    std::optional<TokenFile> file; // when the request has a delivery (-o FILE or -o -)
 };
 // Creates the application if needed and a token for it, in one transaction whose every
 // check (the acting user, the --for user, the names) is made under the write lock.

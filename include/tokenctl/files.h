@@ -3,6 +3,7 @@
 #include <tokenctl/crypto.h>
 
 #include <filesystem>
+#include <span>
 #include <string_view>
 
 namespace tokenctl {
@@ -16,16 +17,21 @@ void make_private_dirs(const std::filesystem::path& dir);
 void create_private_file(const std::filesystem::path& path, std::string_view data);
 
 // Refuses, before anything is committed, an output file that write_file_atomically would
-// refuse now: an existing `path` without `overwrite` (Error(conflict)), a folder.
-void check_output_file(const std::filesystem::path& path, bool overwrite);
+// refuse now: a missing folder (Error(failure)); with Error(conflict), an existing `path`
+// unless `overwrite`, and even with it anything but a regular file or a symbolic link (a
+// folder, a FIFO, a device, a socket), a link into /proc (/dev/stdout is one), and
+// whatever is, or a link resolves to, one of `keep` (compared by device and inode).
+void check_output_file(const std::filesystem::path& path, bool overwrite,
+                       std::span<const std::filesystem::path> keep);
 
 // Writes `data` to `path` atomically: a temporary file in the same folder, fsync, then
-// rename, mode 0600. An existing `path` is Error(conflict) unless `overwrite`. On any
+// rename, mode 0600; a symbolic link at `path` is replaced, never what it points to.
+// Checks `path` with check_output_file first, and again just before renaming. On any
 // failure the temporary file is removed and `path` is as it was. The temporary file is
-// unnamed (O_TMPFILE) until complete; a named one (".NAME.XXXXXX") that a killed writer
-// left is removed by the next write of `path`.
-void write_file_atomically(const std::filesystem::path& path, std::string_view data,
-                           bool overwrite);
+// unnamed (O_TMPFILE) until complete; a named one (".NAME.tokenctl-XXXXXX") that a
+// killed writer left is removed by the next write of `path`, and nothing else is.
+void write_file_atomically(const std::filesystem::path& path, std::string_view data, bool overwrite,
+                           std::span<const std::filesystem::path> keep = {});
 
 // Reads the key file, opened without following a link and without blocking: it must be a
 // regular file of the effective user, of exactly Key::k_size bytes, that neither group nor

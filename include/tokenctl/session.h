@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tokenctl {
 
@@ -22,6 +23,10 @@ struct Paths {
 // --db PATH, else TOKENCTL_DB, else $XDG_DATA_HOME/tokenctl/tokens.db (or
 // ~/.local/share/...); the key file is TOKENCTL_KEY_FILE, else the database path + ".key".
 Paths resolve_paths(const std::optional<std::string>& db_flag);
+
+// The local files of the registry at `paths` that no output may replace: the database,
+// its -wal and -shm files, and the key file.
+std::vector<std::filesystem::path> registry_files(const Paths& paths);
 
 // --as NAME, else TOKENCTL_USER, else the login name of the effective uid.
 std::string resolve_acting_name(const std::optional<std::string>& as_flag);

@@ -131,8 +131,10 @@ class Store {
     virtual void replace_sealed(std::int64_t id, const Bytes& access_sealed,
                                 const Bytes& refresh_sealed) = 0;
 
-    // Appends an audit record; records are never changed or deleted.
-    virtual void append_audit(const AuditEntry& entry) = 0;
+    // Appends an audit record, every field with the text shaped like a secret in it
+    // redacted first (redact_secret_shapes): whatever a caller passes, no secret is ever
+    // recorded. Records are never changed or deleted.
+    void append_audit(const AuditEntry& entry);
     // Audit records matching `filter`, oldest first.
     virtual void for_each_audit(const AuditFilter& filter,
                                 const std::function<void(const AuditEntry&)>& fn) = 0;
@@ -148,6 +150,10 @@ class Store {
     // Small named values of the database (the key check).
     virtual std::optional<Bytes> meta(std::string_view name) = 0;
     virtual void set_meta(std::string_view name, const Bytes& value) = 0;
+
+  protected:
+    // Stores an audit record as it is (append_audit has redacted it).
+    virtual void store_audit(const AuditEntry& entry) = 0;
 };
 
 // Opens the existing registry at `location`, migrating a SQLite database forward if it is

@@ -7,14 +7,17 @@ namespace tokenctl {
 
 // Each validator throws Error(usage) with a message naming the problem.
 
-// 1-128 characters from A-Z a-z 0-9 . _ @ + -
+// 1-128 characters from A-Z a-z 0-9 . _ @ + -, not beginning with -, nothing shaped
+// like a secret (contains_secret).
 void validate_user_name(std::string_view name);
 
-// 1-128 bytes of printable UTF-8: no control characters, no leading/trailing space.
+// 1-128 bytes of printable UTF-8: no C0 or C1 control characters, no Unicode format
+// characters (category Cf: bidirectional overrides, zero-width characters, ...), no
+// leading/trailing space, nothing shaped like a secret.
 void validate_app_name(std::string_view name);
 
-// Absolute URI (RFC 3986 scheme, then a non-empty rest), no fragment, no white space
-// or control characters, at most 2048 bytes.
+// Absolute URI (RFC 3986 scheme, then a non-empty rest), no fragment, no white space,
+// control or format characters, at most 2048 bytes.
 void validate_redirect_uri(std::string_view uri);
 
 // 16 lowercase hexadecimal characters.
@@ -26,13 +29,27 @@ void validate_role(std::string_view role);
 // Case-insensitive ASCII equality, the rule by which user names match.
 bool iequals(std::string_view a, std::string_view b);
 
+// True when `text` holds a run shaped like a tokenctl secret: tca_ or tcr_ and at least
+// 43 base62 characters (a secret's random part; a whole secret has 49).
+bool contains_secret(std::string_view text);
+
 // `text` with every run that looks like a tokenctl secret (tca_… or tcr_…) replaced by
 // "tca_…(redacted)": applied to every error line, so that a secret pasted in the wrong
 // place never reaches standard error.
 std::string redact_secrets(std::string_view text);
 
+// `text` with every run shaped like a secret (contains_secret) replaced by
+// "tca_…(redacted)": applied to every field of an audit record before it is stored, so
+// no secret is ever recorded while a name that merely begins with tca_ stays whole.
+std::string redact_secret_shapes(std::string_view text);
+
 // The text made safe to quote in an error message: control bytes shown as \xNN and
 // cut to a readable length, so hostile input cannot drive the terminal.
 std::string printable(std::string_view text);
+
+// `text` with C0 and C1 control characters, DEL, Unicode format characters (Cf) and
+// bytes that are not UTF-8 shown as \xNN, each byte of them: an error line quoting raw
+// input can neither drive the terminal, nor reorder what it shows, nor split in two.
+std::string escape_controls(std::string_view text);
 
 } // namespace tokenctl

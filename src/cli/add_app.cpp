@@ -44,14 +44,14 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
     cmd.add_flag("-q,--quiet", opts->quiet, "Print the token ID alone");
     cmd.add_option("-o,--output", opts->output,
                    "Also write the token file to FILE (mode "
-                   "0600)")
+                   "0600); - prints it instead of the summary")
         ->option_text("FILE");
     cmd.add_flag("--force", opts->force, "Replace an existing FILE");
     cmd.callback([&globals, opts] {
         Session session = open_session(globals, "add-app");
         auto request = opts->request;
         if (opts->output) {
-            request.delivery = Delivery{SecretFormat::json, *opts->output, opts->force};
+            request.delivery = delivery_to(session, SecretFormat::json, opts->output, opts->force);
         }
         AddAppResult result = add_app(session, request);
         const TokenRow& token = result.token;
@@ -60,6 +60,9 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
                               token.token_id, token.token_id));
         if (result.file) {
             deliver(*result.file, *request.delivery, std::cout);
+            if (!request.delivery->output) {
+                return; // -o -: standard output carries the token file alone
+            }
         }
         if (opts->quiet) {
             std::cout << token.token_id << '\n';

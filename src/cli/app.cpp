@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 namespace tokenctl::cli {
@@ -60,23 +62,6 @@ constexpr std::array k_commands{
     Command{"check", "Check the registry's health: integrity, key file, modes, administrators",
             &set_check_command},
 };
-
-// `text` with control bytes (newlines included) shown as \xNN: messages from the parser
-// quote raw arguments, and an escape sequence there must not reach the terminal, nor a
-// newline split the one error line.
-std::string escape_controls(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        auto b = static_cast<unsigned char>(c);
-        if (b < 0x20 || b == 0x7F) {
-            out += fmt::format("\\x{:02x}", b);
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
 
 void print_error(std::string_view message, std::string_view hint) {
     std::string text =
@@ -177,6 +162,10 @@ const CLI::App* deepest_parsed(const CLI::App& app) {
 int run(int argc, char** argv) {
     // Every file tokenctl creates is private, whatever the caller's umask.
     ::umask(077);
+    // Secrets and the key live in this process's memory: no core dump may hold them.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
     std::ios::sync_with_stdio(false);
 
     CLI::App app{"Manage API applications and their access tokens on a local SQLite database.",

@@ -16,6 +16,15 @@ Session open_session(const Globals& globals, std::string command) {
     return Session(paths, acting, std::move(command));
 }
 
+Delivery delivery_to(const Session& session, SecretFormat format,
+                     const std::optional<std::string>& output, bool force) {
+    Delivery delivery{format, std::nullopt, force, registry_files(session.paths())};
+    if (output && *output != "-") {
+        delivery.output = *output;
+    }
+    return delivery;
+}
+
 CLI::Option* add_format_option(CLI::App* app, std::string& target, std::vector<std::string> choices,
                                std::string_view what) {
     target = choices.front();

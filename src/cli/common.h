@@ -22,6 +22,11 @@ struct Globals {
 // Opens the database for `command` (its audit action name) as the acting user.
 Session open_session(const Globals& globals, std::string command);
 
+// Where -o sends a token file: standard output for `-o -` or no -o (a delivery without
+// output), else FILE, never over the session's registry files.
+Delivery delivery_to(const Session& session, SecretFormat format,
+                     const std::optional<std::string>& output, bool force);
+
 // Adds --format with `choices`, the first being the default.
 CLI::Option* add_format_option(CLI::App* app, std::string& target, std::vector<std::string> choices,
                                std::string_view what);

@@ -22,15 +22,13 @@ void declare(CLI::App* cmd, Globals& globals, Make make) {
                       "What to write: the token file, or one secret alone");
     cmd->add_option("-o,--output", opts->output,
                     "Write to FILE (atomically, mode 0600) "
-                    "instead of standard output")
+                    "instead of standard output (- is standard output)")
         ->option_text("FILE");
     cmd->add_flag("--force", opts->force, "Replace an existing FILE");
     cmd->callback([&globals, opts, make, name = cmd->get_name()] {
         Session session = open_session(globals, name);
-        Delivery delivery{parse_secret_format(opts->format), std::nullopt, opts->force};
-        if (opts->output) {
-            delivery.output = *opts->output;
-        }
+        Delivery delivery =
+            delivery_to(session, parse_secret_format(opts->format), opts->output, opts->force);
         TokenFile file = make(session, opts->token_id, delivery);
         deliver(file, delivery, std::cout);
     });

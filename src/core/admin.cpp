@@ -150,8 +150,9 @@ void backup_registry(Session& session, const std::filesystem::path& dest, bool f
     }
     session.enforce(policy::may_administer(session.actor(), k_back_up));
     const auto dest_key = with_suffix(dest, ".key");
-    check_output_file(dest, force);
-    check_output_file(dest_key, force);
+    const auto keep = registry_files(session.paths());
+    check_output_file(dest, force, keep);
+    check_output_file(dest_key, force, keep);
     const Key& key = session.key();
 
     TempBeside copy(dest);
@@ -170,6 +171,9 @@ void backup_registry(Session& session, const std::filesystem::path& dest, bool f
         throw Error(Status::failure,
                     fmt::format("cannot write {}: {}", dest_key.string(), std::strerror(errno)));
     }
+    // What is there now may have changed while the copy was made.
+    check_output_file(dest, force, keep);
+    check_output_file(dest_key, force, keep);
     copy.link_as(dest, force);
     try {
         key_copy.link_as(dest_key, force);

@@ -9,9 +9,12 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <memory>
+#include <optional>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 namespace tokenctl {
@@ -74,9 +77,29 @@ void sync_folder(const std::filesystem::path& folder) {
     }
 }
 
-// Removes the temporary files of `prefix` (".NAME.") in `folder` that writers killed
-// between naming and renaming them left behind. A live writer holds an exclusive flock
-// on its temporary file, so one that can be locked has no writer any more.
+// Every temporary file tokenctl names for NAME is ".NAME.tokenctl-" and six letters or
+// digits (mkostemp's XXXXXX, or random hex), and nothing else tokenctl deletes.
+constexpr std::size_t k_temp_random = 6;
+
+std::string temp_prefix(const std::filesystem::path& path) {
+    return "." + path.filename().string() + ".tokenctl-";
+}
+
+bool is_temp_name(std::string_view name, std::string_view prefix) {
+    if (name.size() != prefix.size() + k_temp_random || !name.starts_with(prefix)) {
+        return false;
+    }
+    for (char c : name.substr(prefix.size())) {
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Removes the temporary files of `prefix` in `folder` that writers killed between naming
+// and renaming them left behind. A live writer holds an exclusive flock on its temporary
+// file, so one that can be locked has no writer any more.
 void remove_orphaned_temps(const std::filesystem::path& folder, std::string_view prefix) {
     struct CloseDir {
         void operator()(DIR* d) const { ::closedir(d); }
@@ -87,7 +110,7 @@ void remove_orphaned_temps(const std::filesystem::path& folder, std::string_view
     }
     while (const dirent* entry = ::readdir(dir.get())) {
         std::string_view name = entry->d_name;
-        if (name.size() != prefix.size() + 6 || !name.starts_with(prefix)) {
+        if (!is_temp_name(name, prefix)) {
             continue;
         }
         auto temp = folder / std::string(name);
@@ -99,6 +122,57 @@ void remove_orphaned_temps(const std::filesystem::path& folder, std::string_view
             ::unlink(temp.c_str());
         }
     }
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// The one of `keep` that `st` is, or that one of them links to.
+const std::filesystem::path* kept_file(const struct stat& st,
+                                       std::span<const std::filesystem::path> keep) {
+    for (const auto& file : keep) {
+        struct stat own {};
+        if ((::lstat(file.c_str(), &own) == 0 && same_file(st, own)) ||
+            (::stat(file.c_str(), &own) == 0 && same_file(st, own))) {
+            return &file;
+        }
+    }
+    return nullptr;
+}
+
+// The target of the symbolic link `path` when it lies in /proc, where links stand for a
+// process's open files (/dev/stdout is a link to /proc/self/fd/1).
+std::optional<std::filesystem::path> proc_target(const std::filesystem::path& path) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(path, ec);
+    if (ec) {
+        return std::nullopt;
+    }
+    if (target.is_relative()) {
+        target = folder_of(path) / target;
+    }
+    struct statfs fs {};
+    if (::statfs(folder_of(target).c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC) {
+        return target;
+    }
+    return std::nullopt;
+}
+
+std::string_view kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) {
+        return "a folder";
+    }
+    if (S_ISFIFO(mode)) {
+        return "a FIFO";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    if (S_ISCHR(mode) || S_ISBLK(mode)) {
+        return "a device";
+    }
+    return "not a regular file";
 }
 
 } // namespace
@@ -137,28 +211,55 @@ void create_private_file(const std::filesystem::path& path, std::string_view dat
     }
 }
 
-void check_output_file(const std::filesystem::path& path, bool overwrite) {
+void check_output_file(const std::filesystem::path& path, bool overwrite,
+                       std::span<const std::filesystem::path> keep) {
     const auto folder = folder_of(path);
     struct stat folder_st {};
     if (::stat(folder.c_str(), &folder_st) != 0 || !S_ISDIR(folder_st.st_mode)) {
         throw Error(Status::failure, fmt::format("cannot write {}: the folder {} does not exist",
                                                  path.string(), folder.string()));
     }
-    if (!overwrite && path_exists(path)) {
-        throw Error(Status::conflict, fmt::format("{} already exists", path.string()),
-                    "pass --force to replace it");
-    }
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        throw Error(Status::conflict, fmt::format("{} is a folder", path.string()));
+    if (::lstat(path.c_str(), &st) != 0) {
+        return; // creating it reports what is wrong, if anything
+    }
+    const std::string name = path.string();
+    if (const auto* file = kept_file(st, keep)) {
+        throw Error(Status::conflict,
+                    *file == path
+                        ? fmt::format("{} is a file of the registry in use", name)
+                        : fmt::format("{} is the registry's file {}", name, file->string()));
+    }
+    if (S_ISLNK(st.st_mode)) {
+        if (auto target = proc_target(path)) {
+            throw Error(
+                Status::conflict,
+                fmt::format("{} is a link to {}, a process's open file", name, target->string()),
+                "-o - writes to standard output");
+        }
+        struct stat to {};
+        if (::stat(path.c_str(), &to) == 0) {
+            if (const auto* file = kept_file(to, keep)) {
+                throw Error(Status::conflict, fmt::format("{} links to the registry's file {}",
+                                                          name, file->string()));
+            }
+        }
+    } else if (!S_ISREG(st.st_mode)) {
+        throw Error(Status::conflict,
+                    fmt::format("{} is {}; only a regular file or a symbolic link is replaced",
+                                name, kind_of(st.st_mode)));
+    }
+    if (!overwrite) {
+        throw Error(Status::conflict, fmt::format("{} already exists", name),
+                    "pass --force to replace it");
     }
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view data,
-                           bool overwrite) {
-    check_output_file(path, overwrite);
+void write_file_atomically(const std::filesystem::path& path, std::string_view data, bool overwrite,
+                           std::span<const std::filesystem::path> keep) {
+    check_output_file(path, overwrite, keep);
     const auto folder = folder_of(path);
-    const std::string prefix = "." + path.filename().string() + ".";
+    const std::string prefix = temp_prefix(path);
     remove_orphaned_temps(folder, prefix);
 
     // The content goes to an unnamed file (O_TMPFILE) that gets a name only once it is
@@ -207,6 +308,8 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
                 }
             }
             if (overwrite) {
+                // What is there now may have changed since the first check.
+                check_output_file(path, overwrite, keep);
                 if (::rename(temp.c_str(), path.c_str()) != 0) {
                     fail("replace", path, errno);
                 }

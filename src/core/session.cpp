@@ -54,6 +54,12 @@ Paths resolve_paths(const std::optional<std::string>& db_flag) {
     return paths;
 }
 
+std::vector<std::filesystem::path> registry_files(const Paths& paths) {
+    auto files = paths.db.files();
+    files.push_back(paths.key);
+    return files;
+}
+
 std::string resolve_acting_name(const std::optional<std::string>& as_flag) {
     std::string name;
     if (as_flag) {

@@ -208,7 +208,8 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
     // Refused early, with the facts as they are now; decided again under the lock below.
     decide_add_app(session, request);
     if (request.delivery && request.delivery->output) {
-        check_output_file(*request.delivery->output, request.delivery->force);
+        check_output_file(*request.delivery->output, request.delivery->force,
+                          request.delivery->keep);
     }
     const Key& key = session.key(); // read before the write lock, never while holding it
 
@@ -381,7 +382,7 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
     // Refused early, with the facts as they are now; decided again under the lock below.
     require_own_usable_token(session, token_id, now_ms());
     if (delivery.output) {
-        check_output_file(*delivery.output, delivery.force);
+        check_output_file(*delivery.output, delivery.force, delivery.keep);
     }
     const Key& key = session.key(); // read before the write lock, never while holding it
     std::string text;
@@ -410,7 +411,7 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
     // Refused early, with the facts as they are now; decided again under the lock below.
     require_own_usable_token(session, token_id, now_ms());
     if (delivery.output) {
-        check_output_file(*delivery.output, delivery.force);
+        check_output_file(*delivery.output, delivery.force, delivery.keep);
     }
     const Key& key = session.key(); // read before the write lock, never while holding it
     std::string text;
@@ -454,7 +455,7 @@ void deliver(const TokenFile& file, const Delivery& delivery, std::ostream& out)
     };
     if (delivery.output) {
         try {
-            write_file_atomically(*delivery.output, file.text(), delivery.force);
+            write_file_atomically(*delivery.output, file.text(), delivery.force, delivery.keep);
         } catch (const Error& e) {
             throw Error(file.committed().empty() ? e.status() : Status::failure,
                         committed(e.what()), file.committed().empty() ? e.hint() : "");

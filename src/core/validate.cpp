@@ -1,7 +1,11 @@
 #include <tokenctl/error.h>
 #include <tokenctl/validate.h>
 
+#include "format_chars.h"
+
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace tokenctl {
 
@@ -63,6 +67,55 @@ bool is_control(char32_t cp) {
     return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
 }
 
+// Unicode general category Cf: invisible characters that change how text around them is
+// shown (U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, ...).
+bool is_format_char(char32_t cp) {
+    const auto& table = unicode::k_format_chars;
+    auto it = std::upper_bound(std::begin(table), std::end(table), cp,
+                               [](char32_t c, const unicode::Range& r) { return c < r.first; });
+    return it != std::begin(table) && cp <= std::prev(it)->last;
+}
+
+// A secret's random part is 43 base62 characters; the checksum after it adds nothing secret.
+constexpr std::size_t k_secret_random = 43;
+
+bool is_base62(char c) {
+    return is_alpha(c) || is_digit(c);
+}
+
+// Where the next run of tca_/tcr_ and at least `min_run` base62 characters begins in
+// `text` at or after `from`, and its length; npos when there is none.
+std::pair<std::size_t, std::size_t> find_secret(std::string_view text, std::size_t from,
+                                                std::size_t min_run) {
+    for (std::size_t at = from; at < text.size(); ++at) {
+        at = std::min(text.find("tca_", at), text.find("tcr_", at));
+        if (at == std::string_view::npos) {
+            break;
+        }
+        std::size_t end = at + 4;
+        while (end < text.size() && is_base62(text[end])) {
+            ++end;
+        }
+        if (end - at - 4 >= min_run) {
+            return {at, end - at};
+        }
+    }
+    return {std::string_view::npos, 0};
+}
+
+std::string redact(std::string_view text, std::size_t min_run) {
+    std::string out;
+    std::size_t i = 0;
+    for (auto [at, len] = find_secret(text, 0, min_run); at != std::string_view::npos;
+         std::tie(at, len) = find_secret(text, i, min_run)) {
+        out.append(text.substr(i, at + 4 - i));
+        out += "\u2026(redacted)";
+        i = at + len;
+    }
+    out.append(text.substr(i));
+    return out;
+}
+
 } // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -77,24 +130,16 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+bool contains_secret(std::string_view text) {
+    return find_secret(text, 0, k_secret_random).first != std::string_view::npos;
+}
+
 std::string redact_secrets(std::string_view text) {
-    std::string out;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        std::size_t hit = std::min(text.find("tca_", i), text.find("tcr_", i));
-        if (hit == std::string_view::npos) {
-            break;
-        }
-        std::size_t end = hit + 4;
-        while (end < text.size() && (is_alpha(text[end]) || is_digit(text[end]))) {
-            ++end;
-        }
-        out.append(text.substr(i, hit + 4 - i));
-        out += "\u2026(redacted)";
-        i = end;
-    }
-    out.append(text.substr(i));
-    return out;
+    return redact(text, 0);
+}
+
+std::string redact_secret_shapes(std::string_view text) {
+    return redact(text, k_secret_random);
 }
 
 std::string printable(std::string_view text) {
@@ -116,6 +161,34 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+std::string escape_controls(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        char32_t cp = 0;
+        std::size_t len = utf8_sequence(text, i, cp);
+        if (len == 0 || is_control(cp) || is_format_char(cp)) {
+            for (std::size_t k = 0; k < std::max<std::size_t>(len, 1); ++k) {
+                out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i + k]));
+            }
+            len = std::max<std::size_t>(len, 1);
+        } else {
+            out.append(text.substr(i, len));
+        }
+        i += len;
+    }
+    return out;
+}
+
+// Names and URIs are shown in listings and prompts: a secret there would be on screen.
+void refuse_secret(std::string_view what, std::string_view text) {
+    if (contains_secret(text)) {
+        throw Error(Status::usage, fmt::format("{} is shaped like a tokenctl secret", what),
+                    "a secret is never a name; if one was pasted here, revoke or refresh "
+                    "that token");
+    }
+}
+
 void validate_user_name(std::string_view name) {
     if (name.empty()) {
         throw Error(Status::usage, "user name must not be empty");
@@ -131,6 +204,11 @@ void validate_user_name(std::string_view name) {
                         "user names use only A-Z a-z 0-9 . _ @ + -");
         }
     }
+    if (name.front() == '-') {
+        throw Error(Status::usage, fmt::format("invalid user name {}", printable(name)),
+                    "a user name may not begin with -");
+    }
+    refuse_secret("user name", name);
 }
 
 void validate_app_name(std::string_view name) {
@@ -153,6 +231,12 @@ void validate_app_name(std::string_view name) {
                                                    "character",
                                                    printable(name)));
         }
+        if (is_format_char(cp)) {
+            throw Error(Status::usage,
+                        fmt::format("application name {} contains the invisible format "
+                                    "character U+{:04X}",
+                                    printable(name), static_cast<std::uint32_t>(cp)));
+        }
         i += len;
     }
     if (name.front() == ' ' || name.back() == ' ') {
@@ -160,6 +244,7 @@ void validate_app_name(std::string_view name) {
                                                "space",
                                                printable(name)));
     }
+    refuse_secret("application name", name);
 }
 
 void validate_redirect_uri(std::string_view uri) {
@@ -185,6 +270,10 @@ void validate_redirect_uri(std::string_view uri) {
         std::size_t len = utf8_sequence(uri, i, cp);
         if (len == 0 || is_control(cp) || cp == 0x85 || cp == 0xA0) {
             throw bad("it contains an invalid byte or a control character");
+        }
+        if (is_format_char(cp)) {
+            throw bad(fmt::format("it contains the invisible format character U+{:04X}",
+                                  static_cast<std::uint32_t>(cp)));
         }
         i += len;
     }

@@ -51,6 +51,43 @@ bool has_control(std::string_view s) {
     return false;
 }
 
+// True when the UTF-8 text holds one of the format characters (Unicode category Cf) that
+// disguise text: U+00AD, U+200B-U+200F, U+202A-U+202E, U+2060-U+206F, U+FEFF. A subset
+// of Cf, spelled as bytes, independent of the validator's table.
+bool has_disguising_format_char(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto at = [&](std::size_t k) {
+            return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+        };
+        if ((at(0) == 0xC2 && at(1) == 0xAD) ||
+            (at(0) == 0xE2 && at(1) == 0x80 &&
+             ((at(2) >= 0x8B && at(2) <= 0x8F) || (at(2) >= 0xAA && at(2) <= 0xAE))) ||
+            (at(0) == 0xE2 && at(1) == 0x81 && at(2) >= 0xA0 && at(2) <= 0xAF) ||
+            (at(0) == 0xEF && at(1) == 0xBB && at(2) == 0xBF)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// True when the text holds tca_ or tcr_ and 43 base62 characters: a secret's shape.
+bool has_secret_shape(std::string_view s) {
+    for (std::size_t i = 0; i + 4 <= s.size(); ++i) {
+        if (s.substr(i, 4) != "tca_" && s.substr(i, 4) != "tcr_") {
+            continue;
+        }
+        std::size_t run = 0;
+        while (i + 4 + run < s.size() && (fuzz::is_alpha(s[i + 4 + run]) ||
+                                          (s[i + 4 + run] >= '0' && s[i + 4 + run] <= '9'))) {
+            ++run;
+        }
+        if (run >= 43) {
+            return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -61,12 +98,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (char c : text) {
             fuzz::require(is_user_name_char(c), "user name alphabet");
         }
+        fuzz::require(text.front() != '-', "user name does not begin with -");
+        fuzz::require(!has_secret_shape(text), "user name is not shaped like a secret");
     }
 
     if (accepts(tokenctl::validate_app_name, text)) {
         fuzz::require(!text.empty() && text.size() <= 128, "application name length");
         fuzz::require(fuzz::is_valid_utf8(text), "application name is UTF-8");
         fuzz::require(!has_control(text), "application name has no control character");
+        fuzz::require(!has_disguising_format_char(text),
+                      "application name has no bidirectional or zero-width character");
+        fuzz::require(!has_secret_shape(text), "application name is not shaped like a secret");
         fuzz::require(text.front() != ' ' && text.back() != ' ',
                       "application name has no leading or trailing space");
     }
@@ -95,6 +137,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     fuzz::require(tokenctl::iequals(text, lowered), "a name equals its lower-case form");
+
+    // What an error line shows of raw text: UTF-8, no control, no disguising character.
+    std::string escaped = tokenctl::escape_controls(text);
+    fuzz::require(fuzz::is_valid_utf8(escaped), "escape_controls() leaves UTF-8");
+    fuzz::require(!has_control(escaped), "escape_controls() leaves no control character");
+    fuzz::require(!has_disguising_format_char(escaped),
+                  "escape_controls() leaves no bidirectional or zero-width character");
 
     std::string shown = tokenctl::printable(text);
     fuzz::require_printable(shown);

@@ -152,6 +152,25 @@ TEST_CASE("a new store keeps users, applications and tokens") {
         store->for_each_audit(f, [&](const AuditEntry& e) { actors.push_back(e.actor); });
         CHECK(actors == std::vector<std::string>{"Alice"});
     }
+    SUBCASE("text shaped like a secret is redacted from every field before it is stored") {
+        const std::string secret = "tca_" + std::string(49, 'Q');
+        store->write([&] {
+            store->append_audit(AuditEntry{0, 1, secret, "x" + secret, "y" + secret, "denied",
+                                           "given as " + secret + "."});
+        });
+        std::vector<AuditEntry> rows;
+        store->for_each_audit({}, [&](const AuditEntry& e) { rows.push_back(e); });
+        REQUIRE(rows.size() == 1);
+        const std::string redacted = "tca_\u2026(redacted)";
+        CHECK(rows[0].actor == redacted);
+        CHECK(rows[0].action == "x" + redacted);
+        CHECK(rows[0].subject == "y" + redacted);
+        CHECK(rows[0].detail == "given as " + redacted + ".");
+        SQLite::Database raw(db.string(), SQLite::OPEN_READONLY);
+        CHECK(raw.execAndGet("SELECT count(*) FROM audit WHERE actor || action || subject || "
+                             "outcome || detail LIKE '%QQQQ%'")
+                  .getInt() == 0);
+    }
 }
 
 TEST_CASE("the store refuses what is not a tokenctl database, untouched") {

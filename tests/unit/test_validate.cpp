@@ -92,6 +92,55 @@ TEST_CASE("printable() keeps hostile bytes off the terminal") {
     CHECK(printable(std::string(100, 'x')).ends_with("(and 36 more bytes)"));
 }
 
+TEST_CASE("format characters (Cf) and C1 controls are refused in names and URIs") {
+    for (const char* cf : {"\u202E", "\u202A", "\u2066", "\u2069", "\u200B", "\u200F", "\uFEFF",
+                           "\u00AD", "\u061C", "\U000E0001", "\U000E007F"}) {
+        CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + cf + "b") == Status::usage,
+                      cf);
+        CHECK_MESSAGE(
+            status_of(validate_redirect_uri, std::string("https://x/") + cf) == Status::usage, cf);
+        CHECK(status_of(validate_user_name, std::string("a") + cf) == Status::usage);
+    }
+    for (const char* c1 : {"\u0080", "\u0085", "\u009B", "\u009F"}) {
+        CHECK(status_of(validate_app_name, std::string("a") + c1) == Status::usage);
+        CHECK(status_of(validate_redirect_uri, std::string("https://x/") + c1) == Status::usage);
+    }
+    // Neighbours of the Cf ranges are other categories and stay allowed.
+    for (const char* ok : {"\u00AC", "\u00AE", "\u2065", "\u2070", "\uFEFE", "\u202F"}) {
+        CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + ok) == Status::ok, ok);
+    }
+}
+
+TEST_CASE("names shaped like a secret are refused; a leading - in a user name too") {
+    const std::string secret = "tca_" + std::string(49, 'z');
+    CHECK(status_of(validate_user_name, secret) == Status::usage);
+    CHECK(status_of(validate_user_name, "a." + secret) == Status::usage);
+    CHECK(status_of(validate_app_name, "tcr_" + std::string(43, '9')) == Status::usage);
+    CHECK(status_of(validate_app_name, "tcr_" + std::string(42, '9')) == Status::ok);
+    CHECK(status_of(validate_app_name, "tca_demo") == Status::ok);
+    CHECK(status_of(validate_user_name, "-bob") == Status::usage);
+    CHECK(status_of(validate_user_name, "bob-") == Status::ok);
+}
+
+TEST_CASE("contains_secret and redact_secret_shapes find a secret's shape only") {
+    const std::string secret = "tca_" + std::string(49, 'A');
+    CHECK(contains_secret(secret));
+    CHECK(contains_secret("x " + secret + " y"));
+    CHECK_FALSE(contains_secret("tca_demo"));
+    CHECK_FALSE(contains_secret("tca_tca_tca_"));
+    CHECK(redact_secret_shapes("user tca_demo") == "user tca_demo");
+    CHECK(redact_secret_shapes("as " + secret + ", tcr_" + std::string(50, '1')) ==
+          "as tca_\u2026(redacted), tcr_\u2026(redacted)");
+}
+
+TEST_CASE("escape_controls shows C0, C1, DEL, format characters and stray bytes as \\xNN") {
+    CHECK(escape_controls("plain caf\u00e9 \u2026") == "plain caf\u00e9 \u2026");
+    CHECK(escape_controls("a\nb\x1b[0m\x7f") == "a\\x0ab\\x1b[0m\\x7f");
+    CHECK(escape_controls("x\u009b31m") == "x\\xc2\\x9b31m");
+    CHECK(escape_controls("l\u202Er") == "l\\xe2\\x80\\xaer");
+    CHECK(escape_controls("bad \xff\x9b end") == "bad \\xff\\x9b end");
+}
+
 TEST_CASE("secrets are redacted from error text") {
     CHECK(redact_secrets("no secret here") == "no secret here");
     CHECK(redact_secrets("invalid token ID 'tca_abcDEF123' (and 40 more bytes)") ==

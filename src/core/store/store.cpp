@@ -1,6 +1,7 @@
 #include <tokenctl/error.h>
 #include <tokenctl/store.h>
 #include <tokenctl/store/sqlite.h>
+#include <tokenctl/validate.h>
 
 #include <array>
 
@@ -43,6 +44,15 @@ const Backend& backend_of(const Location& location) {
 }
 
 } // namespace
+
+void Store::append_audit(const AuditEntry& entry) {
+    AuditEntry clean = entry;
+    for (std::string* field :
+         {&clean.actor, &clean.action, &clean.subject, &clean.outcome, &clean.detail}) {
+        *field = redact_secret_shapes(*field);
+    }
+    store_audit(clean);
+}
 
 std::vector<std::filesystem::path> Location::files() const {
     if (kind != Kind::sqlite) {

@@ -699,7 +699,7 @@ class SqliteStore final : public Store {
         });
     }
 
-    void append_audit(const AuditEntry& e) override {
+    void store_audit(const AuditEntry& e) override {
         run("write the audit log",
             "INSERT INTO audit (at, actor, action, subject, outcome, detail) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

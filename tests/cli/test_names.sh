@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Names and secrets: user and application names and redirect URIs refuse C0/C1 controls
+# and Unicode format characters (Cf), so a listing or a prompt shows what is stored; a
+# name shaped like a secret is refused, and no secret given as the acting user reaches
+# the audit log; error lines escape C1 controls and format characters as well as C0.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/core_helpers.sh"
+
+fresh_db
+URI=https://app.example.com/cb
+id=$(TOKENCTL_USER=alice new_token)
+
+# Exit 2, one error line, nothing stored (the audit log included).
+refused() {
+  AUDIT=1 snapshot
+  run "$@"
+  expect_error 2
+  expect_err_lacks_secret
+  AUDIT=1 expect_unchanged
+}
+# The UTF-8 encoding of code point $1 (hexadecimal), whatever the locale.
+u() { python3 -c 'import sys; sys.stdout.buffer.write(chr(int(sys.argv[1], 16)).encode())' "$1"; }
+RLO=$(u 202E)
+
+# No raw byte of $1 (a printf format) on stderr.
+expect_err_lacks_bytes() {
+  if printf '%s' "$ERR" | LC_ALL=C grep -qF "$(printf "$1")"; then
+    fail "stderr holds the raw bytes $1"
+  else
+    pass
+  fi
+}
+
+case_ "U+202E RIGHT-TO-LEFT OVERRIDE in --name is exit 2, nothing stored"
+refused add-app --name "invoice${RLO}gpj.exe" --redirect-uri "$URI"
+expect_err_has "contains the invisible format character U+202E"
+expect_err_lacks_bytes '\342\200\256'
+check test "$(sql "select count(*) from apps where name like 'invoice%'")" = 0
+
+case_ "U+202E in --redirect-uri is exit 2, nothing stored"
+refused add-app --name evil --redirect-uri "https://app.example.com/${RLO}moc.live"
+expect_err_has "invalid redirect URI"
+expect_err_has "U+202E"
+expect_err_lacks_bytes '\342\200\256'
+check test "$(sql "select count(*) from apps where name = 'evil'")" = 0
+
+case_ "U+202E in user add is exit 2, nothing stored"
+refused user add "bob${RLO}"
+expect_err_has "invalid user name"
+check test "$(sql "select count(*) from users where name like 'bob%'")" = 0
+
+case_ "other format characters (isolates, zero-width, BOM, soft hyphen, tags) in names and URIs"
+for cp in 2066 2069 200B 200D 200E FEFF 00AD 061C E0041; do
+  char=$(u "$cp")
+  refused add-app --name "app${char}name" --redirect-uri "$URI"
+  expect_err_has "U+$cp"
+  refused add-app --name plain --redirect-uri "https://app.example.com/${char}cb"
+  expect_err_has "U+$cp"
+  refused user add "user${char}"
+done
+
+case_ "C1 controls in names and URIs are exit 2"
+for c1 in "$(u 85)" "$(u 9b)" "$(u 80)" "$(u 9f)"; do
+  refused add-app --name "app${c1}31m" --redirect-uri "$URI"
+  refused add-app --name plain --redirect-uri "https://app.example.com/${c1}cb"
+  refused user add "user${c1}"
+done
+check test "$(sql "select count(*) from apps")" = 1
+
+case_ "names that merely use other scripts are still accepted"
+run add-app --name 'Café Zürich ✓ 東京' --redirect-uri "$URI" -q
+expect_rc 0
+check test "$(sql "select count(*) from apps where name = 'Café Zürich ✓ 東京'")" = 1
+
+case_ "error lines escape C1 controls and format characters in what the parser quotes"
+run list --format "x$(u 9b)31m${RLO}y"
+expect_error 2
+expect_err_lacks_bytes '\302\233'
+expect_err_lacks_bytes '\342\200\256'
+expect_err_has 'x\xc2\x9b31m\xe2\x80\xaey'
+
+case_ "a user name may not begin with -"
+refused user add -- -bob
+expect_err_has "may not begin with -"
+
+secret_shaped="tca_$(printf 'A%.0s' $(seq 49))"
+
+case_ "a name shaped like a secret is refused: user add, add-app --name"
+refused user add "$secret_shaped"
+expect_err_has "user name is shaped like a tokenctl secret"
+refused add-app --name "tcr_$(printf 'b%.0s' $(seq 49))" --redirect-uri "$URI"
+expect_err_has "application name is shaped like a tokenctl secret"
+refused add-app --name "mine-tca_$(printf '7%.0s' $(seq 43))" --redirect-uri "$URI"
+run add-app --name tca_demo --redirect-uri "$URI" -q
+expect_rc 0
+
+case_ "a live secret given as TOKENCTL_USER is refused (exit 2) and never reaches the audit log"
+secret=$("$TOKENCTL_BIN" --as alice download "$id" --format access-token)
+check test "${#secret}" = 53
+audit_before=$(sql "select count(*) from audit")
+TOKENCTL_USER=$secret run list
+expect_error 2
+expect_err_has "user name is shaped like a tokenctl secret"
+expect_err_lacks_secret
+TOKENCTL_USER=$secret run --as "$secret_shaped" whoami
+expect_error 2
+check test "$(sql "select count(*) from audit")" = "$audit_before"
+dump=$(sqlite3 -batch "$DB" .dump)
+if printf '%s' "$dump" | grep -qF "$secret"; then fail "the secret is in the database"; else pass; fi
+if sqlite3 -batch "$DB" "select * from audit" | grep -qE 'tc[ar]_[0-9A-Za-z]{43}'; then
+  fail "the audit log holds a secret"
+else
+  pass
+fi
+
+case_ "the table of format characters matches the Unicode data Debian ships"
+if [ -r /usr/share/unicode/UnicodeData.txt ] && [ -n "${TOKENCTL_SOURCE_DIR-}" ]; then
+  check python3 "$TOKENCTL_SOURCE_DIR/scripts/gen-format-chars" --check
+else
+  echo "note: unicode-data is not installed; the table's freshness is not checked"
+fi
+
+finish
