@@ -74,7 +74,7 @@ TEST_CASE("a new store keeps users, applications and tokens") {
     store->write([&] {
         alice = store->insert_user("Alice", Role::admin, 10);
         bob = store->insert_user("bob", Role::user, 11);
-        app = store->insert_app(App{0, "billing", "https://b/cb", "c1", 12, alice});
+        app = store->insert_app(App{0, "billing", "https://b/cb", "c1", 12, alice, std::nullopt});
         store->insert_token(make_token("00000000000000a1", bob, app, 20));
         store->insert_token(make_token("00000000000000a2", alice, app, 21));
         store->insert_token(make_token("00000000000000a3", bob, app, 22));
@@ -107,7 +107,9 @@ TEST_CASE("a new store keeps users, applications and tokens") {
         store->write([&] { store->revoke_token(t->id, alice, 40); });
         int active = 0, all = 0;
         store->for_each_token({}, [&](const TokenRow&) { ++active; });
-        store->for_each_token({std::nullopt, std::nullopt, true}, [&](const TokenRow&) { ++all; });
+        TokenFilter with_revoked;
+        with_revoked.include_revoked = true;
+        store->for_each_token(with_revoked, [&](const TokenRow&) { ++all; });
         CHECK(active == 2);
         CHECK(all == 3);
         CHECK(store->find_token("00000000000000a1")->revoked_at == 40);

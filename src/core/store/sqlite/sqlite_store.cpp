@@ -506,7 +506,7 @@ class SqliteStore final : public Store {
             }
             return App{st.getColumn(0).getInt64(),  st.getColumn(1).getString(),
                        st.getColumn(2).getString(), st.getColumn(3).getString(),
-                       st.getColumn(4).getInt64(),  st.getColumn(5).getInt64()};
+                       st.getColumn(4).getInt64(),  st.getColumn(5).getInt64(), std::nullopt};
         });
     }
 
