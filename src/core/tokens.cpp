@@ -232,7 +232,8 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
                             "choose another --name");
             }
             if (!app) {
-                app = App{0, app_name, request.redirect_uri, random_hex(16), now, actor.id, std::nullopt};
+                app = App{0,   app_name, request.redirect_uri, random_hex(16),
+                          now, actor.id, std::nullopt};
                 app->id = store.insert_app(*app);
             }
             token.token_id = new_token_id(store);

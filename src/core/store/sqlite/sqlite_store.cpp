@@ -504,9 +504,13 @@ class SqliteStore final : public Store {
             if (!st.executeStep()) {
                 return std::nullopt;
             }
-            return App{st.getColumn(0).getInt64(),  st.getColumn(1).getString(),
-                       st.getColumn(2).getString(), st.getColumn(3).getString(),
-                       st.getColumn(4).getInt64(),  st.getColumn(5).getInt64(), std::nullopt};
+            return App{st.getColumn(0).getInt64(),
+                       st.getColumn(1).getString(),
+                       st.getColumn(2).getString(),
+                       st.getColumn(3).getString(),
+                       st.getColumn(4).getInt64(),
+                       st.getColumn(5).getInt64(),
+                       std::nullopt};
         });
     }
 
