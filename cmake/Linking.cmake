@@ -25,9 +25,12 @@ target_compile_options(tokenctl_linking INTERFACE
 target_link_options(tokenctl_linking INTERFACE LINKER:-z,relro LINKER:-z,now)
 # _FORTIFY_SOURCE: not under the sanitizers, whose interceptors replace the same libc
 # calls, nor when the flags given to CMake already choose a level (dpkg-buildflags').
+# tokenctl_fortified: whether it applies (1 or 0, a generator expression), for the tests.
+set(tokenctl_fortified 0)
 if(NOT TOKENCTL_SANITIZE AND NOT TOKENCTL_FUZZ AND NOT CMAKE_CXX_FLAGS MATCHES "_FORTIFY_SOURCE")
+  set(tokenctl_fortified "$<CONFIG:Release,RelWithDebInfo,MinSizeRel>")
   target_compile_definitions(tokenctl_linking INTERFACE
-    $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:_FORTIFY_SOURCE=2>)
+    $<${tokenctl_fortified}:_FORTIFY_SOURCE=2>)
 endif()
 
 # The sanitizer runtimes replace operator new and friends, which a static libstdc++ would
