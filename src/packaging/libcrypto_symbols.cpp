@@ -14,4 +14,6 @@ const tokenctl::Libcrypto tokenctl_libcrypto_symbols{
 #undef TOKENCTL_LIBCRYPTO_ADDRESS
 };
 
-int main() { return 0; }
+int main() {
+    return 0;
+}
