@@ -13,7 +13,7 @@
 # loading it costs more than a whole listing, which never needs it (bench/RESULTS.md).
 option(TOKENCTL_DLOPEN_LIBCRYPTO
        "Load libcrypto with dlopen on first use (OFF: link it as any shared library)" ON)
-option(TOKENCTL_STATIC_LIBSTDCXX "Link libstdc++ and libgcc statically (faster start-up)" OFF)
+option(TOKENCTL_STATIC_LIBSTDCXX "Link libstdc++ and libgcc statically" OFF)
 
 include(CheckPIESupported)
 check_pie_supported()
