@@ -202,4 +202,20 @@ for args in "add-app -q --redirect-uri https://app.example.com/cb" "download $a1
   if loads_libcrypto --as alice $args; then pass; else fail "$args did not load libcrypto"; fi
 done
 
+if [ "${TOKENCTL_DLOPEN_LIBCRYPTO:-1}" = 1 ]; then
+  case_ "a libcrypto.so.3 that does not load: one error naming the soname, nothing written"
+  # The dynamic loader finds this file first, on LD_LIBRARY_PATH, and refuses it.
+  mkdir -p "$TMP/badlib"
+  printf 'not a shared library\n%.0s' {1..100} >"$TMP/badlib/libcrypto.so.3"
+  AUDIT=1 snapshot
+  for args in "add-app -q --redirect-uri https://app.example.com/cb" "download $a1"; do
+    # shellcheck disable=SC2086
+    LD_LIBRARY_PATH="$TMP/badlib" run --as alice $args
+    expect_error 1
+    expect_err_has "tokenctl: error: cannot load OpenSSL (libcrypto.so.3): "
+    expect_err_has "hint: install the package that provides libcrypto.so.3"
+  done
+  AUDIT=1 expect_unchanged
+fi
+
 finish
