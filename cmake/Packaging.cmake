@@ -1,7 +1,11 @@
 # A Debian package of what `cmake --install` installs, under /usr: `cpack -G DEB` in the
-# build folder writes tokenctl_VERSION_ARCH.deb. Its Depends line is computed from the
-# binary's shared libraries by dpkg-shlibdeps (Debian package dpkg-dev), plus the package
-# of libcrypto, which tokenctl loads with dlopen and dpkg-shlibdeps therefore cannot see.
+# build folder writes tokenctl_VERSION_ARCH.deb, which lintian passes without errors or
+# warnings (tests/cli/test_package.sh). Its Depends line is what dpkg-shlibdeps (Debian
+# package dpkg-dev) states from the binaries' dynamic symbols and the symbols files of the
+# libraries' packages: tokenctl's own, plus tokenctl-libcrypto-symbols' (src/packaging/),
+# which links libcrypto and uses each function tokenctl loads from it with dlopen. So the
+# dependency on libcrypto names whichever package provides libcrypto.so.3 (libssl3 on
+# Debian 12, libssl3t64 on 13) with the version its symbols need, as for any library.
 set(TOKENCTL_PACKAGE_MAINTAINER "tokenctl maintainers <tokenctl@example.org>"
     CACHE STRING "Maintainer field of the Debian package")
 
@@ -17,24 +21,27 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${TOKENCTL_PACKAGE_MAINTAINER})
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
-# The package that holds libcrypto.so.3 here: libssl3 on Debian 12, libssl3t64 later.
-get_filename_component(tokenctl_libcrypto "${OPENSSL_CRYPTO_LIBRARY}" REALPATH)
-execute_process(COMMAND dpkg-query --search "${tokenctl_libcrypto}"
-                OUTPUT_VARIABLE tokenctl_libcrypto_package ERROR_QUIET
-                OUTPUT_STRIP_TRAILING_WHITESPACE)
-string(REGEX REPLACE ":.*" "" tokenctl_libcrypto_package "${tokenctl_libcrypto_package}")
-if(tokenctl_libcrypto_package)
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "${tokenctl_libcrypto_package} (>= 3.0.0)")
+# dpkg-shlibdeps runs when cpack does, once the binaries exist: CPack then reads
+# CPackProjectConfig.cmake, which runs cmake/PackageDepends.cmake on these binaries.
+set(tokenctl_shlibdeps_binaries $<TARGET_FILE:tokenctl>)
+if(TOKENCTL_DLOPEN_LIBCRYPTO)
+  list(APPEND tokenctl_shlibdeps_binaries $<TARGET_FILE:tokenctl-libcrypto-symbols>)
 endif()
+file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/CPackProjectConfig.cmake CONTENT "\
+set(tokenctl_shlibdeps_binaries \"${tokenctl_shlibdeps_binaries}\")
+set(tokenctl_shlibdeps_dir \"${PROJECT_BINARY_DIR}/shlibdeps\")
+include(\"${PROJECT_SOURCE_DIR}/cmake/PackageDepends.cmake\")
+")
+set(CPACK_PROJECT_CONFIG_FILE ${PROJECT_BINARY_DIR}/CPackProjectConfig.cmake)
 # The summary line is CPACK_PACKAGE_DESCRIPTION_SUMMARY; this is the long description.
+# Lines of at most 80 characters (lintian).
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "tokenctl manages API applications and their access tokens for an organisation,
-as the offline token pages of HPE Aruba Networking Central's API Gateway do, from
-the command line: users create applications and tokens, list, revoke and download
-them as token files in Central's JSON layout, under administrator and user roles.
-Secrets are encrypted at rest and every change is audited. Includes a man page
-and bash, zsh and fish completions.")
+    "tokenctl manages API applications and their access tokens for an
+organisation, as the offline token pages of HPE Aruba Networking Central's
+API Gateway do, from the command line: users create applications and tokens,
+list, revoke and download them as token files in Central's JSON layout, under
+administrator and user roles. Secrets are encrypted at rest and every change
+is audited. Includes a man page and bash, zsh and fish completions.")
 
 include(CPack)

@@ -4,6 +4,7 @@
 #include <tokenctl/validate.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 #include <unistd.h>

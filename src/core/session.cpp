@@ -1,3 +1,5 @@
+#include "libcrypto.h"
+
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
 #include <tokenctl/keyfile.h>
@@ -109,6 +111,9 @@ bool key_matches(Store& store, const Key& key) {
     if (!check) {
         throw Error(Status::failure, "the database has no key check; it is damaged");
     }
+    // A libcrypto that cannot be loaded is an error of its own (with its hint), not a key
+    // that does not match: load it before the check, whose failures all mean "no match".
+    libcrypto();
     try {
         return open_sealed(key, *check, k_key_check_name) == k_key_check_text;
     } catch (const Error&) {

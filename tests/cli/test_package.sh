@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installing and packaging: `cmake --install` into a staging folder puts every file where
 # the issue says and the installed binary works; `cpack -G DEB` builds a Debian package
-# whose Depends line comes from the binary's shared libraries and whose binary works too.
-# `tokenctl --version` prints the version of CMake's project().
+# whose Depends line comes from the binary's shared libraries and the libcrypto it loads,
+# whose binary works too, and which lintian (when installed) passes without errors or
+# warnings. `tokenctl --version` prints the version of CMake's project().
 . "$(dirname "$0")/lib.sh"
 
 : "${TOKENCTL_SOURCE_DIR:?TOKENCTL_SOURCE_DIR must name the source tree}"
@@ -19,8 +20,10 @@ VERSION=$(sed -n 's/^project(tokenctl VERSION \([0-9.]*\).*/\1/p' "$TOKENCTL_SOU
 expected_files="bin/tokenctl
 share/bash-completion/completions/tokenctl
 share/doc/tokenctl/README.md
+share/doc/tokenctl/changelog.gz
+share/doc/tokenctl/copyright
 share/fish/vendor_completions.d/tokenctl.fish
-share/man/man1/tokenctl.1
+share/man/man1/tokenctl.1.gz
 share/zsh/site-functions/_tokenctl
 share/zsh/vendor-completions/_tokenctl"
 
@@ -51,12 +54,29 @@ expect_rc 0
 OUT=$(cd "$STAGE/usr" && find . -type f -o -type l | sed 's|^\./||' | sort)
 expect_out "$expected_files"
 check test "$(mode_of "$STAGE/usr/bin/tokenctl")" = 755
-for f in share/man/man1/tokenctl.1 share/bash-completion/completions/tokenctl \
+for f in share/man/man1/tokenctl.1.gz share/bash-completion/completions/tokenctl \
   share/zsh/site-functions/_tokenctl share/fish/vendor_completions.d/tokenctl.fish \
-  share/doc/tokenctl/README.md; do
+  share/doc/tokenctl/README.md share/doc/tokenctl/changelog.gz share/doc/tokenctl/copyright; do
   check test "$(mode_of "$STAGE/usr/$f")" = 644
 done
-check cmp -s "$STAGE/usr/share/man/man1/tokenctl.1" "$TOKENCTL_SOURCE_DIR/man/tokenctl.1"
+
+case_ "the man page and changelog are gzip -9n'd: no file name, no time stamp"
+for f in share/man/man1/tokenctl.1.gz share/doc/tokenctl/changelog.gz; do
+  # The gzip header: flags (byte 3) 0, so no name; mtime (bytes 4-7) 0; XFL (byte 8) 2, -9.
+  OUT=$(od -An -tu1 -j3 -N6 "$STAGE/usr/$f" | tr -s ' ' | sed 's/^ //')
+  expect_out "0 0 0 0 0 2"
+done
+OUT=$(gzip -dc "$STAGE/usr/share/man/man1/tokenctl.1.gz" | cmp - "$TOKENCTL_SOURCE_DIR/man/tokenctl.1" && echo same)
+expect_out same
+OUT=$(gzip -dc "$STAGE/usr/share/doc/tokenctl/changelog.gz" | cmp - "$TOKENCTL_SOURCE_DIR/packaging/changelog" && echo same)
+expect_out same
+
+case_ "the changelog's latest entry is this version; the copyright file is DEP-5"
+OUT=$(head -n 1 "$TOKENCTL_SOURCE_DIR/packaging/changelog" | sed 's/^tokenctl (\([^)]*\)).*/\1/')
+expect_out "$VERSION"
+OUT=$(head -n 1 "$STAGE/usr/share/doc/tokenctl/copyright")
+expect_out "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+check cmp -s "$STAGE/usr/share/doc/tokenctl/copyright" "$TOKENCTL_SOURCE_DIR/packaging/copyright"
 check cmp -s "$STAGE/usr/share/doc/tokenctl/README.md" "$TOKENCTL_SOURCE_DIR/README.md"
 check test "$(head -n 1 "$STAGE/usr/share/zsh/site-functions/_tokenctl")" = '#compdef tokenctl'
 check test "$(readlink "$STAGE/usr/share/zsh/vendor-completions/_tokenctl")" = ../site-functions/_tokenctl
@@ -97,12 +117,16 @@ check test -n "$(field Description)"
 OUT=$(dpkg-deb -I "$DEB")
 expect_out_has "Depends: "
 
-case_ "Depends names the package of every shared library the binary needs"
+case_ "Depends names the package of every shared library the binary needs or loads"
 depends=$(field Depends)
 OUT=$depends
-# Each NEEDED library of the binary, and the Debian package that holds it here.
+# Each NEEDED library of the binary, plus those its .note.dlopen names (libcrypto, when
+# loaded with dlopen), and the Debian package that holds it here.
 needed=$(readelf -d "$STAGE/usr/bin/tokenctl" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 check test -n "$needed"
+if [ "${TOKENCTL_DLOPEN_LIBCRYPTO:-1}" = 1 ]; then
+  needed="$needed libcrypto.so.3"
+fi
 for soname in $needed; do
   path=$(ldconfig -p | awk -v so="$soname" '$1 == so { print $NF; exit }')
   package=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
@@ -115,13 +139,14 @@ for soname in $needed; do
     fail "Depends lacks $package (for $soname)"
   fi
 done
-# The shared libraries tokenctl is built on, whichever package version this Debian has:
-# libssl3 (libcrypto, loaded with dlopen) is named by cmake/Packaging.cmake; fmt is
-# compiled in and libstdc++ linked statically (cmake/Linking.cmake).
-for lib in 'libssl3' 'libsqlite3-0' 'libc6'; do
-  printf '%s\n' "$depends" | grep -qE "(^|, )$lib" || fail "Depends lacks $lib"
+# Versions come from the libraries' symbols files: libcrypto's function table needs 3.0.
+OUT=$depends
+expect_out_has "libc6 (>= "
+if printf '%s\n' "$depends" | grep -qE '(^|, )libssl3(t64)? \(>= 3\.0\.0\)(,|$)'; then
   pass
-done
+else
+  fail "Depends lacks libssl3 (>= 3.0.0) or libssl3t64 (>= 3.0.0)"
+fi
 
 case_ "the package's file list"
 OUT=$(dpkg-deb -c "$DEB" | awk '$1 ~ /^-/ { print $NF } $1 ~ /^l/ { print $(NF - 2) }' |
@@ -129,6 +154,18 @@ OUT=$(dpkg-deb -c "$DEB" | awk '$1 ~ /^-/ { print $NF } $1 ~ /^l/ { print $(NF -
 expect_out "$expected_files"
 OUT=$(dpkg-deb -c "$DEB" | awk '$NF == "./usr/bin/tokenctl" { print $1, $2 }')
 expect_out "-rwxr-xr-x root/root"
+
+case_ "lintian reports no error and no warning on the package"
+if command -v lintian >/dev/null; then
+  lintian "$DEB" >"$TMP/lintian.out" 2>"$TMP/lintian.err"
+  OUT=$(grep -E '^[EW]: ' "$TMP/lintian.out")
+  ERR=$(grep -v 'running with root privileges' "$TMP/lintian.err")
+  expect_out ""
+  expect_err_empty
+else
+  echo "note: lintian is not installed; the package was not linted"
+fi
+ERR=""
 
 case_ "the packaged binary runs: init, add-app, list"
 dpkg-deb -x "$DEB" "$TMP/deb-root"

@@ -188,13 +188,34 @@ loads_libcrypto() {
   LD_DEBUG=files LD_DEBUG_OUTPUT="$TMP/ld" "$TOKENCTL_BIN" "$@" </dev/null >/dev/null 2>&1
   cat "$TMP"/ld.* | grep -q 'file=libcrypto\.so'
 }
-for args in "list" "system-list" "user list" "audit" "--version" "revoke --yes nosuch"; do
-  # shellcheck disable=SC2086
-  if loads_libcrypto $args; then fail "$args loaded libcrypto"; else pass; fi
-done
+# Linked the ordinary way (TOKENCTL_DLOPEN_LIBCRYPTO=OFF), every command loads it.
+if [ "${TOKENCTL_DLOPEN_LIBCRYPTO:-1}" = 1 ]; then
+  for args in "list" "system-list" "user list" "audit" "--version" "revoke --yes nosuch"; do
+    # shellcheck disable=SC2086
+    if loads_libcrypto $args; then fail "$args loaded libcrypto"; else pass; fi
+  done
+else
+  if loads_libcrypto list; then pass; else fail "list did not load the linked libcrypto"; fi
+fi
 for args in "add-app -q --redirect-uri https://app.example.com/cb" "download $a1"; do
   # shellcheck disable=SC2086
   if loads_libcrypto --as alice $args; then pass; else fail "$args did not load libcrypto"; fi
 done
+
+if [ "${TOKENCTL_DLOPEN_LIBCRYPTO:-1}" = 1 ]; then
+  case_ "a libcrypto.so.3 that does not load: one error naming the soname, nothing written"
+  # The dynamic loader finds this file first, on LD_LIBRARY_PATH, and refuses it.
+  mkdir -p "$TMP/badlib"
+  printf 'not a shared library\n%.0s' {1..100} >"$TMP/badlib/libcrypto.so.3"
+  AUDIT=1 snapshot
+  for args in "add-app -q --redirect-uri https://app.example.com/cb" "download $a1"; do
+    # shellcheck disable=SC2086
+    LD_LIBRARY_PATH="$TMP/badlib" run --as alice $args
+    expect_error 1
+    expect_err_has "tokenctl: error: cannot load OpenSSL (libcrypto.so.3): "
+    expect_err_has "hint: install the package that provides libcrypto.so.3"
+  done
+  AUDIT=1 expect_unchanged
+fi
 
 finish
