@@ -30,8 +30,9 @@ void init_database(const Paths& paths, const std::string& admin_name);
 
 // --- users ----------------------------------------------------------------------
 
-void add_user(Session& session, const std::string& name, Role role);
-void set_user_role(Session& session, const std::string& name, Role role);
+// Both return the user as stored: a name keeps the spelling it was first added with.
+User add_user(Session& session, const std::string& name, Role role);
+User set_user_role(Session& session, const std::string& name, Role role);
 // Active users with their active token counts (administrators only).
 void list_users(Session& session, const ListingSink<UserRow>& sink);
 // whoami: the acting user as a row of `user list`, with their active token count. Any
@@ -153,6 +154,8 @@ struct AuditRequest {
     std::optional<std::string> since;
     std::optional<std::string> action;
 };
+// Every action an audit record can name, in alphabetical order.
+std::span<const std::string_view> audit_actions();
 void list_audit(Session& session, const AuditRequest& request, const ListingSink<AuditEntry>& sink);
 
 // --- applications ---------------------------------------------------------------
@@ -198,6 +201,25 @@ struct CheckLine {
 // administrator, those about their own access for anyone else. Never throws for what it
 // finds: a registry that cannot be opened is a problem line.
 std::vector<CheckLine> check_registry(const Paths& paths, const std::string& acting_name);
+
+// --- shell completion -----------------------------------------------------------
+
+// The names `tokenctl __complete` offers.
+enum class NameSet {
+    own_tokens,       // the acting user's active tokens (download, refresh)
+    revocable_tokens, // active tokens the acting user may revoke
+    users,            // user names (administrators only)
+    non_admin_users,  // users of role `user` (administrators only: add-app --for)
+    apps,             // applications: every one for administrators, else those of own tokens
+};
+// The names of `set` that begin with `prefix`, as the database at `paths` shows them to
+// `acting_name`, streamed to `fn` in order: at most `limit` (at least 2); when more match,
+// the first limit - 1 and the last, so that their common prefix is the common prefix of
+// every match. Writes and audits nothing: an unknown acting user gets no names, and names
+// the acting user may not see are left out, not refused.
+void complete_names(const Paths& paths, const std::string& acting_name, NameSet set,
+                    const std::string& prefix, std::size_t limit,
+                    const std::function<void(const std::string&)>& fn);
 
 // --- listings -------------------------------------------------------------------
 

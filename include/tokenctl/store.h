@@ -29,6 +29,20 @@ struct TokenFilter {
 // A token's last use is recorded at most once in this long (verify, download, refresh).
 inline constexpr Millis k_last_use_resolution_ms = 60'000;
 
+// Which names shell completion reads (tokenctl __complete): the names of `kind` that
+// begin with `prefix`, in the order of the store's index on them.
+struct NameQuery {
+    enum class Kind { token_ids, user_names, app_names };
+    Kind kind = Kind::token_ids;
+    // Token IDs: only this user's; application names: only those of this user's tokens.
+    std::optional<std::int64_t> user_id;
+    std::optional<Role> role; // user names: only users of this role
+    std::string prefix;       // byte-wise; user names case-insensitively
+    Millis now = 0;           // token IDs: only tokens active at `now`
+    bool last = false;        // the last matching name alone, instead of the first ones
+    std::size_t limit = 0;
+};
+
 // Which audit records `audit` reads.
 struct AuditFilter {
     std::optional<std::string> actor; // matched case-insensitively
@@ -116,6 +130,10 @@ class Store {
     // Tokens matching `filter`, oldest first, streamed to `fn`.
     virtual void for_each_token(const TokenFilter& filter,
                                 const std::function<void(const TokenRow&)>& fn) = 0;
+    // Up to query.limit names matching `query`, in order, streamed to `fn`; active users
+    // only. Each query reads an index range, however many names there are.
+    virtual void for_each_name(const NameQuery& query,
+                               const std::function<void(const std::string&)>& fn) = 0;
     virtual void revoke_token(std::int64_t id, std::int64_t by, Millis now) = 0;
     // Records that the token was used at `now`, unless its last use is more recent than
     // k_last_use_resolution_ms; returns whether it wrote.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 
 namespace tokenctl::cli {
@@ -16,22 +17,40 @@ struct AddAppOptions {
     bool force = false;
 };
 
+// The command with which the token's user downloads it, working pasted into a fresh shell:
+// the --db given (a path made absolute) and, when --as was given, their name; shell-quoted.
+std::string download_command(const Globals& globals, const TokenRow& token) {
+    std::string command = "tokenctl";
+    if (globals.db) {
+        Location location = parse_location(*globals.db);
+        command += " --db " + shell_quote(location.kind == Location::Kind::sqlite
+                                              ? std::filesystem::absolute(location.path).string()
+                                              : location.text);
+    }
+    if (globals.as) {
+        command += " --as " + shell_quote(token.user);
+    }
+    return command + fmt::format(" download {} -o token.json", token.token_id);
+}
+
 } // namespace
 
 void set_add_app_command(CLI::App& cmd, Globals& globals) {
     auto opts = std::make_shared<AddAppOptions>();
     auto& r = opts->request;
-    cmd.add_option("--name", r.name,
-                   "Application name (default: the token's user; a "
-                   "non-admin can use only their own name)")
-        ->option_text("APP");
+    globals.complete(cmd.add_option("--name", r.name,
+                                    "Application name (default: the token's user; a "
+                                    "non-admin can use only their own name)")
+                         ->option_text("APP"),
+                     NameSet::apps);
     cmd.add_option("--redirect-uri", r.redirect_uri, "Absolute redirect URI, no fragment")
         ->required()
         ->option_text("URI");
-    cmd.add_option("--for", r.for_user,
-                   "Create the token for this non-admin user "
-                   "(administrators only)")
-        ->option_text("USER");
+    globals.complete(cmd.add_option("--for", r.for_user,
+                                    "Create the token for this non-admin user "
+                                    "(administrators only)")
+                         ->option_text("USER"),
+                     NameSet::non_admin_users);
     cmd.add_option("--access-ttl", r.access_ttl, "Access token lifetime, 1m to 30d")
         ->option_text("DUR")
         ->capture_default_str();
@@ -40,12 +59,12 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
                    "lifetime to 365d")
         ->option_text("DUR")
         ->capture_default_str();
-    add_format_option(&cmd, opts->format, {"text", "json"}, "Output format");
+    add_format_option(&cmd, globals, opts->format, {"text", "json"}, "Output format");
     cmd.add_flag("-q,--quiet", opts->quiet, "Print the token ID alone");
-    cmd.add_option("-o,--output", opts->output,
-                   "Also write the token file to FILE (mode "
-                   "0600); - prints it instead of the summary")
-        ->option_text("FILE");
+    globals.complete_files(cmd.add_option("-o,--output", opts->output,
+                                          "Also write the token file to FILE (mode 0600); - "
+                                          "prints it instead of the summary")
+                               ->option_text("FILE"));
     cmd.add_flag("--force", opts->force, "Replace an existing FILE");
     cmd.callback([&globals, opts] {
         Session session = open_session(globals, "add-app");
@@ -55,9 +74,8 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
         }
         AddAppResult result = add_app(session, request);
         const TokenRow& token = result.token;
-        committed(fmt::format("token {} was created; its user gets its file with `tokenctl "
-                              "download {}`",
-                              token.token_id, token.token_id));
+        committed(fmt::format("token {} was created; its user gets its file with `{}`",
+                              token.token_id, download_command(globals, token)));
         if (result.file) {
             deliver(*result.file, *request.delivery, std::cout);
             if (!request.delivery->output) {
@@ -75,12 +93,11 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
             if (opts->output) {
                 std::cout << fmt::format("wrote token file {}\n", *opts->output);
             } else if (token.user_id == session.actor().id) {
-                std::cout << fmt::format("download it with: tokenctl download {} -o token.json\n",
-                                         token.token_id);
+                std::cout << fmt::format("download it with: {}\n",
+                                         download_command(globals, token));
             } else {
-                std::cout << fmt::format("{} downloads it with: tokenctl download {} -o "
-                                         "token.json\n",
-                                         token.user, token.token_id);
+                std::cout << fmt::format("{} downloads it with: {}\n", token.user,
+                                         download_command(globals, token));
             }
         }
     });

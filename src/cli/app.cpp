@@ -1,5 +1,6 @@
 #include "cli/app.h"
 #include "cli/common.h"
+#include "cli/words.h"
 
 #include <tokenctl/error.h>
 #include <tokenctl/validate.h>
@@ -12,30 +13,25 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <streambuf>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace tokenctl::cli {
 
 namespace {
 
-constexpr std::string_view k_footer =
-    R"(Exit status: 0 success, 1 operational failure or declined prompt, 2 usage or
-invalid input, 3 permission denied, 4 not found, 5 conflict or state.
-Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME.
-Run `tokenctl COMMAND --help` for a command's options; `man tokenctl` for more.)";
-
-// A command of tokenctl: its name and summary are declared at start-up, its options,
-// subcommands and callback by `declare` only when it is the command being parsed.
+// A command of tokenctl, declared with all its options at start-up (so that help,
+// parse errors and completion see the whole tree), by its set_<cmd>_command().
 struct Command {
     std::string_view name;
     std::string_view summary;
     void (*declare)(CLI::App& command, Globals& globals);
 };
 
-// The commands, in the order --help lists them. Declaring every command's options at
-// start-up cost a quarter of the instructions of a whole `tokenctl list`.
+// The commands, in the order help lists them.
 constexpr std::array k_commands{
     Command{"init", "Create the database, its key file and the first administrator",
             &set_init_command},
@@ -61,7 +57,63 @@ constexpr std::array k_commands{
             &set_rekey_command},
     Command{"check", "Check the registry's health: integrity, key file, modes, administrators",
             &set_check_command},
+    Command{"help", "Show the help of tokenctl or of a command", &set_help_command},
 };
+
+// Standard output's buffer, written with write(2): it keeps the reason of a failed write
+// for the error line, which std::filebuf forgets.
+class StdoutBuffer final : public std::streambuf {
+  public:
+    StdoutBuffer() { setp(m_buffer.data(), m_buffer.data() + m_buffer.size()); }
+    // errno of the first failed write, or 0.
+    int error() const { return m_error; }
+
+  protected:
+    int_type overflow(int_type c) override {
+        if (!drain()) {
+            return traits_type::eof();
+        }
+        if (!traits_type::eq_int_type(c, traits_type::eof())) {
+            *pptr() = traits_type::to_char_type(c);
+            pbump(1);
+        }
+        return traits_type::not_eof(c);
+    }
+    int sync() override { return drain() ? 0 : -1; }
+
+  private:
+    bool drain() {
+        const char* p = pbase();
+        while (m_error == 0 && p < pptr()) {
+            ssize_t n = ::write(STDOUT_FILENO, p, static_cast<std::size_t>(pptr() - p));
+            if (n < 0 && errno != EINTR) {
+                m_error = errno;
+            } else if (n > 0) {
+                p += n;
+            }
+        }
+        setp(m_buffer.data(), m_buffer.data() + m_buffer.size());
+        return m_error == 0;
+    }
+
+    std::array<char, 1 << 16> m_buffer{};
+    int m_error = 0;
+};
+
+// Flushes standard output; a failed write is Error(failure) with its reason, and what the
+// command committed before it (committed()).
+void flush_stdout(const StdoutBuffer& buffer) {
+    std::cout.flush();
+    if (buffer.error() != 0 || !std::cout) {
+        std::string message =
+            fmt::format("cannot write to standard output: {}",
+                        std::strerror(buffer.error() != 0 ? buffer.error() : EIO));
+        if (!committed_note().empty()) {
+            message += "; " + committed_note();
+        }
+        throw Error(Status::failure, message);
+    }
+}
 
 void print_error(std::string_view message, std::string_view hint) {
     std::string text =
@@ -72,81 +124,67 @@ void print_error(std::string_view message, std::string_view hint) {
     std::cerr << text << std::flush;
 }
 
-// Edit distance counting a swap of two neighbours as one edit (optimal string
-// alignment), for "did you mean" on a mistyped command: `lsit` is one edit from `list`.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-    for (std::size_t i = 0; i <= a.size(); ++i) {
-        d[i][0] = i;
-    }
-    for (std::size_t j = 0; j <= b.size(); ++j) {
-        d[0][j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[a.size()][b.size()];
-}
-
-// The nearest of `scope`'s subcommands to a mistyped `word`, or "" if none is close.
-std::string nearest_command(const CLI::App& scope, std::string_view word) {
+// The nearest of `candidates` to a mistyped `word`, or "" if none is close.
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates) {
     std::string best;
     std::size_t best_distance = 3;
-    for (const CLI::App* sub : scope.get_subcommands({})) {
-        std::size_t d = edit_distance(word, sub->get_name());
+    for (const auto& candidate : candidates) {
+        std::size_t d = edit_distance(word, candidate);
         if (d < best_distance) {
             best_distance = d;
-            best = sub->get_name();
+            best = candidate;
         }
     }
     return best;
 }
 
-// The first word of `args` that names no subcommand where one is expected, as in
-// `tokenctl lsit` or `tokenctl user ad`. Options and the values of --db/--as are skipped.
-std::optional<std::string> unknown_command(const CLI::App& app,
-                                           const std::vector<std::string>& args) {
-    const CLI::App* scope = &app;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        if (arg == "--db" || arg == "--as") {
-            ++i;
-            continue;
+// The names of `scope`'s subcommands, or of the options it takes (its own and tokenctl's).
+std::vector<std::string> command_names(const CLI::App& scope) {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : scope.get_subcommands({})) {
+        if (!sub->get_group().empty()) {
+            names.push_back(sub->get_name());
         }
-        if (arg.starts_with('-')) {
-            continue;
-        }
-        if (scope->get_subcommands({}).empty()) {
-            return std::nullopt;
-        }
-        const CLI::App* sub = nullptr;
-        for (const CLI::App* candidate : scope->get_subcommands({})) {
-            if (candidate->get_name() == arg) {
-                sub = candidate;
+    }
+    return names;
+}
+std::vector<std::string> option_names(const CLI::App& scope) {
+    std::vector<std::string> names;
+    for (const CLI::App* app = &scope; app != nullptr; app = app->get_parent()) {
+        for (const CLI::Option* option : app->get_options()) {
+            for (const auto& name : option->get_lnames()) {
+                names.push_back("--" + name);
             }
         }
-        if (sub == nullptr) {
-            return arg;
-        }
-        scope = sub;
     }
-    return std::nullopt;
+    return names;
 }
 
-// The path of `scope` below tokenctl, e.g. " user add".
-std::string command_path(const CLI::App* scope) {
-    std::string path;
-    for (const CLI::App* a = scope; a != nullptr && a->get_parent() != nullptr;
-         a = a->get_parent()) {
-        path = " " + a->get_name() + path;
+// One error line for a command line CLI11 refused, naming the word at fault.
+void print_parse_error(const CLI::App& app, const CLI::ParseError& error,
+                       const std::vector<std::string>& args) {
+    Reading r = read_words(app, args);
+    std::string path = command_path(*r.scope);
+    std::string help_hint = fmt::format("run `tokenctl help{}` for usage", path);
+    if (r.unknown_command) {
+        std::string best = nearest(*r.unknown_command, command_names(*r.scope));
+        print_error(fmt::format("unknown command {}", printable(*r.unknown_command)),
+                    best.empty() ? fmt::format("run `tokenctl help{}` for the commands", path)
+                                 : fmt::format("did you mean `{}`?", best));
+    } else if (r.unknown_option) {
+        std::string best = nearest(*r.unknown_option, option_names(*r.scope));
+        print_error(fmt::format("unknown option {}", printable(*r.unknown_option)),
+                    best.empty() ? help_hint : fmt::format("did you mean `{}`?", best));
+    } else if (r.pending != nullptr) {
+        print_error(fmt::format("option {} needs a value", r.pending->get_name()), help_hint);
+    } else if (r.extra_argument) {
+        print_error(fmt::format("unexpected argument {}", printable(*r.extra_argument)), help_hint);
+    } else if (!r.scope->get_subcommands({}).empty() && r.scope->get_subcommands().empty()) {
+        print_error(fmt::format("tokenctl{} needs a command", path),
+                    fmt::format("run `tokenctl help{}` for the commands", path));
+    } else {
+        print_error(error.what(), help_hint);
     }
-    return path;
 }
 
 // The deepest subcommand that was named on the command line.
@@ -159,6 +197,32 @@ const CLI::App* deepest_parsed(const CLI::App& app) {
 
 } // namespace
 
+void set_help_command(CLI::App& cmd, Globals& globals) {
+    auto words = std::make_shared<std::vector<std::string>>();
+    globals.complete(cmd.add_option("COMMAND", *words, "The command (and subcommand) to explain"),
+                     ValueSpec{ValueSpec::Kind::commands, {}, {}});
+    cmd.callback([&cmd, words] {
+        const CLI::App* scope = cmd.get_parent();
+        for (const auto& word : *words) {
+            const CLI::App* sub = nullptr;
+            for (const CLI::App* candidate : scope->get_subcommands({})) {
+                if (candidate->get_name() == word && !candidate->get_group().empty()) {
+                    sub = candidate;
+                }
+            }
+            if (sub == nullptr) {
+                std::string best = nearest(word, command_names(*scope));
+                throw Error(Status::usage, fmt::format("unknown command {}", printable(word)),
+                            best.empty() ? fmt::format("run `tokenctl help{}` for the commands",
+                                                       command_path(*scope))
+                                         : fmt::format("did you mean `{}`?", best));
+            }
+            scope = sub;
+        }
+        std::cout << help_text(*scope);
+    });
+}
+
 int run(int argc, char** argv) {
     // Every file tokenctl creates is private, whatever the caller's umask.
     ::umask(077);
@@ -167,75 +231,62 @@ int run(int argc, char** argv) {
     const rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);
     std::ios::sync_with_stdio(false);
+    StdoutBuffer buffer;
+    std::streambuf* original = std::cout.rdbuf(&buffer);
+    struct Restore {
+        std::streambuf* original;
+        ~Restore() {
+            std::cout.flush();
+            std::cout.rdbuf(original);
+        }
+    } restore{original};
 
-    CLI::App app{"Manage API applications and their access tokens on a local SQLite database.",
+    CLI::App app{"Manage API applications and their access tokens on a local SQLite database",
                  "tokenctl"};
-    app.footer(std::string(k_footer));
-    app.set_version_flag("--version", std::string("tokenctl ") + TOKENCTL_VERSION);
+    app.set_help_flag("-h,--help", "Show this help and exit");
+    app.set_version_flag("--version", std::string("tokenctl ") + TOKENCTL_VERSION,
+                         "Print the version and exit");
     app.require_subcommand(1);
     app.fallthrough();
     app.option_defaults()->always_capture_default(false);
 
     Globals globals;
-    app.add_option("--db", globals.db,
-                   "Database file (default: TOKENCTL_DB, else "
-                   "$XDG_DATA_HOME/tokenctl/tokens.db)")
-        ->option_text("PATH");
-    app.add_option("--as", globals.as,
-                   "Acting user (default: TOKENCTL_USER, else your login "
-                   "name)")
-        ->option_text("NAME");
-
+    globals.complete_files(app.add_option("--db", globals.db,
+                                          "Database file (default: TOKENCTL_DB, else "
+                                          "$XDG_DATA_HOME/tokenctl/tokens.db)")
+                               ->option_text("PATH"));
+    globals.complete(app.add_option("--as", globals.as,
+                                    "Acting user (default: TOKENCTL_USER, else your login name)")
+                         ->option_text("NAME"),
+                     NameSet::users);
     for (const Command& command : k_commands) {
         CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
-        // CLI11 calls this when `sub` is named on the command line, before parsing its
-        // arguments: only then are its options declared.
-        sub->preparse_callback(
-            [sub, &globals, declare = command.declare](std::size_t) { declare(*sub, globals); });
+        command.declare(*sub, globals);
     }
 
     try {
+        if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
+            std::vector<std::string> words(argv + 2, argv + argc);
+            print_completions(app, globals, words, std::cout);
+            flush_stdout(buffer);
+            return 0;
+        }
         try {
             app.parse(argc, argv);
         } catch (const CLI::CallForHelp&) {
-            std::cout << app.help();
+            const CLI::App* scope = deepest_parsed(app);
+            std::cout << help_text(scope != nullptr ? *scope : app);
+            flush_stdout(buffer);
             return 0;
         } catch (const CLI::CallForVersion& e) {
             std::cout << e.what() << '\n';
+            flush_stdout(buffer);
             return 0;
         } catch (const CLI::ParseError& e) {
-            if (e.get_name() == "CallForHelp") {
-                return 0;
-            }
-            std::vector<std::string> args(argv + 1, argv + argc);
-            const CLI::App* scope = deepest_parsed(app);
-            if (auto word = unknown_command(app, args)) {
-                const CLI::App& parent = scope != nullptr ? *scope : app;
-                std::string nearest = nearest_command(parent, *word);
-                print_error(fmt::format("unknown command {}", printable(*word)),
-                            nearest.empty()
-                                ? fmt::format("run `tokenctl{} --help` for the commands",
-                                              command_path(&parent))
-                                : fmt::format("did you mean `{}`?", nearest));
-            } else {
-                print_error(e.what(),
-                            fmt::format("run `tokenctl{} --help` for usage", command_path(scope)));
-            }
+            print_parse_error(app, e, std::vector<std::string>(argv + 1, argv + argc));
             return static_cast<int>(Status::usage);
         }
-        errno = 0;
-        std::cout.flush();
-        if (!std::cout) {
-            int err = errno;
-            std::string message = "cannot write to standard output";
-            if (err != 0) {
-                message += fmt::format(": {}", std::strerror(err));
-            }
-            if (!committed_note().empty()) {
-                message += "; " + committed_note();
-            }
-            throw Error(Status::failure, message);
-        }
+        flush_stdout(buffer);
         return 0;
     } catch (const Error& e) {
         std::cout.flush();

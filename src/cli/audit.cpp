@@ -16,17 +16,22 @@ struct AuditOptions {
 
 void set_audit_command(CLI::App& cmd, Globals& globals) {
     auto opts = std::make_shared<AuditOptions>();
-    cmd.add_option("--user", opts->request.user, "Only records of this acting user")
-        ->option_text("NAME");
+    globals.complete(
+        cmd.add_option("--user", opts->request.user, "Only records of this acting user")
+            ->option_text("NAME"),
+        NameSet::users);
     cmd.add_option("--since", opts->request.since,
                    "Only records since TIME (RFC 3339, or a "
                    "duration back from now such as 24h)")
         ->option_text("TIME");
-    cmd.add_option("--action", opts->request.action,
-                   "Only records of this action (e.g. "
-                   "revoke, download, user add)")
-        ->option_text("NAME");
-    add_format_option(&cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
+    globals.complete(
+        cmd.add_option("--action", opts->request.action,
+                       "Only records of this action (e.g. revoke, download, "
+                       "user add)")
+            ->option_text("ACTION"),
+        ValueSpec{ValueSpec::Kind::choices, {audit_actions().begin(), audit_actions().end()}, {}});
+    add_format_option(&cmd, globals, opts->format, {"table", "json", "csv", "tsv"},
+                      "Output format");
     cmd.add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     cmd.callback([&globals, opts] {
         auto print = print_listing(opts->format, !opts->no_headers, audit_columns());

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <iostream>
 #include <unistd.h>
 
@@ -26,12 +27,29 @@ Delivery delivery_to(const Session& session, SecretFormat format,
     return delivery;
 }
 
-CLI::Option* add_format_option(CLI::App* app, std::string& target, std::vector<std::string> choices,
-                               std::string_view what) {
+CLI::Option* Globals::complete(CLI::Option* option, ValueSpec spec) {
+    values[option] = std::move(spec);
+    return option;
+}
+
+CLI::Option* add_choice_option(CLI::App* app, Globals& globals, const std::string& name,
+                               std::string& target, std::vector<std::string> choices,
+                               const std::string& description) {
+    auto check = [choices](const std::string& value) -> std::string {
+        if (std::find(choices.begin(), choices.end(), value) != choices.end()) {
+            return {};
+        }
+        return fmt::format("{} is not one of {}", printable(value), fmt::join(choices, ", "));
+    };
+    CLI::Option* option = app->add_option(name, target, description)->check(check, "");
+    return globals.complete(option, ValueSpec{ValueSpec::Kind::choices, std::move(choices), {}});
+}
+
+CLI::Option* add_format_option(CLI::App* app, Globals& globals, std::string& target,
+                               std::vector<std::string> choices, std::string_view what) {
     target = choices.front();
     std::string description = fmt::format("{}: {}", what, fmt::join(choices, ", "));
-    return app->add_option("--format", target, description)
-        ->check(CLI::IsMember(choices))
+    return add_choice_option(app, globals, "--format", target, std::move(choices), description)
         ->option_text("FORMAT")
         ->capture_default_str();
 }
@@ -60,6 +78,23 @@ void committed(std::string what) {
 
 const std::string& committed_note() {
     return g_committed;
+}
+
+std::string count_of(std::size_t count, std::string_view noun) {
+    return fmt::format("{} {}{}", count, noun, count == 1 ? "" : "s");
+}
+
+std::string shell_quote(std::string_view word) {
+    constexpr std::string_view k_plain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789@%+=:,./_-";
+    if (!word.empty() && word.find_first_not_of(k_plain) == std::string_view::npos) {
+        return std::string(word);
+    }
+    std::string quoted = "'";
+    for (char c : word) {
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return quoted + "'";
 }
 
 void note(std::string_view message) {

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,10 +14,30 @@
 
 namespace tokenctl::cli {
 
-// The options every command takes (--db, --as).
+// What completes the value of an option or of a positional argument.
+struct ValueSpec {
+    enum class Kind { none, files, choices, names, commands };
+    Kind kind = Kind::none;
+    std::vector<std::string> choices; // Kind::choices
+    NameSet names{};                  // Kind::names: asked of the database
+                                      // Kind::commands: tokenctl's, as `help` takes them
+};
+
+// The options every command takes (--db, --as), and how the value of each declared option
+// completes (`tokenctl __complete`).
 struct Globals {
     std::optional<std::string> db;
     std::optional<std::string> as;
+    std::map<const CLI::Option*, ValueSpec> values;
+
+    // Records how `option`'s value completes; returns `option`.
+    CLI::Option* complete(CLI::Option* option, ValueSpec spec);
+    CLI::Option* complete(CLI::Option* option, NameSet names) {
+        return complete(option, ValueSpec{ValueSpec::Kind::names, {}, names});
+    }
+    CLI::Option* complete_files(CLI::Option* option) {
+        return complete(option, ValueSpec{ValueSpec::Kind::files, {}, {}});
+    }
 };
 
 // Opens the database for `command` (its audit action name) as the acting user.
@@ -27,9 +48,14 @@ Session open_session(const Globals& globals, std::string command);
 Delivery delivery_to(const Session& session, SecretFormat format,
                      const std::optional<std::string>& output, bool force);
 
+// Adds an option (or, for a NAME without dashes, a positional argument) whose value is one
+// of `choices`; a value outside them is a usage error that names them.
+CLI::Option* add_choice_option(CLI::App* app, Globals& globals, const std::string& name,
+                               std::string& target, std::vector<std::string> choices,
+                               const std::string& description);
 // Adds --format with `choices`, the first being the default.
-CLI::Option* add_format_option(CLI::App* app, std::string& target, std::vector<std::string> choices,
-                               std::string_view what);
+CLI::Option* add_format_option(CLI::App* app, Globals& globals, std::string& target,
+                               std::vector<std::string> choices, std::string_view what);
 
 // Shows `details`, asks `question` on the terminal and returns the answer (true only for
 // y or yes). Without a terminal on standard input it throws Error(usage) naming --yes.
@@ -40,6 +66,13 @@ bool confirm(const std::string& question, const std::string& details = {});
 void committed(std::string what);
 // What committed() recorded, or "".
 const std::string& committed_note();
+
+// "1 token", "2 tokens": `count` and `noun`, plural unless the count is one.
+std::string count_of(std::size_t count, std::string_view noun);
+
+// `word` as one word of a POSIX shell: unchanged when it holds only characters no shell
+// treats specially, else in single quotes.
+std::string shell_quote(std::string_view word);
 
 // A note on standard error: `tokenctl: note: …`.
 void note(std::string_view message);
@@ -70,5 +103,7 @@ void set_app_command(CLI::App& command, Globals& globals);
 void set_backup_command(CLI::App& command, Globals& globals);
 void set_rekey_command(CLI::App& command, Globals& globals);
 void set_check_command(CLI::App& command, Globals& globals);
+
+void set_help_command(CLI::App& command, Globals& globals);
 
 } // namespace tokenctl::cli

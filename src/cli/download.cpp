@@ -17,13 +17,14 @@ using Make = TokenFile (*)(Session&, const std::string&, const Delivery&);
 
 void declare(CLI::App* cmd, Globals& globals, Make make) {
     auto opts = std::make_shared<DownloadOptions>();
-    cmd->add_option("TOKEN_ID", opts->token_id, "The token's ID")->required();
-    add_format_option(cmd, opts->format, {"json", "access-token", "refresh-token"},
+    globals.complete(cmd->add_option("TOKEN_ID", opts->token_id, "The token's ID")->required(),
+                     NameSet::own_tokens);
+    add_format_option(cmd, globals, opts->format, {"json", "access-token", "refresh-token"},
                       "What to write: the token file, or one secret alone");
-    cmd->add_option("-o,--output", opts->output,
-                    "Write to FILE (atomically, mode 0600) "
-                    "instead of standard output (- is standard output)")
-        ->option_text("FILE");
+    globals.complete_files(cmd->add_option("-o,--output", opts->output,
+                                           "Write to FILE (atomically, mode 0600) instead of "
+                                           "standard output (- is standard output)")
+                               ->option_text("FILE"));
     cmd->add_flag("--force", opts->force, "Replace an existing FILE");
     cmd->callback([&globals, opts, make, name = cmd->get_name()] {
         Session session = open_session(globals, name);

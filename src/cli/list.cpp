@@ -16,11 +16,13 @@ void declare_list(CLI::App* cmd, Globals& globals, bool system) {
     auto opts = std::make_shared<ListOptions>();
     opts->request.system = system;
     if (system) {
-        cmd->add_option("--user", opts->request.user, "Only this user's tokens")
-            ->option_text("NAME");
+        globals.complete(cmd->add_option("--user", opts->request.user, "Only this user's tokens")
+                             ->option_text("NAME"),
+                         NameSet::users);
     }
-    cmd->add_option("--app", opts->request.app, "Only this application's tokens")
-        ->option_text("APP");
+    globals.complete(cmd->add_option("--app", opts->request.app, "Only this application's tokens")
+                         ->option_text("APP"),
+                     NameSet::apps);
     cmd->add_flag("--all", opts->request.all, "Include revoked tokens");
     cmd->add_option("--expiring", opts->request.expiring,
                     "Only active tokens whose refresh token expires within DUR, soonest first")
@@ -31,7 +33,7 @@ void declare_list(CLI::App* cmd, Globals& globals, bool system) {
                         "least recently used first")
             ->option_text("DUR");
     }
-    add_format_option(cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
+    add_format_option(cmd, globals, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     cmd->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     cmd->callback([&globals, opts, system] {
         auto print = print_listing(opts->format, !opts->no_headers, token_columns());

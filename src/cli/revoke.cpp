@@ -4,11 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace tokenctl::cli {
 
 namespace {
+
+// The prompt lists this many tokens, then says how many more it revokes.
+constexpr std::size_t k_prompt_tokens = 20;
 
 struct RevokeOptions {
     RevokeRequest request;
@@ -19,11 +23,15 @@ struct RevokeOptions {
 
 void set_revoke_command(CLI::App& cmd, Globals& globals) {
     auto opts = std::make_shared<RevokeOptions>();
-    cmd.add_option("TOKEN_ID", opts->request.token_ids, "Token IDs to revoke");
-    cmd.add_option("--user", opts->request.user, "Every active token of this user")
-        ->option_text("NAME");
-    cmd.add_option("--app", opts->request.app, "Every active token of this application")
-        ->option_text("APP");
+    globals.complete(cmd.add_option("TOKEN_ID", opts->request.token_ids, "Token IDs to revoke"),
+                     NameSet::revocable_tokens);
+    globals.complete(cmd.add_option("--user", opts->request.user, "Every active token of this user")
+                         ->option_text("NAME"),
+                     NameSet::users);
+    globals.complete(
+        cmd.add_option("--app", opts->request.app, "Every active token of this application")
+            ->option_text("APP"),
+        NameSet::apps);
     cmd.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
     cmd.callback([&globals, opts] {
         Session session = open_session(globals, "revoke");
@@ -39,11 +47,15 @@ void set_revoke_command(CLI::App& cmd, Globals& globals) {
         }
         if (!opts->yes) {
             std::string details = "These tokens will be revoked:\n";
-            for (const auto& t : plan.tokens) {
+            std::size_t shown = std::min(plan.tokens.size(), k_prompt_tokens);
+            for (std::size_t i = 0; i < shown; ++i) {
+                const auto& t = plan.tokens[i];
                 details += fmt::format("  {}  {}  {}\n", t.token_id, t.user, t.application);
             }
-            if (!confirm(fmt::format("Revoke {} token{}?", plan.tokens.size(),
-                                     plan.tokens.size() == 1 ? "" : "s"),
+            if (plan.tokens.size() > shown) {
+                details += fmt::format("  … and {} more\n", plan.tokens.size() - shown);
+            }
+            if (!confirm(fmt::format("Revoke {}?", count_of(plan.tokens.size(), "token")),
                          details)) {
                 throw Error(Status::failure, "not confirmed; nothing was revoked");
             }

@@ -26,18 +26,19 @@ void set_user_command(CLI::App& user, Globals& globals) {
 
     auto* add = user.add_subcommand("add", "Add a user");
     add->add_option("NAME", opts->name, "User name (A-Z a-z 0-9 . _ @ + -)")->required();
-    add->add_option("--role", opts->role, "Role of the new user")
-        ->check(CLI::IsMember({"admin", "user", "verifier"}))
-        ->option_text("admin|user|verifier")
+    add_choice_option(add, globals, "--role", opts->role, {"admin", "user", "verifier"},
+                      "Role of the new user")
+        ->option_text("ROLE")
         ->capture_default_str();
     add->callback([&globals, opts] {
         Session session = open_session(globals, "user add");
-        add_user(session, opts->name, parse_role(opts->role));
-        std::cout << fmt::format("added user {} ({})\n", opts->name, opts->role);
+        User user = add_user(session, opts->name, parse_role(opts->role));
+        std::cout << fmt::format("added user {} ({})\n", user.name, role_name(user.role));
     });
 
     auto* list = user.add_subcommand("list", "List users with their roles and active tokens");
-    add_format_option(list, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
+    add_format_option(list, globals, opts->format, {"table", "json", "csv", "tsv"},
+                      "Output format");
     list->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     list->callback([&globals, opts] {
         auto print = print_listing(opts->format, !opts->no_headers, user_columns());
@@ -46,29 +47,35 @@ void set_user_command(CLI::App& user, Globals& globals) {
     });
 
     auto* set_role = user.add_subcommand("set-role", "Change a user's role");
-    set_role->add_option("NAME", opts->name, "User name")->required();
-    set_role->add_option("ROLE", opts->role, "admin, user or verifier")
-        ->required()
-        ->check(CLI::IsMember({"admin", "user", "verifier"}));
+    globals.complete(set_role->add_option("NAME", opts->name, "User name")->required(),
+                     NameSet::users);
+    add_choice_option(set_role, globals, "ROLE", opts->role, {"admin", "user", "verifier"},
+                      "admin, user or verifier")
+        ->required();
     set_role->callback([&globals, opts] {
         Session session = open_session(globals, "user set-role");
-        set_user_role(session, opts->name, parse_role(opts->role));
-        std::cout << fmt::format("{} is {}\n", opts->name, opts->role);
+        User user = set_user_role(session, opts->name, parse_role(opts->role));
+        std::cout << fmt::format("{} is {}\n", user.name, role_name(user.role));
     });
 
     auto* remove = user.add_subcommand("remove", "Remove a user and revoke their tokens");
-    remove->add_option("NAME", opts->name, "User name")->required();
+    globals.complete(remove->add_option("NAME", opts->name, "User name")->required(),
+                     NameSet::users);
     remove->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
     remove->callback([&globals, opts] {
         Session session = open_session(globals, "user remove");
         UserRemoval plan = plan_user_removal(session, opts->name);
-        if (!opts->yes && !confirm(fmt::format("Remove user {} and revoke their {} active tokens?",
-                                               plan.user.name, plan.active_tokens))) {
+        std::string question =
+            plan.active_tokens == 0
+                ? fmt::format("Remove user {}? They have no active token.", plan.user.name)
+                : fmt::format("Remove user {} and revoke their {}?", plan.user.name,
+                              count_of(plan.active_tokens, "active token"));
+        if (!opts->yes && !confirm(question)) {
             throw Error(Status::failure, "not confirmed; nothing was changed");
         }
         auto revoked = remove_user(session, plan);
-        std::cout << fmt::format("removed user {}; revoked {} tokens\n", plan.user.name,
-                                 revoked.size());
+        std::cout << fmt::format("removed user {}; revoked {}\n", plan.user.name,
+                                 count_of(revoked.size(), "token"));
     });
 }
 

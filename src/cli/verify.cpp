@@ -40,7 +40,7 @@ std::string read_stdin_bounded(std::size_t limit) {
 
 void set_verify_command(CLI::App& cmd, Globals& globals) {
     auto format = std::make_shared<std::string>();
-    add_format_option(&cmd, *format, {"text", "json"}, "Output format");
+    add_format_option(&cmd, globals, *format, {"text", "json"}, "Output format");
     // An argument is refused by verify itself, not by the parser, whose message would
     // repeat it: the argument may well be the secret, and must not reach the terminal.
     auto arguments = std::make_shared<std::vector<std::string>>();

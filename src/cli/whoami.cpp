@@ -15,11 +15,17 @@ struct WhoamiOptions {
 
 void set_whoami_command(CLI::App& cmd, Globals& globals) {
     auto opts = std::make_shared<WhoamiOptions>();
-    add_format_option(&cmd, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
+    add_format_option(&cmd, globals, opts->format, {"table", "json", "csv", "tsv"},
+                      "Output format");
     cmd.add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     cmd.callback([&globals, opts] {
         Session session = open_session(globals, "whoami");
         UserRow row = acting_user_row(session);
+        if (opts->format == "json") {
+            // One user: one object, not an array (`whoami --format json | jq -r .role`).
+            write_json_object(std::cout, specs_of(user_columns()), fields_of(user_columns(), row));
+            return;
+        }
         print_listing(opts->format, !opts->no_headers,
                       user_columns())([&](const auto& emit) { emit(row); });
     });

@@ -2,7 +2,26 @@
 #include <tokenctl/error.h>
 #include <tokenctl/validate.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+
 namespace tokenctl {
+
+namespace {
+
+// Every action an audit record can name: the commands that open a session.
+constexpr std::array<std::string_view, 14> k_actions{
+    "add-app",     "audit",    "download",  "init",        "list",          "refresh", "revoke",
+    "system-list", "user add", "user list", "user remove", "user set-role", "verify",  "whoami"};
+
+} // namespace
+
+std::span<const std::string_view> audit_actions() {
+    return k_actions;
+}
 
 void list_audit(Session& session, const AuditRequest& request,
                 const ListingSink<AuditEntry>& sink) {
@@ -13,6 +32,10 @@ void list_audit(Session& session, const AuditRequest& request,
         filter.actor = request.user;
     }
     if (request.action) {
+        if (std::find(k_actions.begin(), k_actions.end(), *request.action) == k_actions.end()) {
+            throw Error(Status::usage, fmt::format("unknown action {}", printable(*request.action)),
+                        fmt::format("the actions are: {}", fmt::join(k_actions, ", ")));
+        }
         filter.action = request.action;
     }
     if (request.since) {

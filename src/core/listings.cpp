@@ -1,6 +1,10 @@
 #include <tokenctl/commands.h>
+#include <tokenctl/policy.h>
+#include <tokenctl/time.h>
 
+#include <algorithm>
 #include <array>
+#include <memory>
 
 namespace tokenctl {
 
@@ -67,6 +71,62 @@ constexpr std::array<Column<AppRow>, 7> k_app_columns{{
 
 std::span<const Column<AppRow>> app_columns(bool all) {
     return std::span<const Column<AppRow>>(k_app_columns).first(all ? 7 : 6);
+}
+
+void complete_names(const Paths& paths, const std::string& acting_name, NameSet set,
+                    const std::string& prefix, std::size_t limit,
+                    const std::function<void(const std::string&)>& fn) {
+    // Not a Session: an unknown acting user is recorded by one, and completion writes nothing.
+    std::unique_ptr<Store> store = open_store(paths.db);
+    std::optional<User> found = store->find_user(acting_name, false);
+    if (!found) {
+        return;
+    }
+    const User& actor = *found;
+    bool admin = policy::may_administer(actor, "complete names").allowed();
+    NameQuery query;
+    query.prefix = prefix;
+    query.now = now_ms();
+    switch (set) {
+    case NameSet::own_tokens:
+    case NameSet::revocable_tokens:
+        query.kind = NameQuery::Kind::token_ids;
+        if (set == NameSet::own_tokens || !admin) {
+            query.user_id = actor.id;
+        }
+        break;
+    case NameSet::users:
+    case NameSet::non_admin_users:
+        if (!admin) {
+            return;
+        }
+        query.kind = NameQuery::Kind::user_names;
+        if (set == NameSet::non_admin_users) {
+            query.role = Role::user;
+        }
+        break;
+    case NameSet::apps:
+        query.kind = NameQuery::Kind::app_names;
+        if (!admin) {
+            query.user_id = actor.id;
+        }
+        break;
+    }
+    limit = std::max<std::size_t>(limit, 2);
+    std::vector<std::string> first;
+    query.limit = limit + 1;
+    store->read([&] {
+        store->for_each_name(query, [&](const std::string& name) { first.push_back(name); });
+        if (first.size() > limit) {
+            first.resize(limit - 1);
+            query.last = true;
+            query.limit = 1;
+            store->for_each_name(query, [&](const std::string& name) { first.push_back(name); });
+        }
+    });
+    for (const auto& name : first) {
+        fn(name);
+    }
 }
 
 std::span<const Column<TokenRow>> token_columns() {

@@ -493,6 +493,11 @@ std::string parse_verify_input(std::string_view input) {
         throw Error(Status::usage, "no access token on standard input",
                     "pipe one in: tokenctl download ID --format access-token | tokenctl verify");
     }
+    if (is_well_formed_secret(input, SecretKind::refresh)) {
+        throw Error(Status::usage, "standard input is a refresh token; verify checks access tokens",
+                    "pipe in the access token: tokenctl download ID --format access-token | "
+                    "tokenctl verify");
+    }
     if (!is_well_formed_secret(input, SecretKind::access)) {
         throw Error(Status::usage, "standard input is not a well-formed tokenctl access token",
                     "an access token starts with tca_ and is 53 characters long; its last 6 "

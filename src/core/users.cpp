@@ -27,10 +27,11 @@ std::int64_t admins_without(Store& store, const User& user) {
 
 } // namespace
 
-void add_user(Session& session, const std::string& name, Role role) {
+User add_user(Session& session, const std::string& name, Role role) {
     session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
     validate_user_name(name);
     auto& store = session.store();
+    User added{0, name, role, 0, std::nullopt};
     session.write([&] {
         // Decided again under the lock: the actor may have been demoted meanwhile.
         session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
@@ -41,19 +42,26 @@ void add_user(Session& session, const std::string& name, Role role) {
                             fmt::format("user {} already exists", existing->name));
             }
             store.reactivate_user(existing->id, role, now);
+            added.id = existing->id;
+            added.name = existing->name;
         } else {
-            store.insert_user(name, role, now);
+            added.id = store.insert_user(name, role, now);
         }
-        session.audit_ok(name, fmt::format("role {}", role_name(role)));
+        added.created_at = now;
+        session.audit_ok(added.name, fmt::format("role {}", role_name(role)));
     });
+    return added;
 }
 
-void set_user_role(Session& session, const std::string& name, Role role) {
+User set_user_role(Session& session, const std::string& name, Role role) {
     session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
     auto& store = session.store();
+    User changed;
     session.write([&] {
         session.enforce(policy::may_administer(session.actor(), k_manage_users), name);
         User user = require_user(store, name);
+        changed = user;
+        changed.role = role;
         if (user.role == role) {
             return;
         }
@@ -64,6 +72,7 @@ void set_user_role(Session& session, const std::string& name, Role role) {
         session.audit_ok(user.name,
                          fmt::format("role {} -> {}", role_name(user.role), role_name(role)));
     });
+    return changed;
 }
 
 void list_users(Session& session, const ListingSink<UserRow>& sink) {

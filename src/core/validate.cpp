@@ -135,7 +135,8 @@ bool contains_secret(std::string_view text) {
 }
 
 std::string redact_secrets(std::string_view text) {
-    return redact(text, 0);
+    // The prefix alone, as a hint names it ("starts with tca_ and"), hides nothing.
+    return redact(text, 1);
 }
 
 std::string redact_secret_shapes(std::string_view text) {

@@ -37,6 +37,9 @@ int sqlite_schema_version();
 // exposed so that a test can hold every listing to an index.
 std::string sqlite_token_listing_sql(const TokenFilter& filter);
 
+// The SQL that the SQLite store's for_each_name runs for `query` (parameters unbound).
+std::string sqlite_name_sql(const NameQuery& query);
+
 // EXPLAIN QUERY PLAN of `sql` on the tokenctl database at `path`, opened read-only: one
 // line per step, as SQLite words it ("SEARCH t USING INDEX tokens_by_user (user_id=?)").
 std::vector<std::string> sqlite_query_plan(const std::filesystem::path& path,

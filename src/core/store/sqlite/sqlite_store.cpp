@@ -367,6 +367,33 @@ std::pair<std::string, int> connection_of(const std::string& path, const Access&
     return {path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX};
 }
 
+// The range of names that begin with the query's prefix: [low, high), either open.
+std::pair<std::optional<std::string>, std::optional<std::string>>
+prefix_range(const NameQuery& query) {
+    if (query.prefix.empty()) {
+        return {};
+    }
+    // User names compare case-insensitively (COLLATE NOCASE folds ASCII letters only, and
+    // user names are ASCII): the range's bounds are in lower case.
+    std::string low = query.prefix;
+    if (query.kind == NameQuery::Kind::user_names) {
+        std::transform(low.begin(), low.end(), low.begin(), [](char c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        });
+    }
+    // Every string that begins with `low` is below `low` with its last byte raised by one
+    // (UTF-8 has no 0xFF byte, but a prefix of them has no upper bound).
+    std::string high = low;
+    while (!high.empty() && static_cast<unsigned char>(high.back()) == 0xFF) {
+        high.pop_back();
+    }
+    if (high.empty()) {
+        return {low, std::nullopt};
+    }
+    high.back() = static_cast<char>(static_cast<unsigned char>(high.back()) + 1);
+    return {low, high};
+}
+
 class SqliteStore final : public Store {
   public:
     SqliteStore(const std::filesystem::path& path, uid_t owner, bool create,
@@ -612,6 +639,31 @@ class SqliteStore final : public Store {
             while (st.executeStep()) {
                 read_token_row(st, row);
                 fn(row);
+            }
+        });
+    }
+
+    void for_each_name(const NameQuery& query,
+                       const std::function<void(const std::string&)>& fn) override {
+        guarded("complete names", [&] {
+            auto& st = prepare(sqlite_name_sql(query));
+            st.bind(1, query.now);
+            if (query.user_id) {
+                st.bind(2, *query.user_id);
+            }
+            if (query.role) {
+                st.bind(2, std::string(role_name(*query.role)));
+            }
+            auto [low, high] = prefix_range(query);
+            if (low) {
+                st.bind(3, *low);
+            }
+            if (high) {
+                st.bind(4, *high);
+            }
+            st.bind(5, static_cast<std::int64_t>(query.limit));
+            while (st.executeStep()) {
+                fn(st.getColumn(0).getString());
             }
         });
     }
@@ -996,6 +1048,43 @@ std::string sqlite_token_listing_sql(const TokenFilter& filter) {
     } else {
         sql += " ORDER BY t.id";
     }
+    return sql;
+}
+
+std::string sqlite_name_sql(const NameQuery& query) {
+    // ?1 now, ?2 the user or the role, ?3 and ?4 the prefix's range, ?5 the limit.
+    auto [low, high] = prefix_range(query);
+    std::string_view column;
+    std::string sql;
+    switch (query.kind) {
+    case NameQuery::Kind::token_ids:
+        column = "t.token_id";
+        sql = fmt::format("SELECT t.token_id FROM tokens t WHERE {}", k_token_active_at);
+        if (query.user_id) {
+            sql += " AND t.user_id = ?2";
+        }
+        break;
+    case NameQuery::Kind::user_names:
+        column = "name";
+        sql = "SELECT name FROM users WHERE removed_at IS NULL AND ?1 IS NOT NULL";
+        if (query.role) {
+            sql += " AND role = ?2";
+        }
+        break;
+    case NameQuery::Kind::app_names:
+        column = "a.name";
+        sql = query.user_id ? "SELECT DISTINCT a.name FROM tokens t JOIN apps a ON a.id = t.app_id "
+                              "WHERE t.user_id = ?2 AND ?1 IS NOT NULL"
+                            : "SELECT a.name FROM apps a WHERE ?1 IS NOT NULL";
+        break;
+    }
+    if (low) {
+        sql += fmt::format(" AND {} >= ?3", column);
+    }
+    if (high) {
+        sql += fmt::format(" AND {} < ?4", column);
+    }
+    sql += fmt::format(" ORDER BY {}{} LIMIT ?5", column, query.last ? " DESC" : "");
     return sql;
 }
 
