@@ -13,6 +13,13 @@ namespace tokenctl {
 
 enum class Format { table, json, csv, tsv };
 
+// Sets LC_CTYPE from the environment, or to C.UTF-8 when that is not a UTF-8 locale:
+// names are UTF-8 whatever the caller's locale, and tables align them by display width.
+void use_utf8_ctype();
+
+// The columns a terminal gives UTF-8 `text`, as tables align it (wcwidth under LC_CTYPE).
+std::size_t text_width(std::string_view text);
+
 // Parses table|json|csv|tsv; throws Error(usage) otherwise.
 Format parse_format(std::string_view text);
 

@@ -230,6 +230,7 @@ int run(int argc, char** argv) {
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     const rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);
+    use_utf8_ctype();
     std::ios::sync_with_stdio(false);
     StdoutBuffer buffer;
     std::streambuf* original = std::cout.rdbuf(&buffer);

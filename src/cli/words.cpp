@@ -192,8 +192,9 @@ Reading read_words(const CLI::App& app, std::span<const std::string> words) {
             if (named != commands.end()) {
                 r.scope = *named;
                 r.positionals.clear();
-            } else if (!r.unknown_command) {
-                r.unknown_command = word;
+            } else {
+                r.unknown_command = word; // what follows cannot be read
+                break;
             }
             continue;
         }

@@ -6,6 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <clocale>
+#include <cwchar>
+#include <langinfo.h>
+#include <wchar.h>
 
 namespace tokenctl {
 
@@ -13,11 +17,35 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Characters a terminal shows for `text`: UTF-8 code points (names hold no controls).
+// Columns a terminal gives `text` (UTF-8), as the C library's wcwidth counts them under
+// the UTF-8 LC_CTYPE the front end sets (use_utf8_ctype): East Asian wide characters two,
+// combining marks and zero-width characters nothing. A byte that is not UTF-8, or a
+// character wcwidth calls unprintable, counts one.
 std::size_t display_width(std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    }));
+    if (std::all_of(text.begin(), text.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+        return text.size(); // ASCII, nearly every field of a large listing
+    }
+    std::size_t width = 0;
+    std::mbstate_t state{};
+    const char* p = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+        wchar_t wc = 0;
+        std::size_t n = std::mbrtowc(&wc, p, left, &state);
+        if (n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2)) {
+            state = {};
+            n = 1;
+            width += 1;
+        } else {
+            n = std::max<std::size_t>(n, 1);
+            int w = ::wcwidth(wc);
+            width += w < 0 ? 1 : static_cast<std::size_t>(w);
+        }
+        p += n;
+        left -= n;
+    }
+    return width;
 }
 
 // The text of a field without copying it; numbers are written into `scratch`.
@@ -248,6 +276,17 @@ class DelimitedWriter final : public ListingWriter {
 };
 
 } // namespace
+
+void use_utf8_ctype() {
+    std::setlocale(LC_CTYPE, "");
+    if (std::string_view(::nl_langinfo(CODESET)) != "UTF-8") {
+        std::setlocale(LC_CTYPE, "C.UTF-8");
+    }
+}
+
+std::size_t text_width(std::string_view text) {
+    return display_width(text);
+}
 
 Format parse_format(std::string_view text) {
     if (text == "table") {

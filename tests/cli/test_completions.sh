@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The shell completions, in the real shells: bash with bash-completion, fish, and an
-# interactive zsh driven through a pseudo-terminal. Each completes a command prefix, an
-# option value and token IDs asked from the binary, with the --db and --as of the command
-# line, and stays silent when the database is missing.
+# The shell completions, in the real shells: bash with bash-completion, fish, and interactive
+# bash and zsh driven through a pseudo-terminal. Each completes a command prefix, an option
+# value and names asked from the binary (tokenctl __complete), with the --db and --as of the
+# command line, inserts names with spaces, quotes and backslashes exactly, and stays silent
+# when the database is missing.
 . "$(dirname "$0")/lib.sh"
 
 : "${TOKENCTL_SOURCE_DIR:?TOKENCTL_SOURCE_DIR must name the source tree}"
@@ -94,6 +95,54 @@ zsh_complete() {
 mkdir -p "$TMP/zsh"
 cp "$COMPLETIONS/_tokenctl" "$TMP/zsh/_tokenctl"
 
+# An interactive shell on a pseudo-terminal (zpty): LINE typed, TAB pressed, then the line
+# run as the arguments of printf, so that OUT holds the words the shell would run, one
+# `<WORD>` a line: what completion inserted, quoting and all, as the shell reads it.
+cat >"$TMP/drive.zsh" <<'EOF'
+zmodload zsh/zpty || exit 1
+shell=$1 setup=$2 line=$3
+zpty z "$shell" || exit 1
+zpty -w z "$setup; echo READ""Y"
+screen= chunk=
+for (( n = 0; n < 100; n++ )); do
+  while zpty -rt z chunk; do screen+=$chunk; done
+  [[ $screen == *READY* ]] && break
+  sleep 0.1
+done
+zpty -n -w z "$line"$'\t'
+sleep 0.8
+zpty -w z $'\x01printf "<%s>\\n" \x05; echo "<""END>"'
+screen= chunk=
+for (( n = 0; n < 50; n++ )); do
+  while zpty -rt z chunk; do screen+=$chunk; done
+  [[ $screen == *'<END>'* ]] && break
+  sleep 0.1
+done
+zpty -d z
+print -r -- $screen
+EOF
+# Sets OUT to the words run after completing LINE in SHELL (bash or zsh).
+interactive_words() {
+  local setup shell
+  case $1 in
+    bash)
+      shell="bash --norc --noprofile -i"
+      setup="PS1='$ '; . $BASH_COMPLETION; . $COMPLETIONS/tokenctl.bash"
+      ;;
+    zsh)
+      shell="zsh -f -i"
+      setup="PS1='%% '; fpath=($TMP/zsh \$fpath); autoload -U compinit; compinit -u -d $TMP/zcompdump"
+      ;;
+  esac
+  TERM=dumb zsh -f "$TMP/drive.zsh" "$shell" "$setup" "$2" >"$TMP/out" 2>"$TMP/err"
+  OUT=$(tr -d '\r' <"$TMP/out" | grep -a '^<' | grep -av '^<END>$')
+}
+expect_words() {
+  local expected
+  expected=$(printf '<%s>\n' "$@")
+  if [ "$OUT" = "$expected" ]; then pass; else fail "words differ; expected: $expected"; fi
+}
+
 expect_candidates() {
   local expected
   expected=$(printf '%s\n' "$@" | grep -v '^$' | sort)
@@ -118,7 +167,7 @@ bob_id=$("$TOKENCTL_BIN" --db "$DB2" --as bob add-app -q --redirect-uri https://
 export TOKENCTL_USER=alice
 MISSING="$TMP/missing/tokens.db"
 
-all_commands=(init user add-app list system-list revoke download refresh verify audit whoami)
+all_commands=(init user add-app list system-list revoke download refresh verify audit whoami help)
 
 # ---------------------------------------------------------------------------------- bash
 case_ "bash: a command prefix"
@@ -176,6 +225,8 @@ expect_no_candidates
 expect_err_empty
 bash_complete "tokenctl list --app "
 expect_candidates alice foo
+bash_complete "tokenctl --as admin list --app "
+expect_candidates admin alice foo
 
 case_ "bash: --db and --as on the command line are respected"
 bash_complete "tokenctl --db $DB2 --as bob download "
@@ -300,17 +351,22 @@ lines=()
 for c in "${commands[@]}"; do lines+=("tokenctl $c --"); done
 bash_complete_lines "${lines[@]}" >"$TMP/bash-options"
 fish_complete_lines "${lines[@]}" | cut -f 1 >"$TMP/fish-options"
+for c in "${commands[@]}"; do
+  printf '## tokenctl %s --\n' "$c"
+  # shellcheck disable=SC2086
+  "$TOKENCTL_BIN" __complete $c -- | tail -n +2 | cut -f 1
+done >"$TMP/binary-options"
 # The candidates that followed `## LINE` in a batch's output.
 candidates_of() { awk -v head="## $2" '/^## / { on = ($0 == head); next } on' "$1"; }
 for c in "${commands[@]}"; do
   case_ "every long option of tokenctl $c --help completes"
   got_bash=$(candidates_of "$TMP/bash-options" "tokenctl $c --")
   got_fish=$(candidates_of "$TMP/fish-options" "tokenctl $c --")
+  got_binary=$(candidates_of "$TMP/binary-options" "tokenctl $c --")
   for opt in $(options_of "$c"); do
     grep -qx -- "$opt" <<<"$got_bash" || fail "bash does not complete $opt"
     grep -qx -- "$opt" <<<"$got_fish" || fail "fish does not complete $opt"
-    grep -qE -- "'(\([^)]*\))?${opt}[=+[]|,${opt}[=+]?\}" "$COMPLETIONS/_tokenctl" ||
-      fail "_tokenctl does not declare $opt"
+    grep -qx -- "$opt" <<<"$got_binary" || fail "tokenctl __complete (zsh) does not offer $opt"
     pass
   done
 done
@@ -380,5 +436,86 @@ expect_out_has "$admin_id"
 expect_out_has "$alice_id"
 expect_out_has "$alice_foo"
 AUDIT=1 expect_unchanged
+
+# ------------------------------------------------ names with spaces, quotes, backslashes
+"$TOKENCTL_BIN" --as admin user add carol@example.com >/dev/null
+names=("my app" "it's \"q\"" '\back\slash' "a:b c" "café ☕ 東京")
+for name in "${names[@]}"; do
+  "$TOKENCTL_BIN" --as admin add-app -q --name "$name" --redirect-uri https://n.example.com/cb >/dev/null
+done
+export LANG=C.UTF-8
+# Each name, from a prefix typed bare, after a double quote and after a single quote.
+typed_prefixes=("my" "it" '\\b' "a:" "caf")
+dq_prefixes=('"my' '"it' '"\\b' '"a:' '"caf')
+sq_prefixes=("'my" "'it" "'\b" "'a:" "'caf")
+for shell in bash zsh; do
+  for i in "${!names[@]}"; do
+    for prefix in "${typed_prefixes[i]}" "${dq_prefixes[i]}" "${sq_prefixes[i]}"; do
+      case_ "$shell inserts the exact application name ${names[i]} after $prefix"
+      interactive_words $shell "tokenctl --as admin list --app $prefix"
+      expect_words tokenctl --as admin list --app "${names[i]}"
+    done
+  done
+done
+case_ "fish offers the exact application names"
+for i in "${!names[@]}"; do
+  fish_complete "tokenctl --as admin list --app ${typed_prefixes[i]}"
+  expect_candidates "${names[i]}"
+  fish_complete "tokenctl --as admin list --app ${dq_prefixes[i]}"
+  expect_candidates "${names[i]}"
+done
+fish_complete "tokenctl --as admin revoke --app my\\ a"
+expect_candidates "my app"
+
+case_ "bash inserts a whole option value and a path"
+interactive_words bash "tokenctl --as admin list --format=c"
+expect_words tokenctl --as admin list --format=csv
+interactive_words bash "tokenctl --db $TMP/oth"
+expect_words tokenctl --db "$TMP/other/"
+
+# ----------------------------------------------------- zsh: user names for an administrator
+case_ "zsh offers user names wherever an administrator types one"
+for line in "tokenctl --as admin system-list --user car" "tokenctl --as admin revoke --user car" \
+  "tokenctl --as admin user set-role car" "tokenctl --as admin user remove car" \
+  "tokenctl --as admin audit --user car"; do
+  interactive_words zsh "$line"
+  # shellcheck disable=SC2086
+  expect_words ${line% *} carol@example.com
+done
+interactive_words zsh "tokenctl --as admin add-app --for b"
+expect_words tokenctl --as admin add-app --for bob
+TOKENCTL_USER=admin interactive_words zsh "tokenctl --as car"
+expect_words tokenctl --as carol@example.com
+interactive_words zsh "tokenctl --as alice system-list --user car"
+expect_words tokenctl --as alice system-list --user car
+
+# ------------------------------------------------ many tokens: bounded, filtered by prefix
+case_ "tokenctl __complete prints at most 1000 names, the first ones and the last"
+SEED_BIN=${TOKENCTL_SEED_BIN:-$(dirname "$TOKENCTL_BIN")/tokenctl-seed}
+BIG="$TMP/big/tokens.db"
+"$SEED_BIN" --db "$BIG" --tokens 12000 >/dev/null || fail "seeding failed"
+active="revoked_at is null and refresh_expires_at > cast(strftime('%s','now') as integer) * 1000"
+big_sql() { sqlite3 -batch -noheader "$BIG" "$@"; }
+run __complete --db "$BIG" --as admin revoke ""
+expect_rc 0
+names_out=$(tail -n +2 <<<"$OUT")
+check test "$(head -n 1 <<<"$OUT")" = words
+check test "$(wc -l <<<"$names_out")" -eq 1000
+check test "$(head -n 1 <<<"$names_out")" = "$(big_sql "select min(token_id) from tokens where $active")"
+check test "$(tail -n 1 <<<"$names_out")" = "$(big_sql "select max(token_id) from tokens where $active")"
+check test "$names_out" = "$(LC_ALL=C sort <<<"$names_out")"
+run __complete --db "$BIG" --as admin revoke 3f
+check test "$(tail -n +2 <<<"$OUT")" = "$(big_sql "select token_id from tokens where token_id like '3f%' and $active order by token_id")"
+run __complete --db "$BIG" --as admin system-list --user USER00
+check test "$(tail -n +2 <<<"$OUT" | wc -l)" -eq 99
+check test "$(tail -n +2 <<<"$OUT" | grep -vc "^user00")" -eq 0
+run __complete --db "$BIG" --as user0001 download ""
+check test "$(tail -n +2 <<<"$OUT")" = "$(big_sql "select token_id from tokens t join users u on u.id = t.user_id where u.name = 'user0001' and $active order by token_id")"
+
+case_ "bash completes from a thousand names without extending the typed prefix"
+bash_complete "tokenctl --db $BIG --as admin revoke "
+check test "$(wc -l <<<"$OUT")" -eq 1000
+interactive_words bash "tokenctl --db $BIG --as admin revoke 0"
+expect_words tokenctl --db "$BIG" --as admin revoke 0
 
 finish

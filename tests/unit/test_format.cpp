@@ -39,14 +39,25 @@ const std::vector<Row> k_rows = {{"alpha", 1, true}, {"a,\"b\"", 22, false}, {"�
 
 } // namespace
 
-TEST_CASE("table: aligned, one header, no trailing padding") {
+TEST_CASE("text width: wide characters two columns, combining and zero-width ones none") {
+    use_utf8_ctype();
+    CHECK(text_width("alice") == 5);
+    CHECK(text_width("日本") == 4);
+    CHECK(text_width("e\u0301te\u0301") == 3);  // combining acute accents
+    CHECK(text_width("a\u200bb") == 2);         // zero-width space
+    CHECK(text_width("caf\u00e9 \u2615") == 7); // a precomposed é, a wide emoji
+    CHECK(text_width("\xff") == 1);             // not UTF-8: one column, not a failure
+}
+
+TEST_CASE("table: aligned by display width, one header, no trailing padding") {
+    use_utf8_ctype();
     CHECK(render(Format::table, k_rows) == "NAME    COUNT\n"
                                            "alpha   1\n"
                                            "a,\"b\"   22\n"
-                                           "日本      3\n");
+                                           "日本    3\n");
     CHECK(render(Format::table, k_rows, false) == "alpha   1\n"
                                                   "a,\"b\"   22\n"
-                                                  "日本      3\n");
+                                                  "日本    3\n");
     CHECK(render(Format::table, {}) == "NAME   COUNT\n");
     CHECK(render(Format::table, {}, false).empty());
 }

@@ -114,3 +114,42 @@ TEST_CASE("--expiring and --unused-for read their own index in the order they pr
         CHECK_FALSE(any_step(plan, "SCAN t"));
     }
 }
+
+TEST_CASE("shell completion reads names from an index range, never the whole table") {
+    PlanDir dir;
+    fs::path db = dir.path / "tokens.db";
+    create_sqlite_store(db).reset();
+
+    using Kind = NameQuery::Kind;
+    struct Case {
+        Kind kind;
+        bool by_user;
+        std::string_view index; // the index the range is read from
+    };
+    for (const Case& c : {Case{Kind::token_ids, false, "sqlite_autoindex_tokens_1"},
+                          Case{Kind::token_ids, true, "tokens_by_user"},
+                          Case{Kind::user_names, false, "sqlite_autoindex_users_1"},
+                          Case{Kind::app_names, false, "sqlite_autoindex_apps_1"},
+                          Case{Kind::app_names, true, "tokens_by_user"}}) {
+        for (bool last : {false, true}) {
+            NameQuery query;
+            query.kind = c.kind;
+            if (c.by_user) {
+                query.user_id = 1;
+            }
+            query.prefix = "ab";
+            query.last = last;
+            query.limit = 1000;
+            auto plan = sqlite_query_plan(db, sqlite_name_sql(query));
+            std::string text = fmt::format("{}", fmt::join(plan, " | "));
+            CAPTURE(text);
+            CHECK(any_step(plan, c.index));
+            CHECK_FALSE(any_step(plan, "SCAN t\n"));
+            if (!c.by_user) {
+                // The whole registry's names: the index gives them in order, so LIMIT stops
+                // the read after `limit` rows.
+                CHECK_FALSE(any_step(plan, "TEMP B-TREE"));
+            }
+        }
+    }
+}

@@ -146,5 +146,8 @@ TEST_CASE("secrets are redacted from error text") {
     CHECK(redact_secrets("invalid token ID 'tca_abcDEF123' (and 40 more bytes)") ==
           "invalid token ID 'tca_\u2026(redacted)' (and 40 more bytes)");
     CHECK(redact_secrets("tcr_x1,tca_y2") == "tcr_\u2026(redacted),tca_\u2026(redacted)");
-    CHECK(redact_secrets("tca_") == "tca_\u2026(redacted)");
+    // The prefix alone, as a hint names it ("starts with tca_ and"), hides nothing.
+    CHECK(redact_secrets("tca_") == "tca_");
+    CHECK(redact_secrets("starts with tca_ and is") == "starts with tca_ and is");
+    CHECK(redact_secrets("tca_1") == "tca_\u2026(redacted)");
 }
