@@ -342,8 +342,9 @@ check test ! -e "$MISSING"
 # ------------------------------------------------- the completions know every option of --help
 options_of() {
   # shellcheck disable=SC2086
-  "$TOKENCTL_BIN" $1 --help | awk '/^Options:/ { on = 1; next } on && /^$/ { on = 0 }
-    on && /^  -/ { n = split($1, names, ","); for (i = 1; i <= n; i++) if (names[i] ~ /^--/) print names[i] }'
+  "$TOKENCTL_BIN" $1 --help | awk '/^(Global )?[Oo]ptions:/ { on = 1; next } on && /^$/ { on = 0 }
+    on && /^  -/ { line = $0; sub(/^  /, "", line); sub(/  .*/, "", line)
+      n = split(line, names, ", "); for (i = 1; i <= n; i++) { split(names[i], w, " "); if (w[1] ~ /^--/) print w[1] } }'
 }
 commands=(init "user add" "user list" "user set-role" "user remove" add-app list system-list revoke
   download refresh verify audit whoami)

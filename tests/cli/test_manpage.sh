@@ -33,11 +33,16 @@ help_of() {
   "$TOKENCTL_BIN" $1 --help
 }
 subcommands_of() {
-  help_of "$1" | awk '/^Subcommands:/ { on = 1; next } on && /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }'
+  help_of "$1" | awk '/^Commands:/ { on = 1; next } on && /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }'
 }
+# The option names of a command's `Options:` (tokenctl's own: `Global options:`), from lines
+# such as `  -o, --output FILE   Description`.
 options_of() {
-  help_of "$1" | awk '/^Options:/ { on = 1; next } on && /^$/ { on = 0 }
-    on && /^  -/ { n = split($1, names, ","); for (i = 1; i <= n; i++) print names[i] }'
+  local section="Options:"
+  [ -z "$1" ] && section="Global options:"
+  help_of "$1" | awk -v section="$section" '$0 == section { on = 1; next } on && /^$/ { on = 0 }
+    on && /^  -/ { line = $0; sub(/^  /, "", line); sub(/  .*/, "", line)
+      n = split(line, names, ", "); for (i = 1; i <= n; i++) { split(names[i], w, " "); print w[1] } }'
 }
 
 # A word is in TEXT: surrounded by something that is not part of an option or command name.

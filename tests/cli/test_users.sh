@@ -201,7 +201,7 @@ for answer in n "" no EOF x; do
   snapshot
   run_pty "$answer" user remove bob
   expect_rc 1
-  expect_err_has "Remove user bob and revoke their 1 active tokens? [y/N]"
+  expect_err_has "Remove user bob and revoke their 1 active token? [y/N]"
   expect_err_has "not confirmed"
   expect_out ""
   expect_unchanged
@@ -209,7 +209,7 @@ done
 run_pty y user remove bob
 expect_rc 0
 expect_err_has "[y/N]"
-expect_out "removed user bob; revoked 1 tokens"
+expect_out "removed user bob; revoked 1 token"
 check test "$(sql "select removed_at is not null from users where name = 'bob'")" = 1
 check test "$(sql "select revoked_at is not null from tokens where token_id = '$t3'")" = 1
 run user add eve
