@@ -25,22 +25,24 @@ void set_rekey_command(CLI::App& cmd, Globals& globals) {
         Session session = open_session(globals, "rekey");
         if (!opts->yes) {
             std::int64_t count = plan_rekey(session);
-            if (!confirm(fmt::format("Generate a new key and re-seal the secrets of {} token{}?",
-                                     count, count == 1 ? "" : "s"))) {
+            if (!confirm(fmt::format("Generate a new key and re-seal the secrets of {}?",
+                                     count_of(static_cast<std::size_t>(count), "token")))) {
                 throw Error(Status::failure, "not confirmed; the key was not changed");
             }
         }
         std::int64_t count = rekey(session);
         committed("the key was rotated");
-        std::cout << fmt::format("re-sealed {} token{} under a new key; key file {}\n", count,
-                                 count == 1 ? "" : "s", session.paths().key.string());
+        std::cout << fmt::format("re-sealed {} under a new key; key file {}\n",
+                                 count_of(static_cast<std::size_t>(count), "token"),
+                                 session.paths().key.string());
     });
 }
 
 void set_backup_command(CLI::App& cmd, Globals& globals) {
     auto opts = std::make_shared<AdminOptions>();
-    cmd.add_option("DEST", opts->dest, "Where to write the copy; its key file goes to DEST.key")
-        ->required();
+    globals.complete_files(
+        cmd.add_option("DEST", opts->dest, "Where to write the copy; its key file goes to DEST.key")
+            ->required());
     cmd.add_flag("--force", opts->force, "Replace an existing DEST and DEST.key");
     cmd.callback([&globals, opts] {
         Session session = open_session(globals, "backup");

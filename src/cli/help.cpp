@@ -18,7 +18,7 @@ Run `tokenctl help COMMAND` for a command's options; `man tokenctl` for more.
 )";
 
 // A few command lines for each command's help, keyed by the command's path.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 17> k_examples{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 20> k_examples{{
     {"", "tokenctl init --admin admin@example.com\n"
          "tokenctl --as admin@example.com user add dev@example.com\n"
          "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
@@ -60,6 +60,12 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 17> k_exampl
               "tokenctl audit --user dev@example.com --format json\n"},
     {"whoami", "tokenctl whoami\n"
                "tokenctl whoami --format json | jq -r .role\n"},
+    {"backup", "tokenctl backup /srv/backup/tokens-$(date +%F).db\n"
+               "tokenctl backup /srv/backup/tokens.db --force\n"},
+    {"rekey", "tokenctl rekey\n"
+              "tokenctl rekey --yes   # in a script: no prompt\n"},
+    {"check", "tokenctl check\n"
+              "tokenctl check || echo 'see the problem lines above' >&2\n"},
     {"help", "tokenctl help revoke\n"
              "tokenctl help user add\n"},
 }};

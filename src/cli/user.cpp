@@ -32,8 +32,8 @@ void set_user_command(CLI::App& user, Globals& globals) {
         ->capture_default_str();
     add->callback([&globals, opts] {
         Session session = open_session(globals, "user add");
-        User user = add_user(session, opts->name, parse_role(opts->role));
-        std::cout << fmt::format("added user {} ({})\n", user.name, role_name(user.role));
+        User added = add_user(session, opts->name, parse_role(opts->role));
+        std::cout << fmt::format("added user {} ({})\n", added.name, role_name(added.role));
     });
 
     auto* list = user.add_subcommand("list", "List users with their roles and active tokens");
@@ -54,8 +54,8 @@ void set_user_command(CLI::App& user, Globals& globals) {
         ->required();
     set_role->callback([&globals, opts] {
         Session session = open_session(globals, "user set-role");
-        User user = set_user_role(session, opts->name, parse_role(opts->role));
-        std::cout << fmt::format("{} is {}\n", user.name, role_name(user.role));
+        User changed = set_user_role(session, opts->name, parse_role(opts->role));
+        std::cout << fmt::format("{} is {}\n", changed.name, role_name(changed.role));
     });
 
     auto* remove = user.add_subcommand("remove", "Remove a user and revoke their tokens");

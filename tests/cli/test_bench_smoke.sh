@@ -10,6 +10,6 @@ RC=$?
 OUT=$out
 ERR=$(cat "$TMP/err")
 expect_rc 0
-check test "$(printf '%s\n' "$OUT" | grep -cE '^ratio [^ ]+ [0-9.]+ target (<=|>=) [0-9.]+ (OK|MISS)$')" = 18
+check test "$(printf '%s\n' "$OUT" | grep -cE '^ratio [^ ]+ [0-9.]+ target (<=|>=) [0-9.]+ (OK|MISS)$')" = 19
 
 finish

@@ -7,7 +7,7 @@
 
 fresh_db
 
-commands=(init user "user add" "user list" "user set-role" "user remove" add-app list system-list
+commands=(init user "user add" "user list" "user set-role" "user remove" add-app list system-list backup rekey check
   revoke download refresh verify audit whoami help)
 
 case_ "tokenctl --help: usage, commands, global options, examples"

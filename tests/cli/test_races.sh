@@ -173,7 +173,7 @@ if [ -w /dev/full ]; then
   ERR=$(cat "$TMP/err")
   OUT=""
   expect_error 1
-  expect_err_has "was created; its user gets its file with \`tokenctl download"
+  expect_err_has "was created; its user gets its file with \`tokenctl --as erin download"
 fi
 
 finish
