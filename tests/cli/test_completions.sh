@@ -167,7 +167,7 @@ bob_id=$("$TOKENCTL_BIN" --db "$DB2" --as bob add-app -q --redirect-uri https://
 export TOKENCTL_USER=alice
 MISSING="$TMP/missing/tokens.db"
 
-all_commands=(init user add-app list system-list revoke download refresh verify audit whoami help)
+all_commands=(init user add-app list system-list revoke download refresh verify audit whoami backup rekey check help)
 
 # ---------------------------------------------------------------------------------- bash
 case_ "bash: a command prefix"
@@ -189,7 +189,7 @@ expect_candidates json access-token refresh-token
 bash_complete "tokenctl add-app --format j"
 expect_candidates json
 bash_complete "tokenctl user add carol --role "
-expect_candidates admin user
+expect_candidates admin user verifier
 bash_complete "tokenctl revoke --y"
 expect_candidates --yes
 bash_complete "tokenctl whoami --format "
@@ -260,7 +260,7 @@ expect_candidates table json csv tsv
 fish_complete "tokenctl refresh --format "
 expect_candidates json access-token refresh-token
 fish_complete "tokenctl user add carol --role "
-expect_candidates admin user
+expect_candidates admin user verifier
 fish_complete "tokenctl whoami --format "
 expect_candidates table json csv tsv
 fish_complete "tokenctl whoami --no"
