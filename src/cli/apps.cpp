@@ -28,7 +28,8 @@ void set_app_command(CLI::App& app, Globals& globals) {
     auto* list = app.add_subcommand(
         "list", "List applications with their client IDs and active tokens (Central's table)");
     list->add_flag("--all", opts->all, "Include removed applications (adds removed_at)");
-    add_format_option(list, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
+    add_format_option(list, globals, opts->format, {"table", "json", "csv", "tsv"},
+                      "Output format");
     list->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
     list->callback([&globals, opts] {
         auto print = print_listing(opts->format, !opts->no_headers, app_columns(opts->all));
@@ -38,7 +39,8 @@ void set_app_command(CLI::App& app, Globals& globals) {
 
     auto* remove = app.add_subcommand(
         "remove", "Remove an application and revoke its active tokens (they stay in history)");
-    remove->add_option("NAME", opts->name, "Application name")->required();
+    globals.complete(remove->add_option("NAME", opts->name, "Application name")->required(),
+                     NameSet::apps);
     remove->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
     remove->callback([&globals, opts] {
         Session session = open_session(globals, "app remove");
@@ -51,9 +53,9 @@ void set_app_command(CLI::App& app, Globals& globals) {
                     details += fmt::format("  {}  {}\n", t.token_id, t.user);
                 }
             }
-            if (!confirm(fmt::format("Remove application {} and revoke its {} active token{}?",
-                                     printable(plan.app.name), plan.tokens.size(),
-                                     plan.tokens.size() == 1 ? "" : "s"),
+            if (!confirm(fmt::format("Remove application {} and revoke its {}?",
+                                     printable(plan.app.name),
+                                     count_of(plan.tokens.size(), "active token")),
                          details)) {
                 throw Error(Status::failure, "not confirmed; nothing was changed");
             }

@@ -18,7 +18,7 @@ Run `tokenctl help COMMAND` for a command's options; `man tokenctl` for more.
 )";
 
 // A few command lines for each command's help, keyed by the command's path.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 20> k_examples{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 23> k_examples{{
     {"", "tokenctl init --admin admin@example.com\n"
          "tokenctl --as admin@example.com user add dev@example.com\n"
          "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
@@ -37,6 +37,12 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 20> k_exampl
                       "tokenctl user set-role ops@example.com user\n"},
     {"user remove", "tokenctl user remove dev@example.com\n"
                     "tokenctl user remove dev@example.com --yes   # in a script: no prompt\n"},
+    {"app", "tokenctl app list\n"
+            "tokenctl app remove ci-pipeline --yes\n"},
+    {"app list", "tokenctl app list\n"
+                 "tokenctl app list --all --format json\n"},
+    {"app remove", "tokenctl app remove ci-pipeline\n"
+                   "tokenctl app remove ci-pipeline --yes   # in a script: no prompt\n"},
     {"add-app",
      "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
      "tokenctl add-app --name ci-pipeline --redirect-uri https://ci.example.com/cb \\\n"

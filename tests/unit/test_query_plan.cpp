@@ -129,7 +129,7 @@ TEST_CASE("shell completion reads names from an index range, never the whole tab
     for (const Case& c : {Case{Kind::token_ids, false, "sqlite_autoindex_tokens_1"},
                           Case{Kind::token_ids, true, "tokens_by_user"},
                           Case{Kind::user_names, false, "sqlite_autoindex_users_1"},
-                          Case{Kind::app_names, false, "sqlite_autoindex_apps_1"},
+                          Case{Kind::app_names, false, "apps_live_name"},
                           Case{Kind::app_names, true, "tokens_by_user"}}) {
         for (bool last : {false, true}) {
             NameQuery query;

@@ -1073,9 +1073,11 @@ std::string sqlite_name_sql(const NameQuery& query) {
         break;
     case NameQuery::Kind::app_names:
         column = "a.name";
-        sql = query.user_id ? "SELECT DISTINCT a.name FROM tokens t JOIN apps a ON a.id = t.app_id "
-                              "WHERE t.user_id = ?2 AND ?1 IS NOT NULL"
-                            : "SELECT a.name FROM apps a WHERE ?1 IS NOT NULL";
+        // Live applications only: a removed one's name may be taken again.
+        sql = query.user_id
+                  ? "SELECT DISTINCT a.name FROM tokens t JOIN apps a ON a.id = t.app_id "
+                    "WHERE t.user_id = ?2 AND a.removed_at IS NULL AND ?1 IS NOT NULL"
+                  : "SELECT a.name FROM apps a WHERE a.removed_at IS NULL AND ?1 IS NOT NULL";
         break;
     }
     if (low) {
