@@ -150,7 +150,8 @@ TokenRow verify_access_token(Session& session, const std::string& access_token);
 
 // Audit records (administrators only). `since` is RFC 3339 or a duration back from now.
 struct AuditRequest {
-    std::optional<std::string> user;
+    std::optional<std::string> user;    // the acting user
+    std::optional<std::string> subject; // the user or application acted on
     std::optional<std::string> since;
     std::optional<std::string> action;
 };

@@ -48,6 +48,9 @@ struct AuditFilter {
     std::optional<std::string> actor; // matched case-insensitively
     std::optional<std::string> action;
     std::optional<Millis> since;
+    // Records about this user or application: those naming it, and those naming a token
+    // that belongs to it (a user matched case-insensitively).
+    std::optional<std::string> subject;
 };
 
 // Where a registry is: a SQLite file, or a PostgreSQL database named by a libpq URI.

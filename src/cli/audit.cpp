@@ -20,6 +20,11 @@ void set_audit_command(CLI::App& cmd, Globals& globals) {
         cmd.add_option("--user", opts->request.user, "Only records of this acting user")
             ->option_text("NAME"),
         NameSet::users);
+    globals.complete(cmd.add_option("--subject", opts->request.subject,
+                                    "Only records about this user or application (what was "
+                                    "done to it or to its tokens, by anyone)")
+                         ->option_text("NAME"),
+                     NameSet::users);
     cmd.add_option("--since", opts->request.since,
                    "Only records since TIME (RFC 3339, or a "
                    "duration back from now such as 24h)")

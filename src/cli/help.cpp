@@ -62,8 +62,10 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 23> k_exampl
                 "tokenctl refresh 3af8afb98c5d6144 --format access-token\n"},
     {"verify", "tokenctl download 3af8afb98c5d6144 --format access-token | tokenctl verify\n"
                "tokenctl verify --format json < access-token.txt\n"},
-    {"audit", "tokenctl audit --since 24h --action revoke\n"
-              "tokenctl audit --user dev@example.com --format json\n"},
+    {"audit",
+     "tokenctl audit --since 24h --action revoke\n"
+     "tokenctl audit --user dev@example.com --format json\n"
+     "tokenctl audit --subject dev@example.com   # what was done to dev and their tokens\n"},
     {"whoami", "tokenctl whoami\n"
                "tokenctl whoami --format json | jq -r .role\n"},
     {"backup", "tokenctl backup /srv/backup/tokens-$(date +%F).db\n"

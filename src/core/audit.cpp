@@ -32,6 +32,10 @@ void list_audit(Session& session, const AuditRequest& request,
         validate_user_name(*request.user);
         filter.actor = request.user;
     }
+    if (request.subject) {
+        validate_app_name(*request.subject); // user names are application names too
+        filter.subject = request.subject;
+    }
     if (request.action) {
         if (std::find(k_actions.begin(), k_actions.end(), *request.action) == k_actions.end()) {
             throw Error(Status::usage, fmt::format("unknown action {}", printable(*request.action)),

@@ -246,6 +246,21 @@ check test "$(sqlite3 -batch "$DB" "select * from audit order by id" | sha256sum
 case_ "audit --help lists its filters"
 run audit --help
 expect_rc 0
-for opt in --user --since --action --format --no-headers; do expect_out_has "$opt"; done
+for opt in --user --subject --since --action --format --no-headers; do expect_out_has "$opt"; done
+
+case_ "--subject: what was done to a user and their tokens, by anyone, after they were removed"
+"$TOKENCTL_BIN" user add dora >/dev/null
+d1=$("$TOKENCTL_BIN" add-app -q --for dora --redirect-uri https://dora.example.com/cb)
+"$TOKENCTL_BIN" --as dora download "$d1" -o "$TMP/dora.json"
+"$TOKENCTL_BIN" user remove dora --yes >/dev/null
+run audit --subject DORA --format csv --no-headers
+expect_rc 0
+check test "$(printf '%s\n' "$OUT" | tr -d '\r' | cut -d, -f2-5 | tr '\n' ' ')" = \
+  "admin,user add,dora,ok admin,add-app,$d1,ok dora,download,$d1,ok admin,user remove,dora,ok "
+run audit --subject dora.example --format csv --no-headers
+expect_rc 0
+expect_out ""
+run audit --subject "$(printf 'bad\001name')"
+expect_error 2
 
 finish

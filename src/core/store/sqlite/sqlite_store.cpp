@@ -775,6 +775,11 @@ class SqliteStore final : public Store {
         if (filter.since) {
             sql += " AND at >= ?3";
         }
+        if (filter.subject) {
+            sql += " AND (subject = ?4 COLLATE NOCASE OR subject IN (SELECT t.token_id FROM "
+                   "tokens t JOIN users u ON u.id = t.user_id WHERE u.name = ?4 UNION SELECT "
+                   "t.token_id FROM tokens t JOIN apps a ON a.id = t.app_id WHERE a.name = ?4))";
+        }
         sql += " ORDER BY id";
         guarded("read the audit log", [&] {
             auto& st = prepare(sql);
@@ -786,6 +791,9 @@ class SqliteStore final : public Store {
             }
             if (filter.since) {
                 st.bind(3, *filter.since);
+            }
+            if (filter.subject) {
+                st.bind(4, *filter.subject);
             }
             AuditEntry e;
             while (st.executeStep()) {
