@@ -10,6 +10,9 @@
 #   expect_no_secret              neither OUT nor ERR holds a tca_/tcr_ secret
 #   expect_err_lacks_secret       ERR holds no secret
 #   times_masked                  OUT with every RFC 3339 time replaced by TIME
+#   race SQL ARGS...              runs tokenctl ARGS while a second connection holds the
+#                                 write lock; once the command waits for it, the holder
+#                                 runs SQL and commits; sets RC, OUT, ERR
 
 run_umask0() {
   (
@@ -108,6 +111,42 @@ rc = proc.wait()
 sys.stdout.buffer.write(data.replace(b"\r\n", b"\n"))
 sys.exit(rc)
 PY
+  RC=$?
+  OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+}
+
+# The lock holder: takes the write lock, says so, waits for $TMP/release, runs SQL, commits.
+cat >"$TMP/hold.py" <<'PY'
+import os, sqlite3, sys, time
+db, sql, ready, release = sys.argv[1:5]
+con = sqlite3.connect(db, isolation_level=None, timeout=10)
+con.execute("BEGIN IMMEDIATE")
+open(ready, "w").close()
+deadline = time.time() + 20
+while not os.path.exists(release) and time.time() < deadline:
+    time.sleep(0.02)
+for statement in sql.split(";"):
+    if statement.strip():
+        con.execute(statement)
+con.execute("COMMIT")
+PY
+
+# race SQL ARGS...: runs tokenctl ARGS while the lock is held; once it is waiting for the
+# lock, the holder runs SQL and commits. Sets RC, OUT, ERR like run.
+race() {
+  local sql=$1
+  shift
+  rm -f "$TMP/ready" "$TMP/release"
+  python3 "$TMP/hold.py" "$DB" "$sql" "$TMP/ready" "$TMP/release" &
+  local holder=$!
+  for _ in $(seq 200); do [ -e "$TMP/ready" ] && break; sleep 0.02; done
+  "$TOKENCTL_BIN" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
+  local cmd=$!
+  sleep 0.7 # the command has read the facts as they were and waits for the lock
+  touch "$TMP/release"
+  wait "$holder"
+  wait "$cmd"
   RC=$?
   OUT=$(cat "$TMP/out")
   ERR=$(cat "$TMP/err")

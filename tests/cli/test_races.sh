@@ -6,42 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/core_helpers.sh"
 
-# The lock holder: takes the write lock, says so, waits for $TMP/release, runs SQL, commits.
-cat >"$TMP/hold.py" <<'EOF'
-import os, sqlite3, sys, time
-db, sql, ready, release = sys.argv[1:5]
-con = sqlite3.connect(db, isolation_level=None, timeout=10)
-con.execute("BEGIN IMMEDIATE")
-open(ready, "w").close()
-deadline = time.time() + 20
-while not os.path.exists(release) and time.time() < deadline:
-    time.sleep(0.02)
-for statement in sql.split(";"):
-    if statement.strip():
-        con.execute(statement)
-con.execute("COMMIT")
-EOF
-
-# race SQL ARGS...: runs tokenctl ARGS while the lock is held; once it is waiting for the
-# lock, the holder runs SQL and commits. Sets RC, OUT, ERR like run.
-race() {
-  local sql=$1
-  shift
-  rm -f "$TMP/ready" "$TMP/release"
-  python3 "$TMP/hold.py" "$DB" "$sql" "$TMP/ready" "$TMP/release" &
-  local holder=$!
-  for _ in $(seq 200); do [ -e "$TMP/ready" ] && break; sleep 0.02; done
-  "$TOKENCTL_BIN" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
-  local cmd=$!
-  sleep 0.7 # the command has read the facts as they were and waits for the lock
-  touch "$TMP/release"
-  wait "$holder"
-  wait "$cmd"
-  RC=$?
-  OUT=$(cat "$TMP/out")
-  ERR=$(cat "$TMP/err")
-}
-
 remove_user_sql() {
   echo "update users set removed_at = 1 where name = '$1'; update tokens set revoked_at = 1, revoked_by = 1 where user_id = (select id from users where name = '$1') and revoked_at is null"
 }
