@@ -119,9 +119,10 @@ check test "$(cat "$TMP/target")" = target
 check test ! -L "$TMP/link.json"
 check same_file "$TMP/link.json"
 
-case_ "-o into a missing folder is exit 1"
+case_ "-o into a missing folder is exit 1, naming the folder"
 run --as alice download "$a1" -o "$TMP/no/such/dir/t.json"
 expect_error 1
+expect_err_has "cannot write $TMP/no/such/dir/t.json: the folder $TMP/no/such/dir does not exist"
 expect_err_lacks_secret
 check test ! -e "$TMP/no"
 
