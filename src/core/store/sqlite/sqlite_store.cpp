@@ -327,9 +327,15 @@ Access probe_access(const std::filesystem::path& db) {
     }
     for (const char* suffix : k_companions) {
         auto file = with_suffix(real, suffix);
-        bool exists = path_exists(file);
-        if (!access.read_only && !writable(exists ? file : real.parent_path(), err)) {
-            read_only(exists ? file : real.parent_path());
+        if (access.read_only || writable(file, err)) {
+            continue;
+        }
+        // A companion that does not exist (or was just removed by another process's last
+        // close) is one SQLite may have to create: the folder must be writable.
+        if (err != ENOENT) {
+            read_only(file);
+        } else if (!writable(real.parent_path(), err)) {
+            read_only(real.parent_path());
         }
     }
     if (access.read_only) {
