@@ -121,7 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     if (accepts(tokenctl::validate_role, text)) {
-        fuzz::require(text == "admin" || text == "user", "role");
+        fuzz::require(text == "admin" || text == "user" || text == "verifier", "role");
     }
 
     // Case-insensitive matching is symmetric and agrees with itself on an ASCII-lowered
