@@ -38,6 +38,12 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
 // others may access. Throws Error(failure) with a clear message, at once for a FIFO.
 Key read_key_file(const std::filesystem::path& path);
 
+// The folder `path` is in ("." for a bare name).
+std::filesystem::path folder_of(const std::filesystem::path& path);
+
+// Makes a rename or link in `folder` durable by syncing the folder (best effort).
+void sync_folder(const std::filesystem::path& folder);
+
 // True when something (file, folder, link) exists at `path`.
 bool path_exists(const std::filesystem::path& path);
 

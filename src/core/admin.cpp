@@ -33,9 +33,8 @@ std::filesystem::path with_suffix(const std::filesystem::path& path, const char*
 class TempBeside {
   public:
     explicit TempBeside(const std::filesystem::path& path) {
-        auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
         std::string name =
-            (folder / ("." + path.filename().string() + ".tokenctl-XXXXXX")).string();
+            (folder_of(path) / ("." + path.filename().string() + ".tokenctl-XXXXXX")).string();
         int fd = ::mkostemp(name.data(), O_CLOEXEC);
         if (fd < 0) {
             throw Error(Status::failure, fmt::format("cannot create a temporary file beside {}: {}",
@@ -81,15 +80,6 @@ class TempBeside {
     std::filesystem::path m_path;
     bool m_kept = false;
 };
-
-void sync_folder_of(const std::filesystem::path& path) {
-    auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
 
 } // namespace
 
@@ -181,7 +171,7 @@ void backup_registry(Session& session, const std::filesystem::path& dest, bool f
         ::unlink(dest.c_str()); // both or neither
         throw;
     }
-    sync_folder_of(dest);
+    sync_folder(folder_of(dest));
     session.write([&] { session.audit_ok(dest.string(), "database and key file copied"); });
 }
 

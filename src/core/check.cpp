@@ -41,8 +41,7 @@ std::string check_files(const Location& location, std::string& hint) {
         return fmt::format("{} is writable by group or others (mode {:04o})",
                            location.path.string(), db.st_mode & 07777);
     }
-    auto folder = location.path.parent_path().empty() ? std::filesystem::path(".")
-                                                      : location.path.parent_path();
+    auto folder = folder_of(location.path);
     struct stat dir {};
     if (::stat(folder.c_str(), &dir) == 0 && (dir.st_mode & 022) != 0) {
         hint = fmt::format("keep the database in a folder only its owner can write (chmod 700 "

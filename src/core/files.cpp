@@ -64,19 +64,6 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& path)
     }
 }
 
-std::filesystem::path folder_of(const std::filesystem::path& path) {
-    auto parent = path.parent_path();
-    return parent.empty() ? std::filesystem::path(".") : parent;
-}
-
-// Makes a rename durable by syncing its folder.
-void sync_folder(const std::filesystem::path& folder) {
-    Fd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (fd.get() >= 0) {
-        ::fsync(fd.get());
-    }
-}
-
 // Every temporary file tokenctl names for NAME is ".NAME.tokenctl-" and six letters or
 // digits (mkostemp's XXXXXX, or random hex), and nothing else tokenctl deletes.
 constexpr std::size_t k_temp_random = 6;
@@ -176,6 +163,18 @@ std::string_view kind_of(mode_t mode) {
 }
 
 } // namespace
+
+std::filesystem::path folder_of(const std::filesystem::path& path) {
+    auto parent = path.parent_path();
+    return parent.empty() ? std::filesystem::path(".") : parent;
+}
+
+void sync_folder(const std::filesystem::path& folder) {
+    Fd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() >= 0) {
+        ::fsync(fd.get());
+    }
+}
 
 bool path_exists(const std::filesystem::path& path) {
     struct stat st {};

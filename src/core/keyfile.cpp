@@ -20,19 +20,6 @@ namespace {
                 fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
 }
 
-std::filesystem::path folder_of(const std::filesystem::path& path) {
-    auto parent = path.parent_path();
-    return parent.empty() ? std::filesystem::path(".") : parent;
-}
-
-void sync_folder_of(const std::filesystem::path& path) {
-    int fd = ::open(folder_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
-
 } // namespace
 
 std::filesystem::path pending_key_path(const std::filesystem::path& key_path) {
@@ -79,7 +66,7 @@ PendingKey::PendingKey(const std::filesystem::path& key_path, const Key& key)
         }
         fail("create", m_pending, err);
     }
-    sync_folder_of(m_pending);
+    sync_folder(folder_of(m_pending));
 }
 
 PendingKey::~PendingKey() {
@@ -97,7 +84,7 @@ void PendingKey::install() {
                     "the next tokenctl command that reads the key puts it in place");
     }
     m_installed = true;
-    sync_folder_of(m_key_path);
+    sync_folder(folder_of(m_key_path));
 }
 
 void recover_pending_key(const std::filesystem::path& key_path,
@@ -120,13 +107,13 @@ void recover_pending_key(const std::filesystem::path& key_path,
         if (::rename(pending.c_str(), key_path.c_str()) != 0) {
             fail("put the rotated key in place at", key_path, errno);
         }
-        sync_folder_of(key_path);
+        sync_folder(folder_of(key_path));
         return;
     }
     try {
         if (matches(read_key_file(key_path))) {
             ::unlink(pending.c_str());
-            sync_folder_of(pending);
+            sync_folder(folder_of(pending));
         }
     } catch (const Error&) {
         // Neither opens the registry: leave both for the administrator to look at.
