@@ -68,7 +68,9 @@ bool is_control(char32_t cp) {
 }
 
 // Unicode general category Cf: invisible characters that change how text around them is
-// shown (U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, ...).
+// shown (U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, ...), and the other
+// default-ignorable code points that are not marks (U+2065, reserved for one; U+3164
+// HANGUL FILLER), which are shown as nothing too.
 bool is_format_char(char32_t cp) {
     const auto& table = unicode::k_format_chars;
     auto it = std::upper_bound(std::begin(table), std::end(table), cp,
