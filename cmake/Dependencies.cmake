@@ -7,3 +7,7 @@ find_package(nlohmann_json 3 REQUIRED)
 if(TOKENCTL_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()
+# libpq (libpq-dev): only its header. core/store/postgres/libpq.cpp loads the library with
+# dlopen when a PostgreSQL registry is named, so SQLite commands never load it (with
+# libssl, GSSAPI and LDAP behind it).
+find_path(TOKENCTL_LIBPQ_INCLUDE_DIR libpq-fe.h PATH_SUFFIXES postgresql REQUIRED)

@@ -22,6 +22,9 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${TOKENCTL_PACKAGE_MAINTAINER})
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
+# libpq is loaded with dlopen only for a registry on PostgreSQL (its .note.dlopen entry is
+# "recommended"): SQLite registries work without it.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libpq5")
 # dpkg-shlibdeps runs when cpack does, once the binaries exist: CPack then reads
 # CPackProjectConfig.cmake, which runs cmake/PackageDepends.cmake on these binaries.
 set(tokenctl_shlibdeps_binaries $<TARGET_FILE:tokenctl>)

@@ -24,9 +24,18 @@ template <class Row> using ListingSink = std::function<void(const RowStream<Row>
 
 // --- init -----------------------------------------------------------------------
 
-// Creates the database, its key file and the first administrator. Error(conflict) when
-// either file exists; on failure nothing is left behind.
-void init_database(const Paths& paths, const std::string& admin_name);
+// What `init` made.
+struct InitResult {
+    std::string admin;                      // the first administrator
+    std::filesystem::path key;              // the key file
+    std::optional<std::string> registry_id; // PostgreSQL only
+};
+
+// Creates the registry, its key file and the first administrator: `claimed_admin` (--admin
+// NAME, else --as or TOKENCTL_USER), else the acting user (acting_name). On PostgreSQL
+// the administrator is the connecting login, which must be the one claimed. Error(conflict)
+// when the registry or the key file exists; on failure nothing is left behind.
+InitResult init_database(const Paths& paths, const std::optional<std::string>& claimed_admin);
 
 // --- users ----------------------------------------------------------------------
 
@@ -201,7 +210,8 @@ struct CheckLine {
 // The health checks of the registry at `paths` for `acting_name`: every check for an
 // administrator, those about their own access for anyone else. Never throws for what it
 // finds: a registry that cannot be opened is a problem line.
-std::vector<CheckLine> check_registry(const Paths& paths, const std::string& acting_name);
+std::vector<CheckLine> check_registry(const Paths& paths,
+                                      const std::optional<std::string>& claimed);
 
 // --- shell completion -----------------------------------------------------------
 
@@ -218,7 +228,7 @@ enum class NameSet {
 // the first limit - 1 and the last, so that their common prefix is the common prefix of
 // every match. Writes and audits nothing: an unknown acting user gets no names, and names
 // the acting user may not see are left out, not refused.
-void complete_names(const Paths& paths, const std::string& acting_name, NameSet set,
+void complete_names(const Paths& paths, const std::optional<std::string>& claimed, NameSet set,
                     const std::string& prefix, std::size_t limit,
                     const std::function<void(const std::string&)>& fn);
 

@@ -21,24 +21,36 @@ struct Paths {
 };
 
 // --db PATH, else TOKENCTL_DB, else $XDG_DATA_HOME/tokenctl/tokens.db (or
-// ~/.local/share/...); the key file is TOKENCTL_KEY_FILE, else the database path + ".key".
+// ~/.local/share/...); the key file is TOKENCTL_KEY_FILE, else the database path + ".key"
+// (SQLite), else empty until the registry is open (PostgreSQL: registry_key_path).
 Paths resolve_paths(const std::optional<std::string>& db_flag);
+
+// The key file of the PostgreSQL registry whose ID is `registry_id`:
+// $XDG_CONFIG_HOME/tokenctl/ID.key, or ~/.config/tokenctl/ID.key.
+std::filesystem::path registry_key_path(const std::string& registry_id);
 
 // The local files of the registry at `paths` that no output may replace: the database,
 // its -wal and -shm files, and the key file.
 std::vector<std::filesystem::path> registry_files(const Paths& paths);
 
-// --as NAME, else TOKENCTL_USER, else the login name of the effective uid.
-std::string resolve_acting_name(const std::optional<std::string>& as_flag);
+// Whom the command claims to act as: --as NAME, else TOKENCTL_USER; none when neither is
+// given. Error(usage) for an invalid name.
+std::optional<std::string> claimed_acting_name(const std::optional<std::string>& as_flag);
+
+// The acting user's name on `store`. On a store with logins (PostgreSQL) it is the login
+// the server authenticated, and a claim naming anyone else is Error(permission); elsewhere
+// the claim, else the login name of the effective uid.
+std::string acting_name(Store& store, const std::optional<std::string>& claimed);
 
 // An open database and the acting user a command runs as. Every command but `init`
 // runs in one.
 class Session {
   public:
-    // Opens the database at `paths` for `command` (its audit action name) run by
-    // `acting_name`. A missing or foreign database is Error(failure); an unknown or
-    // removed acting user is Error(permission), recorded in the audit log.
-    Session(const Paths& paths, const std::string& acting_name, std::string command);
+    // Opens the database at `paths` for `command` (its audit action name) run by the
+    // acting user (acting_name of `claimed`). A missing or foreign database is
+    // Error(failure); an unknown or removed acting user is Error(permission), recorded in
+    // the audit log.
+    Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command);
 
     const User& actor() const { return m_actor; }
     Store& store() { return *m_store; }

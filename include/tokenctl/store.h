@@ -58,8 +58,10 @@ struct AuditFilter {
 struct Location {
     enum class Kind { sqlite, postgres };
     Kind kind = Kind::sqlite;
-    std::string text;           // as given: the path, or the URI
-    std::filesystem::path path; // the database file (SQLite only)
+    std::string text;            // as shown: the path, or the URI with its password as ***
+    std::filesystem::path path;  // the database file (SQLite only)
+    std::string uri;             // the URI as given, password included (PostgreSQL only)
+    bool password_given = false; // the URI holds a password (PostgreSQL only)
 
     // The local files that make up the registry: the database and its -wal and -shm
     // files on SQLite; none on PostgreSQL.
@@ -168,6 +170,19 @@ class Store {
     // True when the audit log refuses changes and deletions by itself.
     virtual bool audit_protected() = 0;
 
+    // The server's login this store acts as, which the server authenticated; none where
+    // the store has no logins of its own (SQLite: the acting user is claimed).
+    virtual std::optional<std::string> login() { return std::nullopt; }
+    // The registry's random ID, which names its key file, where it has one (PostgreSQL).
+    virtual std::optional<std::string> registry_id() { return std::nullopt; }
+    // Gives the login `name` what `role` needs on the server (nothing, when none), in the
+    // current write transaction. A store without logins has nothing to do. A login the
+    // server does not know is Error(not_found).
+    virtual void grant_login(std::string_view name, std::optional<Role> role) {
+        (void)name;
+        (void)role;
+    }
+
     // Small named values of the database (the key check).
     virtual std::optional<Bytes> meta(std::string_view name) = 0;
     virtual void set_meta(std::string_view name, const Bytes& value) = 0;
@@ -182,7 +197,10 @@ class Store {
 // refused with Error(failure) and left untouched.
 std::unique_ptr<Store> open_store(const Location& location);
 
-// Creates a new, empty registry at `location`, which must not exist (Error(conflict)).
-std::unique_ptr<Store> create_store(const Location& location);
+// Creates a new, empty registry at `location`, which must not exist (Error(conflict)), and
+// runs `first_write` in a write transaction on it (on PostgreSQL the same transaction that
+// creates the schema, so that a failure leaves nothing behind).
+std::unique_ptr<Store> create_store(const Location& location,
+                                    const std::function<void(Store&)>& first_write);
 
 } // namespace tokenctl

@@ -55,7 +55,7 @@ void set_backup_command(CLI::App& cmd, Globals& globals) {
 void set_check_command(CLI::App& cmd, Globals& globals) {
     cmd.callback([&globals] {
         Paths paths = resolve_paths(globals.db);
-        std::string acting = resolve_acting_name(globals.as);
+        auto acting = claimed_acting_name(globals.as);
         std::size_t problems = 0;
         auto lines = check_registry(paths, acting);
         for (const CheckLine& line : lines) {

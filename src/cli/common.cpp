@@ -14,7 +14,7 @@ namespace tokenctl::cli {
 
 Session open_session(const Globals& globals, std::string command) {
     Paths paths = resolve_paths(globals.db);
-    std::string acting = resolve_acting_name(globals.as);
+    auto acting = claimed_acting_name(globals.as);
     return Session(paths, acting, std::move(command));
 }
 

@@ -12,12 +12,17 @@ void set_init_command(CLI::App& cmd, Globals& globals) {
         ->option_text("NAME");
     cmd.callback([&globals, admin] {
         Paths paths = resolve_paths(globals.db);
-        std::string name = admin->has_value() ? **admin : resolve_acting_name(globals.as);
-        init_database(paths, name);
-        std::cout << "created database " << paths.db.text << '\n'
-                  << "created key file " << paths.key.string()
+        InitResult made =
+            init_database(paths, admin->has_value() ? *admin : claimed_acting_name(globals.as));
+        if (made.registry_id) {
+            std::cout << "created registry " << *made.registry_id << " in " << paths.db.text
+                      << '\n';
+        } else {
+            std::cout << "created database " << paths.db.text << '\n';
+        }
+        std::cout << "created key file " << made.key.string()
                   << " (keep it private; back it up with the database)\n"
-                  << "administrator: " << name << '\n';
+                  << "administrator: " << made.admin << '\n';
     });
 }
 

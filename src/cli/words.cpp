@@ -116,7 +116,7 @@ void complete_value(const CLI::App& app, const Globals& globals, const Reading& 
             if (reading.db) {
                 db = expand_tilde(*reading.db);
             }
-            complete_names(resolve_paths(db), resolve_acting_name(reading.as), spec->second.names,
+            complete_names(resolve_paths(db), claimed_acting_name(reading.as), spec->second.names,
                            typed, k_completion_limit, [&](const std::string& name) {
                                print_candidate(out, prefix, name, {});
                            });

@@ -2,6 +2,7 @@
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
 #include <tokenctl/secret.h>
+#include <tokenctl/store/postgres.h>
 #include <tokenctl/store/sqlite.h>
 
 #include <fmt/format.h>
@@ -102,17 +103,19 @@ std::string check_secrets(Store& store, const Key& key, std::string& hint) {
 
 } // namespace
 
-std::vector<CheckLine> check_registry(const Paths& paths, const std::string& acting_name) {
+std::vector<CheckLine> check_registry(const Paths& paths,
+                                      const std::optional<std::string>& claimed) {
     std::vector<CheckLine> lines;
     std::optional<Session> session;
     run_check(lines, "database", [&](std::string&) {
-        session.emplace(paths, acting_name, "check");
+        session.emplace(paths, claimed, "check");
         return std::string();
     });
     if (!session) {
         return lines;
     }
     Store& store = session->store();
+    const bool file = paths.db.kind == Location::Kind::sqlite;
     const bool admin = session->actor().is_admin();
     if (admin) {
         run_check(lines, "integrity", [&](std::string& hint) {
@@ -120,7 +123,8 @@ std::vector<CheckLine> check_registry(const Paths& paths, const std::string& act
             if (problems.empty()) {
                 return std::string();
             }
-            hint = "restore the last backup (tokenctl backup) or ask SQLite's .recover";
+            hint = file ? "restore the last backup (tokenctl backup) or ask SQLite's .recover"
+                        : "restore the registry's last backup (pg_dump)";
             return fmt::format("{}{}", problems.front(),
                                problems.size() > 1
                                    ? fmt::format(" (and {} more)", problems.size() - 1)
@@ -129,17 +133,17 @@ std::vector<CheckLine> check_registry(const Paths& paths, const std::string& act
     }
     run_check(lines, "schema", [&](std::string&) {
         int version = store.schema_version();
-        return version == sqlite_schema_version()
+        int expected = file ? sqlite_schema_version() : postgres_schema_version();
+        return version == expected
                    ? std::string()
-                   : fmt::format("schema version {}, this tokenctl uses {}", version,
-                                 sqlite_schema_version());
+                   : fmt::format("schema version {}, this tokenctl uses {}", version, expected);
     });
     run_check(lines, "key-file", [&](std::string&) {
         session->key();
         return std::string();
     });
     const bool key_ok = lines.back().problem.empty();
-    if (paths.db.kind == Location::Kind::sqlite) {
+    if (file) {
         run_check(lines, "files", [&](std::string& hint) { return check_files(paths.db, hint); });
     }
     if (admin) {

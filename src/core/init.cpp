@@ -28,38 +28,61 @@ class Cleanup {
 
 } // namespace
 
-void init_database(const Paths& paths, const std::string& admin_name) {
-    validate_user_name(admin_name);
-    if (path_exists(paths.db.path)) {
+InitResult init_database(const Paths& paths, const std::optional<std::string>& claimed_admin) {
+    if (claimed_admin) {
+        validate_user_name(*claimed_admin);
+    }
+    const bool file = paths.db.kind == Location::Kind::sqlite;
+    if (file && path_exists(paths.db.path)) {
         throw Error(Status::conflict, fmt::format("a database already exists at {}", paths.db.text),
                     "tokenctl init never overwrites; name another place with --db");
     }
-    if (path_exists(paths.key)) {
-        throw Error(Status::conflict,
-                    fmt::format("a key file already exists at {}", paths.key.string()),
-                    "tokenctl init never overwrites a key file; move it away or set "
-                    "TOKENCTL_KEY_FILE");
+    auto refuse_existing_key = [](const std::filesystem::path& key) {
+        if (path_exists(key)) {
+            throw Error(Status::conflict,
+                        fmt::format("a key file already exists at {}", key.string()),
+                        "tokenctl init never overwrites a key file; move it away or set "
+                        "TOKENCTL_KEY_FILE");
+        }
+    };
+    if (file) {
+        make_private_dirs(paths.db.path.parent_path());
     }
-    make_private_dirs(paths.db.path.parent_path());
-    make_private_dirs(paths.key.parent_path());
 
     Cleanup cleanup;
+    InitResult result;
     Key key = Key::generate();
-    create_private_file(paths.key,
-                        std::string_view(reinterpret_cast<const char*>(key.data()), Key::k_size));
-    cleanup.add(paths.key);
-    for (auto& file : paths.db.files()) {
-        cleanup.add(file);
+    auto make_key_file = [&](const std::filesystem::path& path) {
+        refuse_existing_key(path);
+        make_private_dirs(path.parent_path());
+        create_private_file(
+            path, std::string_view(reinterpret_cast<const char*>(key.data()), Key::k_size));
+        cleanup.add(path);
+        result.key = path;
+    };
+    // A key file whose place is known comes first: a full disk is found before the
+    // registry is made. On PostgreSQL its name is the registry's ID, known once made.
+    if (!paths.key.empty()) {
+        make_key_file(paths.key);
     }
-    auto store = create_store(paths.db);
-    store->write([&] {
+    for (auto& made : paths.db.files()) {
+        cleanup.add(made);
+    }
+    create_store(paths.db, [&](Store& store) {
+        result.admin = acting_name(store, claimed_admin);
+        result.registry_id = store.registry_id();
+        if (result.key.empty()) {
+            make_key_file(registry_key_path(*result.registry_id));
+        }
         Millis now = now_ms();
-        store->insert_user(admin_name, Role::admin, now);
-        store_key_check(*store, key);
-        store->append_audit(
-            AuditEntry{0, now, admin_name, "init", admin_name, "ok", "first administrator"});
+        store.insert_user(result.admin, Role::admin, now);
+        store.grant_login(result.admin, Role::admin);
+        store_key_check(store, key);
+        store.append_audit(
+            AuditEntry{0, now, result.admin, "init", result.admin, "ok", "first administrator"});
     });
     cleanup.dismiss();
+    return result;
 }
 
 } // namespace tokenctl

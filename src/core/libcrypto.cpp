@@ -1,5 +1,7 @@
 #include "libcrypto.h"
 
+#include "dlopen_note.h"
+
 #include <tokenctl/error.h>
 
 #include <fmt/core.h>
@@ -22,36 +24,11 @@ static_assert(OPENSSL_VERSION_MAJOR == 3, "the soname below is OpenSSL 3's");
 
 constexpr const char* k_soname = TOKENCTL_LIBCRYPTO_SONAME;
 
-// The dlopen dependency, declared in the ELF note that Debian's packaging tools and
-// systemd read (https://systemd.io/ELF_DLOPEN_METADATA/): type 0x407c0c0a, owner "FDO",
-// a JSON array as the description, NUL included. tests/cli/test_hardening.sh reads it back.
-constexpr char k_dlopen_note_owner[] = "FDO";
-constexpr char k_dlopen_note_json[] =
+// The dlopen dependency, declared for Debian's packaging tools (dlopen_note.h).
+TOKENCTL_DLOPEN_NOTE(
+    k_dlopen_note,
     R"([{"feature":"crypto","description":"token secrets: random numbers, SHA-256 and AES-256-GCM",)"
-    R"("priority":"required","soname":[")" TOKENCTL_LIBCRYPTO_SONAME R"("]}])";
-
-struct DlopenNote {
-    std::uint32_t name_size;
-    std::uint32_t description_size;
-    std::uint32_t type;
-    char name[sizeof(k_dlopen_note_owner)];
-    alignas(4) char description[(sizeof(k_dlopen_note_json) + 3) / 4 * 4];
-};
-
-constexpr DlopenNote make_dlopen_note() {
-    DlopenNote note{sizeof(k_dlopen_note_owner), sizeof(k_dlopen_note_json), 0x407c0c0a, {}, {}};
-    for (std::size_t i = 0; i < sizeof(k_dlopen_note_owner); ++i) {
-        note.name[i] = k_dlopen_note_owner[i];
-    }
-    for (std::size_t i = 0; i < sizeof(k_dlopen_note_json); ++i) {
-        note.description[i] = k_dlopen_note_json[i];
-    }
-    return note;
-}
-
-// Constant-initialized, so it is laid out at compile time in its own read-only section.
-[[gnu::used,
-  gnu::section(".note.dlopen")]] alignas(4) constexpr DlopenNote k_dlopen_note = make_dlopen_note();
+    R"("priority":"required","soname":[")" TOKENCTL_LIBCRYPTO_SONAME R"("]}])");
 
 [[noreturn]] void load_failure(std::string_view what) {
     throw Error(Status::failure, fmt::format("cannot load OpenSSL ({}): {}", k_soname, what),

@@ -73,12 +73,12 @@ std::span<const Column<AppRow>> app_columns(bool all) {
     return std::span<const Column<AppRow>>(k_app_columns).first(all ? 7 : 6);
 }
 
-void complete_names(const Paths& paths, const std::string& acting_name, NameSet set,
+void complete_names(const Paths& paths, const std::optional<std::string>& claimed, NameSet set,
                     const std::string& prefix, std::size_t limit,
                     const std::function<void(const std::string&)>& fn) {
     // Not a Session: an unknown acting user is recorded by one, and completion writes nothing.
     std::unique_ptr<Store> store = open_store(paths.db);
-    std::optional<User> found = store->find_user(acting_name, false);
+    std::optional<User> found = store->find_user(acting_name(*store, claimed), false);
     if (!found) {
         return;
     }

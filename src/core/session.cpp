@@ -49,11 +49,25 @@ Paths resolve_paths(const std::optional<std::string>& db_flag) {
     Paths paths{parse_location(where), {}};
     if (auto key = env("TOKENCTL_KEY_FILE")) {
         paths.key = *key;
-    } else {
+    } else if (paths.db.kind == Location::Kind::sqlite) {
         paths.key = paths.db.path;
         paths.key += ".key";
     }
     return paths;
+}
+
+std::filesystem::path registry_key_path(const std::string& registry_id) {
+    std::filesystem::path config;
+    auto xdg = env("XDG_CONFIG_HOME");
+    if (xdg && xdg->starts_with('/')) {
+        config = *xdg;
+    } else if (auto home = env("HOME")) {
+        config = std::filesystem::path(*home) / ".config";
+    } else {
+        throw Error(Status::usage, "cannot tell where the registry's key file is: HOME is not set",
+                    "name it with TOKENCTL_KEY_FILE");
+    }
+    return config / "tokenctl" / (registry_id + ".key");
 }
 
 std::vector<std::filesystem::path> registry_files(const Paths& paths) {
@@ -62,29 +76,50 @@ std::vector<std::filesystem::path> registry_files(const Paths& paths) {
     return files;
 }
 
-std::string resolve_acting_name(const std::optional<std::string>& as_flag) {
-    std::string name;
-    if (as_flag) {
-        name = *as_flag;
-    } else if (auto user = env("TOKENCTL_USER")) {
-        name = *user;
-    } else if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) {
-        name = pw->pw_name;
-    } else {
-        throw Error(Status::failure,
-                    "cannot tell who is acting: the effective uid has no login "
-                    "name",
-                    "name the acting user with --as NAME or TOKENCTL_USER");
+std::optional<std::string> claimed_acting_name(const std::optional<std::string>& as_flag) {
+    std::optional<std::string> name = as_flag ? as_flag : env("TOKENCTL_USER");
+    if (name) {
+        validate_user_name(*name);
     }
-    validate_user_name(name);
     return name;
 }
 
-Session::Session(const Paths& paths, const std::string& acting_name, std::string command)
+std::string acting_name(Store& store, const std::optional<std::string>& claimed) {
+    if (auto login = store.login()) {
+        if (claimed && !iequals(*claimed, *login)) {
+            throw Error(Status::permission,
+                        fmt::format("you are connected as {}, not {}: on a PostgreSQL registry "
+                                    "you act as your login",
+                                    *login, *claimed),
+                        "connect as that login (PGUSER or the URI's user), or drop --as and "
+                        "TOKENCTL_USER");
+        }
+        return *login;
+    }
+    if (claimed) {
+        return *claimed;
+    }
+    const passwd* pw = ::getpwuid(::geteuid());
+    if (pw == nullptr) {
+        throw Error(Status::failure,
+                    "cannot tell who is acting: the effective uid has no login name",
+                    "name the acting user with --as NAME or TOKENCTL_USER");
+    }
+    validate_user_name(pw->pw_name);
+    return pw->pw_name;
+}
+
+Session::Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command)
     : m_paths(paths), m_store(open_store(paths.db)), m_command(std::move(command)) {
-    auto user = m_store->find_user(acting_name, false);
+    if (m_paths.key.empty()) {
+        if (auto id = m_store->registry_id()) {
+            m_paths.key = registry_key_path(*id);
+        }
+    }
+    const std::string name = acting_name(*m_store, claimed);
+    auto user = m_store->find_user(name, false);
     if (!user) {
-        refuse_unknown_actor(acting_name);
+        refuse_unknown_actor(name);
     }
     m_actor = std::move(*user);
     enforce(policy::may_run(m_actor, m_command));

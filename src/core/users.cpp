@@ -48,6 +48,8 @@ User add_user(Session& session, const std::string& name, Role role) {
             added.id = store.insert_user(name, role, now);
         }
         added.created_at = now;
+        // On PostgreSQL: a login of the server, granted what its role needs there.
+        store.grant_login(added.name, role);
         session.audit_ok(added.name, fmt::format("role {}", role_name(role)));
     });
     return added;
@@ -69,6 +71,7 @@ User set_user_role(Session& session, const std::string& name, Role role) {
             session.enforce(policy::may_change_admins(admins_without(store, user)), name);
         }
         store.set_role(user.id, role);
+        store.grant_login(user.name, role);
         session.audit_ok(user.name,
                          fmt::format("role {} -> {}", role_name(user.role), role_name(role)));
     });
@@ -123,6 +126,7 @@ std::vector<std::string> remove_user(Session& session, const UserRemoval& plan) 
             store.revoke_token(id, session.actor().id, now);
         }
         store.mark_user_removed(user.id, now);
+        store.grant_login(user.name, std::nullopt);
         session.audit_ok(user.name, fmt::format("removed; {} tokens revoked", ids.size()));
     });
     return revoked;

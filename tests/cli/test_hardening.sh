@@ -3,7 +3,7 @@
 # hardening that dpkg-buildflags' hardening=+all asks of a Debian package (PIE, RELRO with
 # BIND_NOW, the stack protector, checked libc calls), and libcrypto either loaded with
 # dlopen and declared in a .note.dlopen ELF note, or linked as any shared library
-# (TOKENCTL_DLOPEN_LIBCRYPTO). The build's choices come from tests/cli/CMakeLists.txt.
+# (TOKENCTL_DLOPEN_LIBCRYPTO); libpq always loaded with dlopen, declared "recommended". The build's choices come from tests/cli/CMakeLists.txt.
 . "$(dirname "$0")/lib.sh"
 
 : "${TOKENCTL_DLOPEN_LIBCRYPTO:?TOKENCTL_DLOPEN_LIBCRYPTO must be 1 or 0}"
@@ -45,6 +45,38 @@ else
 fi
 
 needed=$(readelf -d "$BIN" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+# The entries of the .note.dlopen notes, read back field by field: owner, type and the
+# JSON description (NUL ended), one line per library.
+dlopen_notes() {
+  objcopy --dump-section .note.dlopen="$TMP/note" "$BIN" "$TMP/copy" 2>"$TMP/objcopy.err" || return
+  python3 - "$TMP/note" <<'EOF'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+at = 0
+lines = []
+while at < len(data):
+    namesz, descsz, kind = struct.unpack_from("<III", data, at)
+    name = data[at + 12:at + 12 + namesz]
+    start = at + 12 + (namesz + 3) // 4 * 4
+    desc = data[start:start + descsz]
+    assert desc.endswith(b"\0"), "the description is not NUL-terminated"
+    owner = name.rstrip(b"\0").decode()
+    for entry in json.loads(desc[:-1]):
+        lines.append(f"{owner} {kind:#x} {entry['feature']} {entry['priority']} "
+                     f"{','.join(entry['soname'])} {bool(entry['description'])}")
+    at = start + (descsz + 3) // 4 * 4
+assert at == len(data), "bad padding"
+print("\n".join(sorted(lines)))
+EOF
+}
+
+case_ "libpq is not a NEEDED library: loaded with dlopen, declared recommended"
+OUT=$needed
+if printf '%s\n' "$needed" | grep -q '^libpq'; then fail "libpq is NEEDED"; else pass; fi
+OUT=$(dlopen_notes)
+expect_out_has "FDO 0x407c0c0a postgresql recommended libpq.so.5 True"
+if ldconfig -p | awk '{ print $1 }' | grep -qx 'libpq.so.5'; then pass; else fail "no libpq.so.5 here"; fi
+
 if [ "$TOKENCTL_DLOPEN_LIBCRYPTO" = 1 ]; then
   case_ "libcrypto is not a NEEDED library: it is loaded with dlopen"
   OUT=$needed
@@ -52,36 +84,19 @@ if [ "$TOKENCTL_DLOPEN_LIBCRYPTO" = 1 ]; then
 
   case_ "the .note.dlopen ELF note declares libcrypto.so.3, required"
   OUT=$(readelf --notes "$BIN" | awk '/^Displaying notes found in: / { section = $NF }
-    section == ".note.dlopen" && $1 == "FDO" { print section, $1 }')
+    section == ".note.dlopen" && $1 == "FDO" { print section, $1 }' | sort -u)
   expect_out ".note.dlopen FDO"
-  objcopy --dump-section .note.dlopen="$TMP/note" "$BIN" "$TMP/copy" 2>"$TMP/objcopy.err"
-  check test -s "$TMP/note"
-  # The note read back field by field: owner, type and the JSON description (NUL ended).
-  OUT=$(python3 - "$TMP/note" <<'EOF'
-import json, struct, sys
-data = open(sys.argv[1], "rb").read()
-namesz, descsz, kind = struct.unpack_from("<III", data, 0)
-name = data[12:12 + namesz]
-start = 12 + (namesz + 3) // 4 * 4
-desc = data[start:start + descsz]
-assert desc.endswith(b"\0"), "the description is not NUL-terminated"
-assert len(data) == start + (descsz + 3) // 4 * 4, "more than one note, or bad padding"
-owner = name.rstrip(b"\0").decode()
-print(f"owner {owner} type {kind:#x}")
-for entry in json.loads(desc[:-1]):
-    print(entry["feature"], entry["priority"], ",".join(entry["soname"]), bool(entry["description"]))
-EOF
-  )
-  expect_out "owner FDO type 0x407c0c0a
-crypto required libcrypto.so.3 True"
+  OUT=$(dlopen_notes)
+  expect_out "FDO 0x407c0c0a crypto required libcrypto.so.3 True
+FDO 0x407c0c0a postgresql recommended libpq.so.5 True"
   # The soname of the note is the one the loader finds here.
   if ldconfig -p | awk '{ print $1 }' | grep -qx 'libcrypto.so.3'; then pass; else fail "no libcrypto.so.3 here"; fi
 else
-  case_ "libcrypto is linked as any shared library: NEEDED, and no .note.dlopen"
+  case_ "libcrypto is linked as any shared library: NEEDED, and not in .note.dlopen"
   OUT=$needed
   if printf '%s\n' "$needed" | grep -qx 'libcrypto.so.3'; then pass; else fail "libcrypto.so.3 is not NEEDED"; fi
-  OUT=$(readelf -SW "$BIN")
-  if printf '%s\n' "$OUT" | grep -qF '.note.dlopen'; then fail "a .note.dlopen section"; else pass; fi
+  OUT=$(dlopen_notes)
+  expect_out "FDO 0x407c0c0a postgresql recommended libpq.so.5 True"
 fi
 
 finish

@@ -109,8 +109,10 @@ cp "$TOKENCTL_SOURCE_DIR/tests/cli/data/v1.db" "$TMP/v1/v1.db"
 cp "$TOKENCTL_SOURCE_DIR/tests/cli/data/v1.db.key" "$TMP/v1/v1.db.key"
 chmod 600 "$TMP/v1/v1.db" "$TMP/v1/v1.db.key"
 V1="$TMP/v1/v1.db"
-# Its tokens were made on 2026-11-29 with a 15-day refresh lifetime: keep them active.
-sqlite3 "$V1" "update tokens set refresh_expires_at = 4102444800000 where revoked_at is null"
+# Its tokens were made on 2026-11-29 with lifetimes of 2 hours and 15 days: keep both of
+# their secrets valid, whenever this runs.
+sqlite3 "$V1" "update tokens set access_expires_at = 4102444800000,
+  refresh_expires_at = 4102444800000 where revoked_at is null"
 dump() {
   sqlite3 -batch "$V1" "select id, name, role, created_at, removed_at from users order by id;
     select id, name, redirect_uri, client_id, created_at, created_by from apps order by id;

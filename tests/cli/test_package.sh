@@ -148,6 +148,12 @@ else
   fail "Depends lacks libssl3 (>= 3.0.0) or libssl3t64 (>= 3.0.0)"
 fi
 
+case_ "Recommends libpq5, which tokenctl loads for PostgreSQL registries only"
+OUT=$(field Recommends)
+expect_out "libpq5"
+if printf '%s
+' "$depends" | grep -q 'libpq'; then fail "Depends names libpq"; else pass; fi
+
 case_ "the package's file list"
 OUT=$(dpkg-deb -c "$DEB" | awk '$1 ~ /^-/ { print $NF } $1 ~ /^l/ { print $(NF - 2) }' |
   sed 's|^\./usr/||' | sort)

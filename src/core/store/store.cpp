@@ -1,5 +1,6 @@
 #include <tokenctl/error.h>
 #include <tokenctl/store.h>
+#include <tokenctl/store/postgres.h>
 #include <tokenctl/store/sqlite.h>
 #include <tokenctl/validate.h>
 
@@ -9,29 +10,32 @@ namespace tokenctl {
 
 namespace {
 
+using FirstWrite = std::function<void(Store&)>;
+
 std::unique_ptr<Store> open_sqlite(const Location& location) {
     return open_sqlite_store(location.path);
 }
 
-std::unique_ptr<Store> create_sqlite(const Location& location) {
-    return create_sqlite_store(location.path);
+std::unique_ptr<Store> create_sqlite(const Location& location, const FirstWrite& first_write) {
+    auto store = create_sqlite_store(location.path);
+    store->write([&] { first_write(*store); });
+    return store;
 }
 
-[[noreturn]] std::unique_ptr<Store> postgres_unavailable(const Location&) {
-    throw Error(Status::failure, "this tokenctl cannot open PostgreSQL registries yet",
-                "use a SQLite database file with --db PATH");
+std::unique_ptr<Store> open_postgres(const Location& location) {
+    return open_postgres_store(location);
 }
 
-// One row per backend: how its locations are recognised, opened and created.
+// One row per backend: how its locations are opened and created.
 struct Backend {
     Location::Kind kind;
     std::unique_ptr<Store> (*open)(const Location&);
-    std::unique_ptr<Store> (*create)(const Location&);
+    std::unique_ptr<Store> (*create)(const Location&, const FirstWrite&);
 };
 
 constexpr std::array k_backends{
     Backend{Location::Kind::sqlite, &open_sqlite, &create_sqlite},
-    Backend{Location::Kind::postgres, &postgres_unavailable, &postgres_unavailable},
+    Backend{Location::Kind::postgres, &open_postgres, &create_postgres_store},
 };
 
 const Backend& backend_of(const Location& location) {
@@ -41,6 +45,35 @@ const Backend& backend_of(const Location& location) {
         }
     }
     throw Error(Status::failure, "no storage backend for this location");
+}
+
+// A password in a connection URI (user:password@ or password=): shown as ***.
+std::string redact_uri(std::string_view uri, bool& redacted) {
+    std::string out(uri);
+    auto scheme_end = out.find("://");
+    if (scheme_end != std::string::npos) {
+        auto authority = scheme_end + 3;
+        auto authority_end = out.find_first_of("/?", authority);
+        auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
+        if (at != std::string::npos && at >= authority) {
+            auto colon = out.find(':', authority);
+            if (colon != std::string::npos && colon < at) {
+                out.replace(colon + 1, at - colon - 1, "***");
+                redacted = true;
+            }
+        }
+    }
+    for (std::size_t at = out.find("password="); at != std::string::npos;
+         at = out.find("password=", at + 1)) {
+        if (at > 0 && out[at - 1] != '?' && out[at - 1] != '&') {
+            continue;
+        }
+        auto value = at + 9;
+        auto end = out.find('&', value);
+        out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+        redacted = true;
+    }
+    return out;
 }
 
 } // namespace
@@ -74,6 +107,8 @@ Location parse_location(std::string_view text) {
     location.text = std::string(text);
     if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
         location.kind = Location::Kind::postgres;
+        location.uri = location.text;
+        location.text = redact_uri(text, location.password_given);
     } else {
         location.path = location.text;
     }
@@ -84,8 +119,8 @@ std::unique_ptr<Store> open_store(const Location& location) {
     return backend_of(location).open(location);
 }
 
-std::unique_ptr<Store> create_store(const Location& location) {
-    return backend_of(location).create(location);
+std::unique_ptr<Store> create_store(const Location& location, const FirstWrite& first_write) {
+    return backend_of(location).create(location, first_write);
 }
 
 } // namespace tokenctl

@@ -1,0 +1,1089 @@
+#include "store/postgres/libpq.h"
+
+#include <tokenctl/error.h>
+#include <tokenctl/secret.h>
+#include <tokenctl/store/postgres.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tokenctl {
+
+namespace {
+
+constexpr int k_schema_version = 1;
+
+// Every writer takes this advisory lock (per database) for its whole transaction, as
+// BEGIN IMMEDIATE serializes SQLite's writers; the server releases it when the
+// transaction ends or its client goes away.
+constexpr std::int64_t k_write_lock = 0x746f6b656e63746c; // "tokenctl"
+constexpr std::string_view k_lock_timeout = "10s";
+
+// Rows fetched from a cursor at a time: listings stream in bounded memory.
+constexpr int k_fetch_rows = 2000;
+
+// The schema, created by `init` in one transaction. Text compares byte-wise (COLLATE "C",
+// as SQLite's BINARY); user names case-insensitively by fold(), which folds ASCII letters
+// only, as SQLite's NOCASE. Times are milliseconds since the epoch, as on SQLite.
+constexpr std::string_view k_schema = R"sql(
+CREATE SCHEMA tokenctl;
+SET LOCAL search_path = tokenctl;
+
+CREATE FUNCTION fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
+
+CREATE TABLE registry (
+    only_row       boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    application    text NOT NULL CHECK (application = 'tokenctl'),
+    schema_version integer NOT NULL,
+    registry_id    text NOT NULL
+);
+
+CREATE TABLE meta (
+    name  text COLLATE "C" PRIMARY KEY,
+    value bytea NOT NULL
+);
+
+CREATE TABLE users (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       text COLLATE "C" NOT NULL,
+    role       text NOT NULL CHECK (role IN ('admin', 'user', 'verifier')),
+    created_at bigint NOT NULL,
+    removed_at bigint
+);
+CREATE UNIQUE INDEX users_by_name ON users (fold(name));
+
+CREATE TABLE apps (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name         text COLLATE "C" NOT NULL,
+    redirect_uri text NOT NULL,
+    client_id    text COLLATE "C" NOT NULL UNIQUE,
+    created_at   bigint NOT NULL,
+    created_by   bigint NOT NULL REFERENCES users (id),
+    removed_at   bigint
+);
+CREATE UNIQUE INDEX apps_live_name ON apps (name) WHERE removed_at IS NULL;
+
+CREATE TABLE tokens (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token_id           text COLLATE "C" NOT NULL UNIQUE,
+    user_id            bigint NOT NULL REFERENCES users (id),
+    app_id             bigint NOT NULL REFERENCES apps (id),
+    created_by         bigint NOT NULL REFERENCES users (id),
+    generated_at       bigint NOT NULL,
+    issued_at          bigint NOT NULL,
+    access_ttl         bigint NOT NULL,
+    refresh_ttl        bigint NOT NULL,
+    access_expires_at  bigint NOT NULL,
+    refresh_expires_at bigint NOT NULL,
+    access_digest      bytea NOT NULL UNIQUE,
+    refresh_digest     bytea NOT NULL UNIQUE,
+    revoked_at         bigint,
+    revoked_by         bigint REFERENCES users (id),
+    last_used_at       bigint
+);
+CREATE INDEX tokens_by_user ON tokens (user_id, id);
+CREATE INDEX tokens_by_app ON tokens (app_id, id);
+CREATE INDEX tokens_active_by_refresh_expiry ON tokens (refresh_expires_at)
+    WHERE revoked_at IS NULL;
+CREATE INDEX tokens_active_by_last_use ON tokens (coalesce(last_used_at, generated_at))
+    WHERE revoked_at IS NULL;
+
+-- The sealed secrets, apart from the rows listings read, so that grants and policies can
+-- keep them to the token's own user.
+CREATE TABLE secrets (
+    token          bigint PRIMARY KEY REFERENCES tokens (id),
+    access_sealed  bytea NOT NULL,
+    refresh_sealed bytea NOT NULL
+);
+
+CREATE TABLE audit (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at      bigint NOT NULL,
+    actor   text COLLATE "C" NOT NULL,
+    action  text COLLATE "C" NOT NULL,
+    subject text COLLATE "C" NOT NULL DEFAULT '',
+    outcome text NOT NULL CHECK (outcome IN ('ok', 'denied')),
+    detail  text NOT NULL DEFAULT '',
+    login   text NOT NULL DEFAULT session_user
+);
+CREATE INDEX audit_by_actor ON audit (fold(actor), id);
+CREATE INDEX audit_by_action ON audit (action, id);
+CREATE INDEX audit_by_time ON audit (at);
+
+CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit records cannot be changed or deleted';
+END
+$$;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_is_append_only();
+)sql";
+
+// The group roles of a registry (roles are the server's, so their names carry the
+// registry's ID), and what each is granted. `user add` makes a login a member of its
+// role's group; `set-role` and `remove` move or take away that membership. The function
+// that does it runs as the schema's owner, for administrators only.
+constexpr std::string_view k_grants = R"sql(
+CREATE ROLE {admin} NOLOGIN;
+CREATE ROLE {user} NOLOGIN;
+CREATE ROLE {verifier} NOLOGIN;
+GRANT USAGE ON SCHEMA tokenctl TO {admin}, {user}, {verifier};
+GRANT SELECT ON tokenctl.registry, tokenctl.meta TO {admin}, {user}, {verifier};
+GRANT SELECT, INSERT, UPDATE ON tokenctl.users, tokenctl.apps, tokenctl.tokens,
+    tokenctl.secrets TO {admin}, {user}, {verifier};
+GRANT INSERT, UPDATE ON tokenctl.meta TO {admin};
+GRANT SELECT, INSERT ON tokenctl.audit TO {admin}, {user}, {verifier};
+GRANT EXECUTE ON FUNCTION tokenctl.fold(text) TO {admin}, {user}, {verifier};
+
+CREATE FUNCTION tokenctl.grant_registry_role(login text, role text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tokenctl.users u WHERE tokenctl.fold(u.name) =
+                   tokenctl.fold(session_user) AND u.role = 'admin' AND u.removed_at IS NULL)
+       AND session_user <> (SELECT nspowner::regrole::text FROM pg_namespace
+                            WHERE nspname = 'tokenctl') THEN
+        RAISE EXCEPTION 'only an administrator of the registry changes its grants'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('REVOKE %I, %I, %I FROM %I', {admin_text}, {user_text}, {verifier_text},
+                   login);
+    IF role IS NOT NULL THEN
+        EXECUTE format('GRANT %I TO %I', 'tokenctl_' || {id_text} || '_' || role, login);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tokenctl.grant_registry_role(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tokenctl.grant_registry_role(text, text) TO {admin};
+)sql";
+
+// The columns of a token's row (TokenRow), then of the whole token (Token).
+enum TokenCol : int {
+    id,
+    token_id,
+    user_id,
+    user_name,
+    app_name,
+    redirect_uri,
+    generated_at,
+    access_expires_at,
+    refresh_expires_at,
+    revoked_at,
+    client_id,
+    last_used_at,
+    // Token only
+    app_id,
+    created_by,
+    issued_at,
+    access_ttl,
+    refresh_ttl,
+    access_digest,
+    refresh_digest,
+    access_sealed,
+    refresh_sealed
+};
+
+constexpr std::string_view k_token_row_columns =
+    "t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at, "
+    "t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id, t.last_used_at";
+
+constexpr std::string_view k_token_columns =
+    "t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl, t.access_digest, "
+    "t.refresh_digest, s.access_sealed, s.refresh_sealed";
+
+constexpr std::string_view k_token_joins =
+    " FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id "
+    "JOIN tokenctl.apps a ON a.id = t.app_id";
+
+// Whether token `t` is active at $1: neither revoked nor expired (TokenRow::status_at).
+constexpr std::string_view k_token_active_at = "t.revoked_at IS NULL AND t.refresh_expires_at > $1";
+
+// Parameters of one statement: text, or binary for bytea, or NULL.
+class Params {
+  public:
+    Params& text(std::string value) {
+        m_storage.push_back(std::make_unique<std::string>(std::move(value)));
+        m_values.push_back(m_storage.back()->c_str());
+        m_lengths.push_back(static_cast<int>(m_storage.back()->size()));
+        m_formats.push_back(0);
+        return *this;
+    }
+    Params& text(std::string_view value) { return text(std::string(value)); }
+    Params& text(const char* value) { return text(std::string(value)); }
+    Params& text(std::int64_t value) { return text(std::to_string(value)); }
+    Params& text(const std::optional<std::int64_t>& value) { return value ? text(*value) : null(); }
+    Params& null() {
+        m_values.push_back(nullptr);
+        m_lengths.push_back(0);
+        m_formats.push_back(0);
+        return *this;
+    }
+    Params& bytes(const Bytes& value) {
+        m_storage.push_back(std::make_unique<std::string>(value.begin(), value.end()));
+        m_values.push_back(m_storage.back()->data());
+        m_lengths.push_back(static_cast<int>(value.size()));
+        m_formats.push_back(1);
+        return *this;
+    }
+
+    // The placeholder of the parameter added last: $1, $2, ...
+    std::string last() const { return fmt::format("${}", m_values.size()); }
+
+    int count() const { return static_cast<int>(m_values.size()); }
+    const char* const* values() const { return m_values.data(); }
+    const int* lengths() const { return m_lengths.data(); }
+    const int* formats() const { return m_formats.data(); }
+
+  private:
+    std::vector<std::unique_ptr<std::string>> m_storage;
+    std::vector<const char*> m_values;
+    std::vector<int> m_lengths;
+    std::vector<int> m_formats;
+};
+
+// One statement's result, in text form.
+class Result {
+  public:
+    explicit Result(PGresult* result) : m_result(result) {}
+    Result(Result&& other) noexcept : m_result(std::exchange(other.m_result, nullptr)) {}
+    Result& operator=(Result&&) = delete;
+    ~Result() {
+        if (m_result != nullptr) {
+            libpq().PQclear(m_result);
+        }
+    }
+
+    PGresult* get() const { return m_result; }
+    int rows() const { return libpq().PQntuples(m_result); }
+    bool null(int row, int col) const { return libpq().PQgetisnull(m_result, row, col) != 0; }
+    std::string_view view(int row, int col) const {
+        return {libpq().PQgetvalue(m_result, row, col),
+                static_cast<std::size_t>(libpq().PQgetlength(m_result, row, col))};
+    }
+    std::string str(int row, int col) const { return std::string(view(row, col)); }
+    std::int64_t int64(int row, int col) const {
+        auto text = view(row, col);
+        std::int64_t value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size()) {
+            throw Error(
+                Status::failure,
+                fmt::format("the registry returned {} where a number belongs", printable(text)));
+        }
+        return value;
+    }
+    std::optional<std::int64_t> optional_int64(int row, int col) const {
+        return null(row, col) ? std::nullopt : std::optional<std::int64_t>(int64(row, col));
+    }
+    // bytea in its text form: \x and two hex digits a byte.
+    Bytes bytes(int row, int col) const {
+        auto text = view(row, col);
+        if (!text.starts_with("\\x") || text.size() % 2 != 0) {
+            throw Error(Status::failure, "the registry returned binary data in an unknown form");
+        }
+        Bytes out;
+        out.reserve((text.size() - 2) / 2);
+        auto nibble = [](char c) -> int {
+            if (c >= '0' && c <= '9') {
+                return c - '0';
+            }
+            if (c >= 'a' && c <= 'f') {
+                return c - 'a' + 10;
+            }
+            throw Error(Status::failure, "the registry returned binary data in an unknown form");
+        };
+        for (std::size_t i = 2; i < text.size(); i += 2) {
+            out.push_back(static_cast<std::uint8_t>(nibble(text[i]) * 16 + nibble(text[i + 1])));
+        }
+        return out;
+    }
+
+  private:
+    PGresult* m_result;
+};
+
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    }
+    while (!out.empty() && out.back() == ' ') {
+        out.pop_back();
+    }
+    return out;
+}
+
+class PostgresStore final : public Store {
+  public:
+    explicit PostgresStore(const Location& location) : m_shown(location.text) {
+        if (location.password_given) {
+            std::cerr << "tokenctl: warning: the registry's URI holds a password, which shows "
+                         "in ps and in shell history; keep it in ~/.pgpass or PGPASSFILE\n";
+        }
+        connect(location.uri);
+    }
+
+    ~PostgresStore() override {
+        if (m_conn != nullptr) {
+            libpq().PQfinish(m_conn);
+        }
+    }
+
+    PostgresStore(const PostgresStore&) = delete;
+    PostgresStore& operator=(const PostgresStore&) = delete;
+
+    // Reads the registry's mark; refuses what is not a registry, or not this version.
+    void open(bool migrate) {
+        auto marks = query("open the registry",
+                           "SELECT application, schema_version, registry_id, session_user "
+                           "FROM tokenctl.registry",
+                           Params(), &PostgresStore::open_error);
+        if (marks.rows() != 1) {
+            throw Error(Status::failure,
+                        fmt::format("registry {}: its schema tokenctl is not tokenctl's", m_shown),
+                        "tokenctl leaves it untouched; name another database with --db");
+        }
+        int version = static_cast<int>(marks.int64(0, 1));
+        m_registry_id = marks.str(0, 2);
+        m_login = marks.str(0, 3);
+        if (version > k_schema_version) {
+            throw Error(Status::failure,
+                        fmt::format("registry {} has schema version {}, newer than this "
+                                    "tokenctl knows ({})",
+                                    m_shown, version, k_schema_version),
+                        "upgrade tokenctl; the registry was left untouched");
+        }
+        if (version < k_schema_version && !migrate) {
+            throw Error(Status::failure,
+                        fmt::format("registry {} has schema version {}, older than this "
+                                    "tokenctl's ({})",
+                                    m_shown, version, k_schema_version),
+                        "the registry's owner upgrades it with `tokenctl migrate`");
+        }
+    }
+
+    // Creates the schema and runs `first_write`, in one transaction.
+    void create(const std::function<void(Store&)>& first_write) {
+        write([&] {
+            auto exists =
+                query("look for a registry", "SELECT count(*), session_user FROM pg_namespace "
+                                             "WHERE nspname = 'tokenctl'");
+            m_login = exists.str(0, 1);
+            if (exists.int64(0, 0) != 0) {
+                throw Error(Status::conflict,
+                            fmt::format("a registry already exists in {}", m_shown),
+                            "tokenctl init never overwrites; name another database with --db");
+            }
+            const std::string id = random_hex(8);
+            m_registry_id = id;
+            exec("create the registry", std::string(k_schema));
+            auto group = [&](std::string_view role) {
+                return fmt::format("tokenctl_{}_{}", id, role);
+            };
+            auto quoted = [](const std::string& text) { return "'" + text + "'"; };
+            exec("create the registry's roles",
+                 fmt::format(k_grants, fmt::arg("admin", group("admin")),
+                             fmt::arg("user", group("user")),
+                             fmt::arg("verifier", group("verifier")),
+                             fmt::arg("admin_text", quoted(group("admin"))),
+                             fmt::arg("user_text", quoted(group("user"))),
+                             fmt::arg("verifier_text", quoted(group("verifier"))),
+                             fmt::arg("id_text", quoted(id))));
+            run("mark the registry",
+                "INSERT INTO tokenctl.registry (application, schema_version, registry_id) "
+                "VALUES ('tokenctl', $1, $2)",
+                Params().text(std::int64_t{k_schema_version}).text(id));
+            first_write(*this);
+        });
+    }
+
+    void write(const std::function<void()>& body) override {
+        transaction(fmt::format("BEGIN; SET LOCAL lock_timeout = '{}'; "
+                                "SELECT pg_advisory_xact_lock({})",
+                                k_lock_timeout, k_write_lock),
+                    "begin a write transaction", body);
+    }
+
+    void read(const std::function<void()>& body) override {
+        transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin a read transaction",
+                    body);
+    }
+
+    std::optional<std::string> login() override { return m_login; }
+    std::optional<std::string> registry_id() override { return m_registry_id; }
+
+    void grant_login(std::string_view name, std::optional<Role> role) override {
+        auto found = query("look up the login", "SELECT count(*) FROM pg_roles WHERE rolname = $1",
+                           Params().text(name));
+        if (found.int64(0, 0) == 0) {
+            throw Error(Status::not_found,
+                        fmt::format("{} is not a login of the PostgreSQL server", name),
+                        fmt::format("the database administrator creates it first: CREATE ROLE "
+                                    "\"{}\" LOGIN",
+                                    name));
+        }
+        Params params;
+        params.text(name);
+        if (role) {
+            params.text(role_name(*role));
+        } else {
+            params.null();
+        }
+        run("change the login's grants", "SELECT tokenctl.grant_registry_role($1, $2)", params);
+    }
+
+    std::optional<User> find_user(std::string_view name, bool include_removed) override {
+        auto r = query("find a user",
+                       "SELECT id, name, role, created_at, removed_at FROM tokenctl.users "
+                       "WHERE tokenctl.fold(name) = tokenctl.fold($1)",
+                       Params().text(name));
+        if (r.rows() == 0) {
+            return std::nullopt;
+        }
+        User user = read_user(r, 0);
+        if (user.removed_at && !include_removed) {
+            return std::nullopt;
+        }
+        return user;
+    }
+
+    std::int64_t insert_user(std::string_view name, Role role, Millis now) override {
+        return query("add a user",
+                     "INSERT INTO tokenctl.users (name, role, created_at) VALUES ($1, $2, $3) "
+                     "RETURNING id",
+                     Params().text(name).text(role_name(role)).text(now))
+            .int64(0, 0);
+    }
+
+    void reactivate_user(std::int64_t id, Role role, Millis now) override {
+        run("restore a user",
+            "UPDATE tokenctl.users SET role = $2, created_at = $3, removed_at = NULL "
+            "WHERE id = $1",
+            Params().text(id).text(role_name(role)).text(now));
+    }
+
+    void set_role(std::int64_t id, Role role) override {
+        run("change a role", "UPDATE tokenctl.users SET role = $2 WHERE id = $1",
+            Params().text(id).text(role_name(role)));
+    }
+
+    void mark_user_removed(std::int64_t id, Millis now) override {
+        run("remove a user", "UPDATE tokenctl.users SET removed_at = $2 WHERE id = $1",
+            Params().text(id).text(now));
+    }
+
+    std::int64_t count_admins() override {
+        return query("count administrators",
+                     "SELECT count(*) FROM tokenctl.users WHERE role = 'admin' AND removed_at "
+                     "IS NULL")
+            .int64(0, 0);
+    }
+
+    void for_each_user(Millis now, const std::function<void(const UserRow&)>& fn) override {
+        stream("list users",
+               fmt::format("SELECT id, name, role, created_at, removed_at, "
+                           "(SELECT count(*) FROM tokenctl.tokens t WHERE t.user_id = users.id "
+                           "AND {}) FROM tokenctl.users WHERE removed_at IS NULL "
+                           "ORDER BY tokenctl.fold(name)",
+                           k_token_active_at),
+               Params().text(now), [&](const Result& r, int row) {
+                   fn(UserRow{read_user(r, row), r.int64(row, 5)});
+               });
+    }
+
+    std::int64_t count_active_tokens(std::int64_t user_id, Millis now) override {
+        return query("count active tokens",
+                     fmt::format("SELECT count(*) FROM tokenctl.tokens t WHERE t.user_id = $2 "
+                                 "AND {}",
+                                 k_token_active_at),
+                     Params().text(now).text(user_id))
+            .int64(0, 0);
+    }
+
+    std::optional<App> find_app(std::string_view name) override {
+        auto r = query("find an application",
+                       "SELECT id, name, redirect_uri, client_id, created_at, created_by "
+                       "FROM tokenctl.apps WHERE name = $1 AND removed_at IS NULL",
+                       Params().text(name));
+        if (r.rows() == 0) {
+            return std::nullopt;
+        }
+        return App{r.int64(0, 0), r.str(0, 1),   r.str(0, 2), r.str(0, 3),
+                   r.int64(0, 4), r.int64(0, 5), std::nullopt};
+    }
+
+    void for_each_app(bool include_removed, std::optional<std::int64_t> holder, Millis now,
+                      const std::function<void(const AppRow&)>& fn) override {
+        std::string holder_tokens = holder ? " AND t.user_id = $2" : "";
+        std::string sql = fmt::format(
+            "SELECT a.id, a.name, a.redirect_uri, a.client_id, a.created_at, a.created_by, "
+            "a.removed_at, u.name, (SELECT count(*) FROM tokenctl.tokens t WHERE t.app_id = a.id "
+            "AND {}{}) FROM tokenctl.apps a JOIN tokenctl.users u ON u.id = a.created_by "
+            "WHERE true",
+            k_token_active_at, holder_tokens);
+        if (!include_removed) {
+            sql += " AND a.removed_at IS NULL";
+        }
+        if (holder) {
+            sql += " AND EXISTS (SELECT 1 FROM tokenctl.tokens t WHERE t.app_id = a.id AND "
+                   "t.user_id = $2)";
+        }
+        sql += " ORDER BY a.name, a.id";
+        Params params;
+        params.text(now);
+        if (holder) {
+            params.text(*holder);
+        }
+        AppRow row;
+        stream("list applications", sql, params, [&](const Result& r, int i) {
+            row.app = App{r.int64(i, 0), r.str(i, 1),   r.str(i, 2),           r.str(i, 3),
+                          r.int64(i, 4), r.int64(i, 5), r.optional_int64(i, 6)};
+            row.created_by = r.str(i, 7);
+            row.active_tokens = r.int64(i, 8);
+            fn(row);
+        });
+    }
+
+    void mark_app_removed(std::int64_t id, Millis now) override {
+        run("remove an application", "UPDATE tokenctl.apps SET removed_at = $2 WHERE id = $1",
+            Params().text(id).text(now));
+    }
+
+    std::int64_t insert_app(const App& app) override {
+        return query("add an application",
+                     "INSERT INTO tokenctl.apps (name, redirect_uri, client_id, created_at, "
+                     "created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                     Params()
+                         .text(app.name)
+                         .text(app.redirect_uri)
+                         .text(app.client_id)
+                         .text(app.created_at)
+                         .text(app.created_by))
+            .int64(0, 0);
+    }
+
+    std::optional<Token> find_token(std::string_view token_id) override {
+        return find_token_where("t.token_id = $1", Params().text(token_id));
+    }
+
+    std::optional<Token> find_token_by_access_digest(const Bytes& digest) override {
+        return find_token_where("t.access_digest = $1", Params().bytes(digest));
+    }
+
+    std::int64_t insert_token(const Token& t) override {
+        // One round trip: the row, then its sealed secrets under the new row's id.
+        return query("add a token",
+                     "WITH t AS (INSERT INTO tokenctl.tokens (token_id, user_id, app_id, "
+                     "created_by, generated_at, issued_at, access_ttl, refresh_ttl, "
+                     "access_expires_at, refresh_expires_at, access_digest, refresh_digest) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id) "
+                     "INSERT INTO tokenctl.secrets (token, access_sealed, refresh_sealed) "
+                     "SELECT id, $13, $14 FROM t RETURNING token",
+                     Params()
+                         .text(t.token_id)
+                         .text(t.user_id)
+                         .text(t.app_id)
+                         .text(t.created_by)
+                         .text(t.generated_at)
+                         .text(t.issued_at)
+                         .text(t.access_ttl)
+                         .text(t.refresh_ttl)
+                         .text(t.access_expires_at)
+                         .text(t.refresh_expires_at)
+                         .bytes(t.access_digest)
+                         .bytes(t.refresh_digest)
+                         .bytes(t.access_sealed)
+                         .bytes(t.refresh_sealed))
+            .int64(0, 0);
+    }
+
+    void for_each_token(const TokenFilter& filter,
+                        const std::function<void(const TokenRow&)>& fn) override {
+        Params params;
+        std::string sql = fmt::format("SELECT {}{} WHERE true", k_token_row_columns, k_token_joins);
+        if (filter.user_id) {
+            sql += " AND t.user_id = " + params.text(*filter.user_id).last();
+        }
+        if (filter.app_id) {
+            sql += " AND t.app_id = " + params.text(*filter.app_id).last();
+        }
+        if (!filter.include_revoked || filter.active_at) {
+            sql += " AND t.revoked_at IS NULL";
+        }
+        if (filter.active_at) {
+            sql += " AND t.refresh_expires_at > " + params.text(*filter.active_at).last();
+        }
+        if (filter.expiring_before) {
+            sql += " AND t.refresh_expires_at <= " + params.text(*filter.expiring_before).last();
+        }
+        if (filter.unused_since) {
+            sql += " AND coalesce(t.last_used_at, t.generated_at) <= " +
+                   params.text(*filter.unused_since).last();
+        }
+        if (filter.expiring_before) {
+            sql += " ORDER BY t.refresh_expires_at, t.id";
+        } else if (filter.unused_since) {
+            sql += " ORDER BY coalesce(t.last_used_at, t.generated_at), t.id";
+        } else {
+            sql += " ORDER BY t.id";
+        }
+        TokenRow row;
+        stream("list tokens", sql, params, [&](const Result& r, int i) {
+            read_token_row(r, i, row);
+            fn(row);
+        });
+    }
+
+    void for_each_name(const NameQuery& names,
+                       const std::function<void(const std::string&)>& fn) override {
+        Params params;
+        std::string column;
+        std::string sql;
+        switch (names.kind) {
+        case NameQuery::Kind::token_ids:
+            column = "t.token_id";
+            sql =
+                fmt::format("SELECT t.token_id FROM tokenctl.tokens t WHERE {}", k_token_active_at);
+            params.text(names.now);
+            if (names.user_id) {
+                sql += " AND t.user_id = " + params.text(*names.user_id).last();
+            }
+            break;
+        case NameQuery::Kind::user_names:
+            column = "tokenctl.fold(name)";
+            sql = "SELECT name FROM tokenctl.users WHERE removed_at IS NULL";
+            if (names.role) {
+                sql += " AND role = " + params.text(role_name(*names.role)).last();
+            }
+            break;
+        case NameQuery::Kind::app_names:
+            column = "a.name";
+            sql = "SELECT a.name FROM tokenctl.apps a WHERE a.removed_at IS NULL";
+            if (names.user_id) {
+                sql += " AND EXISTS (SELECT 1 FROM tokenctl.tokens t WHERE t.app_id = a.id AND "
+                       "t.user_id = " +
+                       params.text(*names.user_id).last() + ")";
+            }
+            break;
+        }
+        if (!names.prefix.empty()) {
+            std::string low = names.prefix;
+            if (names.kind == NameQuery::Kind::user_names) {
+                for (char& c : low) {
+                    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+                }
+            }
+            // Byte-wise, as the "C" collation orders them: the names that begin with `low`.
+            sql += fmt::format(" AND starts_with({}, {})", column, params.text(low).last());
+        }
+        sql += fmt::format(" ORDER BY {}{} LIMIT {}", column, names.last ? " DESC" : "",
+                           params.text(static_cast<std::int64_t>(names.limit)).last());
+        auto r = query("complete names", sql, params);
+        for (int i = 0; i < r.rows(); ++i) {
+            fn(r.str(i, 0));
+        }
+    }
+
+    void revoke_token(std::int64_t id, std::int64_t by, Millis now) override {
+        run("revoke a token",
+            "UPDATE tokenctl.tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND "
+            "revoked_at IS NULL",
+            Params().text(id).text(now).text(by));
+    }
+
+    bool stamp_last_used(std::int64_t id, Millis now) override {
+        auto r = query("record the token's use",
+                       "UPDATE tokenctl.tokens SET last_used_at = $2 WHERE id = $1 AND "
+                       "(last_used_at IS NULL OR last_used_at <= $2::bigint - $3::bigint)",
+                       Params().text(id).text(now).text(k_last_use_resolution_ms));
+        return std::string_view(libpq().PQcmdTuples(r.get())) != "0";
+    }
+
+    void replace_secrets(const Token& t) override {
+        run("store the new secrets",
+            "WITH s AS (UPDATE tokenctl.secrets SET access_sealed = $7, refresh_sealed = $8 "
+            "WHERE token = $1) UPDATE tokenctl.tokens SET issued_at = $2, access_expires_at = $3, "
+            "refresh_expires_at = $4, access_digest = $5, refresh_digest = $6 WHERE id = $1",
+            Params()
+                .text(t.id)
+                .text(t.issued_at)
+                .text(t.access_expires_at)
+                .text(t.refresh_expires_at)
+                .bytes(t.access_digest)
+                .bytes(t.refresh_digest)
+                .bytes(t.access_sealed)
+                .bytes(t.refresh_sealed));
+    }
+
+    std::vector<SealedSecrets> sealed_batch(std::int64_t after, std::size_t limit) override {
+        auto r = query("read the sealed secrets",
+                       "SELECT t.id, t.token_id, t.access_digest, t.refresh_digest, "
+                       "s.access_sealed, s.refresh_sealed FROM tokenctl.tokens t JOIN "
+                       "tokenctl.secrets s ON s.token = t.id WHERE t.id > $1 ORDER BY t.id "
+                       "LIMIT $2",
+                       Params().text(after).text(static_cast<std::int64_t>(limit)));
+        std::vector<SealedSecrets> batch;
+        for (int i = 0; i < r.rows(); ++i) {
+            batch.push_back(SealedSecrets{r.int64(i, 0), r.str(i, 1), r.bytes(i, 2), r.bytes(i, 3),
+                                          r.bytes(i, 4), r.bytes(i, 5)});
+        }
+        return batch;
+    }
+
+    void replace_sealed(std::int64_t id, const Bytes& access_sealed,
+                        const Bytes& refresh_sealed) override {
+        run("store the re-sealed secrets",
+            "UPDATE tokenctl.secrets SET access_sealed = $2, refresh_sealed = $3 WHERE token = $1",
+            Params().text(id).bytes(access_sealed).bytes(refresh_sealed));
+    }
+
+    std::vector<std::string> integrity_problems() override {
+        // The server keeps its own pages and references sound; what it cannot know is
+        // that every token has its sealed secrets.
+        auto r = query("check integrity",
+                       "SELECT t.token_id FROM tokenctl.tokens t WHERE NOT EXISTS (SELECT 1 "
+                       "FROM tokenctl.secrets s WHERE s.token = t.id) ORDER BY t.id");
+        std::vector<std::string> problems;
+        for (int i = 0; i < r.rows(); ++i) {
+            problems.push_back(fmt::format("token {} has no sealed secrets", r.str(i, 0)));
+        }
+        return problems;
+    }
+
+    int schema_version() override {
+        return static_cast<int>(
+            query("read the schema version", "SELECT schema_version FROM tokenctl.registry")
+                .int64(0, 0));
+    }
+
+    bool audit_protected() override {
+        return query("read the audit log's triggers",
+                     "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tokenctl.audit'::regclass "
+                     "AND tgname IN ('audit_no_update', 'audit_no_delete', 'audit_no_truncate') "
+                     "AND tgenabled = 'O'")
+                   .int64(0, 0) == 3;
+    }
+
+    void for_each_audit(const AuditFilter& filter,
+                        const std::function<void(const AuditEntry&)>& fn) override {
+        Params params;
+        std::string sql = "SELECT id, at, actor, action, subject, outcome, detail FROM "
+                          "tokenctl.audit WHERE true";
+        if (filter.actor) {
+            sql += " AND tokenctl.fold(actor) = tokenctl.fold(" +
+                   params.text(*filter.actor).last() + ")";
+        }
+        if (filter.action) {
+            sql += " AND action = " + params.text(*filter.action).last();
+        }
+        if (filter.since) {
+            sql += " AND at >= " + params.text(*filter.since).last();
+        }
+        if (filter.subject) {
+            sql += fmt::format(
+                " AND (tokenctl.fold(subject) = tokenctl.fold({0}) OR subject IN (SELECT "
+                "t.token_id FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id "
+                "WHERE tokenctl.fold(u.name) = tokenctl.fold({0}) UNION SELECT t.token_id FROM "
+                "tokenctl.tokens t JOIN tokenctl.apps a ON a.id = t.app_id WHERE a.name = {0}))",
+                params.text(*filter.subject).last());
+        }
+        sql += " ORDER BY id";
+        AuditEntry e;
+        stream("read the audit log", sql, params, [&](const Result& r, int i) {
+            e.id = r.int64(i, 0);
+            e.at = r.int64(i, 1);
+            e.actor = r.str(i, 2);
+            e.action = r.str(i, 3);
+            e.subject = r.str(i, 4);
+            e.outcome = r.str(i, 5);
+            e.detail = r.str(i, 6);
+            fn(e);
+        });
+    }
+
+    std::optional<Bytes> meta(std::string_view name) override {
+        auto r = query("read metadata", "SELECT value FROM tokenctl.meta WHERE name = $1",
+                       Params().text(name));
+        if (r.rows() == 0) {
+            return std::nullopt;
+        }
+        return r.bytes(0, 0);
+    }
+
+    void set_meta(std::string_view name, const Bytes& value) override {
+        run("write metadata",
+            "INSERT INTO tokenctl.meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO "
+            "UPDATE SET value = excluded.value",
+            Params().text(name).bytes(value));
+    }
+
+  protected:
+    void store_audit(const AuditEntry& e) override {
+        run("write the audit log",
+            "INSERT INTO tokenctl.audit (at, actor, action, subject, outcome, detail) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            Params().text(e.at).text(e.actor).text(e.action).text(e.subject).text(e.outcome).text(
+                e.detail));
+    }
+
+  private:
+    using ErrorMapper = Error (PostgresStore::*)(std::string_view what, const PGresult* result,
+                                                 std::string_view sqlstate) const;
+
+    void connect(const std::string& uri) {
+        const Libpq& pq = libpq();
+        // The URI comes last: what it names overrides the defaults before it.
+        std::vector<const char*> keywords = {"fallback_application_name"};
+        std::vector<const char*> values = {"tokenctl"};
+        if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {
+            keywords.push_back("connect_timeout");
+            values.push_back("10");
+        }
+        keywords.push_back("dbname");
+        values.push_back(uri.c_str());
+        keywords.push_back(nullptr);
+        values.push_back(nullptr);
+        m_conn = pq.PQconnectdbParams(keywords.data(), values.data(), 1);
+        if (m_conn == nullptr) {
+            throw Error(Status::failure,
+                        fmt::format("cannot connect to registry {}: out of memory", m_shown));
+        }
+        if (pq.PQstatus(m_conn) != CONNECTION_OK) {
+            throw Error(Status::failure,
+                        fmt::format("cannot connect to registry {}: {}", m_shown,
+                                    one_line(pq.PQerrorMessage(m_conn))),
+                        "check the server, the URI (--db or TOKENCTL_DB), your password in "
+                        "~/.pgpass or PGPASSFILE, and sslmode");
+        }
+        // Notices (NOTICE, WARNING) are the server's chatter, not tokenctl's output.
+        pq.PQsetNoticeProcessor(
+            m_conn, [](void*, const char*) {}, nullptr);
+    }
+
+    void transaction(const std::string& begin, std::string_view what,
+                     const std::function<void()>& body) {
+        if (m_in_transaction) {
+            throw Error(Status::failure, "internal error: nested transaction");
+        }
+        exec(what, begin, &PostgresStore::lock_error);
+        m_in_transaction = true;
+        try {
+            body();
+            exec("commit", "COMMIT");
+        } catch (...) {
+            m_in_transaction = false;
+            // A connection that is gone has rolled back already; the original error says why.
+            Result rollback(libpq().PQexec(m_conn, "ROLLBACK"));
+            throw;
+        }
+        m_in_transaction = false;
+    }
+
+    Error lock_error(std::string_view what, const PGresult* result,
+                     std::string_view sqlstate) const {
+        if (sqlstate == "55P03") {
+            return Error(Status::failure,
+                         fmt::format("registry {}: another tokenctl held the write lock for more "
+                                     "than {}",
+                                     m_shown, k_lock_timeout),
+                         "try again; a stuck client's lock is released when its connection ends");
+        }
+        return server_error(what, result, sqlstate);
+    }
+
+    Error open_error(std::string_view what, const PGresult* result,
+                     std::string_view sqlstate) const {
+        if (sqlstate == "42P01" || sqlstate == "3F000") {
+            return Error(Status::failure, fmt::format("no tokenctl registry in {}", m_shown),
+                         "run `tokenctl init` to create one, or name another with --db");
+        }
+        if (sqlstate == "42501") {
+            return Error(Status::permission,
+                         fmt::format("your login is not a user of registry {}", m_shown),
+                         "an administrator of the registry adds your login with `tokenctl user "
+                         "add NAME`");
+        }
+        return server_error(what, result, sqlstate);
+    }
+
+    // SQLSTATE classes mapped to tokenctl's statuses and hints.
+    Error server_error(std::string_view what, const PGresult* result,
+                       std::string_view sqlstate) const {
+        std::string reason =
+            result != nullptr
+                ? one_line(libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) != nullptr
+                               ? libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                               : "")
+                : std::string();
+        if (reason.empty()) {
+            reason = one_line(libpq().PQerrorMessage(m_conn));
+        }
+        std::string message = fmt::format("registry {}: cannot {}: {}", m_shown, what, reason);
+        if (sqlstate == "42501") {
+            return Error(Status::permission, message,
+                         "the server refused: your login lacks the grant; an administrator "
+                         "changes roles with `tokenctl user set-role`");
+        }
+        if (sqlstate == "23505") {
+            return Error(Status::conflict, message, "another writer got there first; try again");
+        }
+        if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03" ||
+            sqlstate == "57014") {
+            return Error(Status::failure, message, "try again");
+        }
+        if (sqlstate == "53100") {
+            return Error(Status::failure, message,
+                         "the server's disk is full; nothing was changed");
+        }
+        if (sqlstate == "25006") {
+            return Error(Status::failure, message,
+                         "the server is read-only (a standby?); name the primary with --db");
+        }
+        if (sqlstate.empty() || sqlstate.starts_with("08") || sqlstate.starts_with("57P")) {
+            return Error(Status::failure, message,
+                         "the connection to the server was lost; if a change was being "
+                         "committed, check whether it was made before trying again");
+        }
+        return Error(Status::failure, message);
+    }
+
+    // Runs `sql` with `params`; throws the mapped error when it fails.
+    Result query(std::string_view what, const std::string& sql, const Params& params = Params(),
+                 ErrorMapper on_error = &PostgresStore::server_error) {
+        Result r(libpq().PQexecParams(m_conn, sql.c_str(), params.count(), nullptr, params.values(),
+                                      params.lengths(), params.formats(), 0));
+        check(what, r, on_error);
+        return r;
+    }
+
+    void run(std::string_view what, const std::string& sql, const Params& params) {
+        query(what, sql, params);
+    }
+
+    // One or more statements without parameters.
+    void exec(std::string_view what, const std::string& sql,
+              ErrorMapper on_error = &PostgresStore::server_error) {
+        Result r(libpq().PQexec(m_conn, sql.c_str()));
+        check(what, r, on_error);
+    }
+
+    void check(std::string_view what, const Result& r, ErrorMapper on_error) const {
+        auto status = r.get() == nullptr ? PGRES_FATAL_ERROR : libpq().PQresultStatus(r.get());
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+            return;
+        }
+        const char* state =
+            r.get() != nullptr ? libpq().PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+        throw(this->*on_error)(what, r.get(), state != nullptr ? state : "");
+    }
+
+    // Runs `sql` through a cursor, `fn` called on each row: bounded memory however many
+    // rows there are, and `fn` may query the store between batches.
+    void stream(std::string_view what, const std::string& sql, const Params& params,
+                const std::function<void(const Result&, int)>& fn) {
+        if (!m_in_transaction) {
+            read([&] { stream(what, sql, params, fn); });
+            return;
+        }
+        std::string cursor = fmt::format("tokenctl_{}", ++m_cursors);
+        run(what, fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", cursor, sql), params);
+        std::string fetch = fmt::format("FETCH {} FROM {}", k_fetch_rows, cursor);
+        for (;;) {
+            auto r = query(what, fetch);
+            for (int i = 0; i < r.rows(); ++i) {
+                fn(r, i);
+            }
+            if (r.rows() < k_fetch_rows) {
+                break;
+            }
+        }
+        exec(what, fmt::format("CLOSE {}", cursor));
+    }
+
+    std::optional<Token> find_token_where(std::string_view condition, const Params& params) {
+        auto r = query("find a token",
+                       fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON s.token = "
+                                   "t.id WHERE {}",
+                                   k_token_row_columns, k_token_columns, k_token_joins, condition),
+                       params);
+        if (r.rows() == 0) {
+            return std::nullopt;
+        }
+        Token t;
+        read_token_row(r, 0, t);
+        t.app_id = r.int64(0, TokenCol::app_id);
+        t.created_by = r.int64(0, TokenCol::created_by);
+        t.issued_at = r.int64(0, TokenCol::issued_at);
+        t.access_ttl = r.int64(0, TokenCol::access_ttl);
+        t.refresh_ttl = r.int64(0, TokenCol::refresh_ttl);
+        t.access_digest = r.bytes(0, TokenCol::access_digest);
+        t.refresh_digest = r.bytes(0, TokenCol::refresh_digest);
+        if (!r.null(0, TokenCol::access_sealed)) {
+            t.access_sealed = r.bytes(0, TokenCol::access_sealed);
+            t.refresh_sealed = r.bytes(0, TokenCol::refresh_sealed);
+        }
+        return t;
+    }
+
+    static void read_token_row(const Result& r, int i, TokenRow& row) {
+        row.id = r.int64(i, TokenCol::id);
+        row.token_id = r.str(i, TokenCol::token_id);
+        row.user_id = r.int64(i, TokenCol::user_id);
+        row.user = r.str(i, TokenCol::user_name);
+        row.application = r.str(i, TokenCol::app_name);
+        row.redirect_uri = r.str(i, TokenCol::redirect_uri);
+        row.generated_at = r.int64(i, TokenCol::generated_at);
+        row.access_expires_at = r.int64(i, TokenCol::access_expires_at);
+        row.refresh_expires_at = r.int64(i, TokenCol::refresh_expires_at);
+        row.revoked_at = r.optional_int64(i, TokenCol::revoked_at);
+        row.client_id = r.str(i, TokenCol::client_id);
+        row.last_used_at = r.optional_int64(i, TokenCol::last_used_at);
+    }
+
+    static User read_user(const Result& r, int i) {
+        return User{r.int64(i, 0), r.str(i, 1), parse_role(r.view(i, 2)), r.int64(i, 3),
+                    r.optional_int64(i, 4)};
+    }
+
+    std::string m_shown; // the URI, its password hidden
+    PGconn* m_conn = nullptr;
+    bool m_in_transaction = false;
+    std::uint64_t m_cursors = 0;
+    std::optional<std::string> m_login;
+    std::optional<std::string> m_registry_id;
+};
+
+} // namespace
+
+std::unique_ptr<Store> open_postgres_store(const Location& location, bool migrate) {
+    auto store = std::make_unique<PostgresStore>(location);
+    store->open(migrate);
+    return store;
+}
+
+std::unique_ptr<Store> create_postgres_store(const Location& location,
+                                             const std::function<void(Store&)>& first_write) {
+    auto store = std::make_unique<PostgresStore>(location);
+    store->create(first_write);
+    return store;
+}
+
+int postgres_schema_version() {
+    return k_schema_version;
+}
+
+} // namespace tokenctl
