@@ -195,6 +195,11 @@ std::int64_t plan_rekey(Session& session);
 // Returns the number of tokens re-sealed.
 std::int64_t rekey(Session& session);
 
+// Upgrades the registry's schema to this tokenctl's, for an administrator (on PostgreSQL,
+// the schema's owner: the server refuses anyone else's DDL). Returns the schema version
+// it had and the one it has now.
+std::pair<int, int> migrate_registry(const Paths& paths, const std::optional<std::string>& claimed);
+
 // Writes a consistent copy of the live SQLite registry to `dest` and its key file to
 // DEST.key, both 0600 and both complete before either is linked in; the copy is opened and
 // its key checked first. Error(usage) on PostgreSQL; Error(conflict) for an existing
@@ -235,7 +240,8 @@ void complete_names(const Paths& paths, const std::optional<std::string>& claime
 // --- listings -------------------------------------------------------------------
 
 std::span<const Column<TokenRow>> token_columns();
-std::span<const Column<UserRow>> user_columns();
+// With `registry`, the registry's ID too (whoami on PostgreSQL, whose key file it names).
+std::span<const Column<UserRow>> user_columns(bool registry = false);
 std::span<const Column<AuditEntry>> audit_columns();
 // `app list`'s columns; with `all`, a last one: removed_at.
 std::span<const Column<AppRow>> app_columns(bool all);

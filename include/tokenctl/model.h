@@ -33,6 +33,7 @@ struct User {
 struct UserRow {
     User user;
     std::int64_t active_tokens = 0;
+    std::string registry; // whoami: the registry's ID, where it has one (PostgreSQL)
 };
 
 struct App {

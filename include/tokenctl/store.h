@@ -167,6 +167,8 @@ class Store {
     virtual std::vector<std::string> integrity_problems() = 0;
     // The schema version of the registry (equal to this build's once opened).
     virtual int schema_version() = 0;
+    // The schema version the registry had when it was opened, before any migration.
+    virtual int opened_schema_version() const = 0;
     // True when the audit log refuses changes and deletions by itself.
     virtual bool audit_protected() = 0;
 
@@ -193,9 +195,11 @@ class Store {
 };
 
 // Opens the existing registry at `location`, migrating a SQLite database forward if it is
-// older. A missing registry, one that is not tokenctl's, or one from a newer tokenctl is
-// refused with Error(failure) and left untouched.
-std::unique_ptr<Store> open_store(const Location& location);
+// older; a PostgreSQL registry only with `migrate` (`tokenctl migrate`, its owner's job),
+// else an older one is refused with that hint. A missing registry, one that is not
+// tokenctl's, or one from a newer tokenctl is refused with Error(failure) and left
+// untouched.
+std::unique_ptr<Store> open_store(const Location& location, bool migrate = false);
 
 // Creates a new, empty registry at `location`, which must not exist (Error(conflict)), and
 // runs `first_write` in a write transaction on it (on PostgreSQL the same transaction that

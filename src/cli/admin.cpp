@@ -52,6 +52,18 @@ void set_backup_command(CLI::App& cmd, Globals& globals) {
     });
 }
 
+void set_migrate_command(CLI::App& cmd, Globals& globals) {
+    cmd.callback([&globals] {
+        auto [from, to] =
+            migrate_registry(resolve_paths(globals.db), claimed_acting_name(globals.as));
+        if (from == to) {
+            std::cout << fmt::format("schema version {}: up to date\n", to);
+        } else {
+            std::cout << fmt::format("upgraded the schema from version {} to {}\n", from, to);
+        }
+    });
+}
+
 void set_check_command(CLI::App& cmd, Globals& globals) {
     cmd.callback([&globals] {
         Paths paths = resolve_paths(globals.db);

@@ -57,6 +57,10 @@ constexpr std::array k_commands{
             &set_rekey_command},
     Command{"check", "Check the registry's health: integrity, key file, modes, administrators",
             &set_check_command},
+    Command{"migrate",
+            "Upgrade the registry's schema to this tokenctl's (administrators; on PostgreSQL "
+            "its owner)",
+            &set_migrate_command},
     Command{"help", "Show the help of tokenctl or of a command", &set_help_command},
 };
 

@@ -103,6 +103,7 @@ void set_app_command(CLI::App& command, Globals& globals);
 void set_backup_command(CLI::App& command, Globals& globals);
 void set_rekey_command(CLI::App& command, Globals& globals);
 void set_check_command(CLI::App& command, Globals& globals);
+void set_migrate_command(CLI::App& command, Globals& globals);
 
 void set_help_command(CLI::App& command, Globals& globals);
 

@@ -18,7 +18,7 @@ Run `tokenctl help COMMAND` for a command's options; `man tokenctl` for more.
 )";
 
 // A few command lines for each command's help, keyed by the command's path.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 23> k_examples{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 24> k_examples{{
     {"", "tokenctl init --admin admin@example.com\n"
          "tokenctl --as admin@example.com user add dev@example.com\n"
          "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
@@ -74,6 +74,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 23> k_exampl
               "tokenctl rekey --yes   # in a script: no prompt\n"},
     {"check", "tokenctl check\n"
               "tokenctl check || echo 'see the problem lines above' >&2\n"},
+    {"migrate", "tokenctl migrate\n"
+                "tokenctl --db postgresql://db.example.com/tokens migrate\n"},
     {"help", "tokenctl help revoke\n"
              "tokenctl help user add\n"},
 }};

@@ -21,13 +21,14 @@ void set_whoami_command(CLI::App& cmd, Globals& globals) {
     cmd.callback([&globals, opts] {
         Session session = open_session(globals, "whoami");
         UserRow row = acting_user_row(session);
+        auto columns = user_columns(!row.registry.empty());
         if (opts->format == "json") {
             // One user: one object, not an array (`whoami --format json | jq -r .role`).
-            write_json_object(std::cout, specs_of(user_columns()), fields_of(user_columns(), row));
+            write_json_object(std::cout, specs_of(columns), fields_of(columns, row));
             return;
         }
         print_listing(opts->format, !opts->no_headers,
-                      user_columns())([&](const auto& emit) { emit(row); });
+                      columns)([&](const auto& emit) { emit(row); });
     });
 }
 

@@ -132,6 +132,34 @@ std::int64_t rekey(Session& session) {
     return count;
 }
 
+std::pair<int, int> migrate_registry(const Paths& paths,
+                                     const std::optional<std::string>& claimed) {
+    auto store = open_store(paths.db, true);
+    const std::string name = acting_name(*store, claimed);
+    auto user = store->find_user(name, false);
+    if (!user) {
+        throw Error(Status::permission, fmt::format("{} is not a user of this database", name));
+    }
+    auto decision = policy::may_administer(*user, "migrate the registry");
+    if (!decision.allowed()) {
+        throw Error(decision.status, decision.reason);
+    }
+    std::pair<int, int> versions{store->opened_schema_version(), store->schema_version()};
+    if (versions.first != versions.second) {
+        store->write([&] {
+            store->append_audit(AuditEntry{
+                0,
+                now_ms(),
+                user->name,
+                "migrate",
+                {},
+                "ok",
+                fmt::format("schema version {} -> {}", versions.first, versions.second)});
+        });
+    }
+    return versions;
+}
+
 void backup_registry(Session& session, const std::filesystem::path& dest, bool force) {
     const Location& location = session.paths().db;
     if (location.kind != Location::Kind::sqlite) {

@@ -116,6 +116,10 @@ std::vector<CheckLine> check_registry(const Paths& paths,
     }
     Store& store = session->store();
     const bool file = paths.db.kind == Location::Kind::sqlite;
+    if (auto id = store.registry_id()) {
+        // The registry's ID names its key file on every host (PostgreSQL).
+        lines.back().name = fmt::format("registry {}", *id);
+    }
     const bool admin = session->actor().is_admin();
     if (admin) {
         run_check(lines, "integrity", [&](std::string& hint) {

@@ -36,13 +36,15 @@ constexpr std::array<Column<TokenRow>, 11> k_token_columns{{
     {{"last_used_at", ""}, [](const TokenRow& r) { return optional_time_field(r.last_used_at); }},
 }};
 
-constexpr std::array<Column<UserRow>, 4> k_user_columns{{
+constexpr std::array<Column<UserRow>, 5> k_user_columns{{
     {{"name", "NAME"}, [](const UserRow& r) { return Field::of(r.user.name); }},
     {{"role", "ROLE"},
      [](const UserRow& r) { return Field::of(std::string(role_name(r.user.role))); }},
     {{"created_at", "CREATED AT"}, [](const UserRow& r) { return time_field(r.user.created_at); }},
     {{"active_tokens", "ACTIVE TOKENS"},
      [](const UserRow& r) { return Field::of(r.active_tokens); }},
+    // whoami on a PostgreSQL registry only
+    {{"registry", "REGISTRY"}, [](const UserRow& r) { return Field::of(r.registry); }},
 }};
 
 constexpr std::array<Column<AuditEntry>, 6> k_audit_columns{{
@@ -132,8 +134,8 @@ void complete_names(const Paths& paths, const std::optional<std::string>& claime
 std::span<const Column<TokenRow>> token_columns() {
     return k_token_columns;
 }
-std::span<const Column<UserRow>> user_columns() {
-    return k_user_columns;
+std::span<const Column<UserRow>> user_columns(bool registry) {
+    return std::span<const Column<UserRow>>(k_user_columns).first(registry ? 5 : 4);
 }
 std::span<const Column<AuditEntry>> audit_columns() {
     return k_audit_columns;

@@ -90,7 +90,8 @@ UserRow acting_user_row(Session& session) {
     UserRow row;
     session.read([&] {
         row = UserRow{session.actor(),
-                      session.store().count_active_tokens(session.actor().id, now_ms())};
+                      session.store().count_active_tokens(session.actor().id, now_ms()),
+                      session.store().registry_id().value_or("")};
     });
     return row;
 }

@@ -11,7 +11,7 @@ namespace tokenctl {
 
 // Opens the registry at `location` (see open_store). A registry from an older tokenctl is
 // refused with the hint to run `tokenctl migrate`, unless `migrate`, which upgrades it.
-std::unique_ptr<Store> open_postgres_store(const Location& location, bool migrate = false);
+std::unique_ptr<Store> open_postgres_store(const Location& location, bool migrate);
 
 // Creates the schema, its group roles and grants, and runs `first_write` in the same
 // transaction: a failed `first_write` leaves the database as it was.

@@ -12,7 +12,7 @@ namespace {
 
 using FirstWrite = std::function<void(Store&)>;
 
-std::unique_ptr<Store> open_sqlite(const Location& location) {
+std::unique_ptr<Store> open_sqlite(const Location& location, bool) {
     return open_sqlite_store(location.path);
 }
 
@@ -22,20 +22,16 @@ std::unique_ptr<Store> create_sqlite(const Location& location, const FirstWrite&
     return store;
 }
 
-std::unique_ptr<Store> open_postgres(const Location& location) {
-    return open_postgres_store(location);
-}
-
 // One row per backend: how its locations are opened and created.
 struct Backend {
     Location::Kind kind;
-    std::unique_ptr<Store> (*open)(const Location&);
+    std::unique_ptr<Store> (*open)(const Location&, bool migrate);
     std::unique_ptr<Store> (*create)(const Location&, const FirstWrite&);
 };
 
 constexpr std::array k_backends{
     Backend{Location::Kind::sqlite, &open_sqlite, &create_sqlite},
-    Backend{Location::Kind::postgres, &open_postgres, &create_postgres_store},
+    Backend{Location::Kind::postgres, &open_postgres_store, &create_postgres_store},
 };
 
 const Backend& backend_of(const Location& location) {
@@ -115,8 +111,8 @@ Location parse_location(std::string_view text) {
     return location;
 }
 
-std::unique_ptr<Store> open_store(const Location& location) {
-    return backend_of(location).open(location);
+std::unique_ptr<Store> open_store(const Location& location, bool migrate) {
+    return backend_of(location).open(location, migrate);
 }
 
 std::unique_ptr<Store> create_store(const Location& location, const FirstWrite& first_write) {

@@ -21,7 +21,10 @@ namespace tokenctl {
 
 namespace {
 
-constexpr int k_schema_version = 1;
+// What upgrades schema version N to N + 1 is k_migrations[N - 1]; k_schema creates the
+// newest schema at once.
+constexpr std::array<std::string_view, 0> k_migrations{};
+constexpr int k_schema_version = 1 + static_cast<int>(k_migrations.size());
 
 // Every writer takes this advisory lock (per database) for its whole transaction, as
 // BEGIN IMMEDIATE serializes SQLite's writers; the server releases it when the
@@ -358,6 +361,7 @@ class PostgresStore final : public Store {
                         "tokenctl leaves it untouched; name another database with --db");
         }
         int version = static_cast<int>(marks.int64(0, 1));
+        m_opened_version = version;
         m_registry_id = marks.str(0, 2);
         m_login = marks.str(0, 3);
         if (version > k_schema_version) {
@@ -373,6 +377,19 @@ class PostgresStore final : public Store {
                                     "tokenctl's ({})",
                                     m_shown, version, k_schema_version),
                         "the registry's owner upgrades it with `tokenctl migrate`");
+        }
+        if (version < k_schema_version) {
+            write([&] {
+                // Read again under the write lock: another host may have migrated meanwhile.
+                auto current = query("read the schema version",
+                                     "SELECT schema_version FROM tokenctl.registry FOR UPDATE")
+                                   .int64(0, 0);
+                for (auto v = current; v < k_schema_version; ++v) {
+                    exec("upgrade the registry", std::string(k_migrations[v - 1]));
+                }
+                run("upgrade the registry", "UPDATE tokenctl.registry SET schema_version = $1",
+                    Params().text(std::int64_t{k_schema_version}));
+            });
         }
     }
 
@@ -501,7 +518,7 @@ class PostgresStore final : public Store {
                            "ORDER BY tokenctl.fold(name)",
                            k_token_active_at),
                Params().text(now), [&](const Result& r, int row) {
-                   fn(UserRow{read_user(r, row), r.int64(row, 5)});
+                   fn(UserRow{read_user(r, row), r.int64(row, 5), {}});
                });
     }
 
@@ -763,6 +780,8 @@ class PostgresStore final : public Store {
         }
         return problems;
     }
+
+    int opened_schema_version() const override { return m_opened_version; }
 
     int schema_version() override {
         return static_cast<int>(
@@ -1065,6 +1084,7 @@ class PostgresStore final : public Store {
     std::uint64_t m_cursors = 0;
     std::optional<std::string> m_login;
     std::optional<std::string> m_registry_id;
+    int m_opened_version = k_schema_version;
 };
 
 } // namespace

@@ -422,6 +422,7 @@ class SqliteStore final : public Store {
                 m_db->exec("PRAGMA journal_mode = WAL");
             }
             int version = m_db->execAndGet("PRAGMA user_version").getInt();
+            m_opened_version = create ? k_schema_version : version;
             // SQLite has now opened (or made) the -wal and -shm files: they are checked again
             // before anything is written, in case one appeared since the first check.
             check_surroundings(path, owner);
@@ -513,7 +514,7 @@ class SqliteStore final : public Store {
                             k_token_active_at));
             st.bind(1, now);
             while (st.executeStep()) {
-                fn(UserRow{read_user(st), st.getColumn(5).getInt64()});
+                fn(UserRow{read_user(st), st.getColumn(5).getInt64(), {}});
             }
         });
     }
@@ -745,6 +746,8 @@ class SqliteStore final : public Store {
             return problems;
         });
     }
+
+    int opened_schema_version() const override { return m_opened_version; }
 
     int schema_version() override {
         return guarded("read the schema version",
@@ -1027,6 +1030,7 @@ class SqliteStore final : public Store {
     }
 
     std::string m_path;
+    int m_opened_version = 0;
     Access m_access;
     std::optional<SQLite::Database> m_db;
     std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> m_statements;
