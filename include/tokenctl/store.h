@@ -132,6 +132,9 @@ class Store {
     virtual std::optional<Token> find_token_by_access_digest(const Bytes& digest) = 0;
     // Inserts a token; returns its row id.
     virtual std::int64_t insert_token(const Token& token) = 0;
+    // Inserts many tokens at once (tokenctl-seed), in order: as insert_token() each, then
+    // revoke_token(by `revoked_by`, at its revoked_at) those that have a revoked_at.
+    virtual void insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by);
     // Tokens matching `filter`, oldest first, streamed to `fn`.
     virtual void for_each_token(const TokenFilter& filter,
                                 const std::function<void(const TokenRow&)>& fn) = 0;

@@ -16,6 +16,7 @@
 #include <array>
 #include <chrono>
 #include <iostream>
+#include <unordered_set>
 
 namespace tokenctl::seed {
 
@@ -84,18 +85,20 @@ Counts seed(const Options& options) {
     }
 
     Paths paths = resolve_paths(options.db);
-    init_database(paths, "admin");
-    Key key = read_key_file(paths.key);
+    // On PostgreSQL the administrator is the connecting login.
+    InitResult made = init_database(paths, paths.db.kind == Location::Kind::sqlite
+                                               ? std::optional<std::string>("admin")
+                                               : std::nullopt);
+    Key key = read_key_file(made.key);
     // Millions of small random values: drawn from a pool, not one generator call each.
     RandomPool pool;
     Sealer sealer(key, &pool);
-    if (paths.db.kind != Location::Kind::sqlite) {
-        throw Error(Status::usage, "tokenctl-seed fills SQLite databases only");
-    }
-    auto store = open_sqlite_store(paths.db.path, SqliteOptions{k_cache_bytes});
+    auto store = paths.db.kind == Location::Kind::sqlite
+                     ? open_sqlite_store(paths.db.path, SqliteOptions{k_cache_bytes})
+                     : open_store(paths.db);
     Millis now = now_ms();
     Millis start = now - k_history;
-    std::int64_t admin_id = store->find_user("admin", false)->id;
+    std::int64_t admin_id = store->find_user(made.admin, false)->id;
 
     std::vector<std::int64_t> user_ids;
     std::vector<std::string> user_names;
@@ -121,15 +124,18 @@ Counts seed(const Options& options) {
     Counts counts;
     Token token;
     token.access_ttl = k_access_ttl;
+    std::unordered_set<std::string> token_ids; // a new registry: unique among these
+    std::vector<Token> batch;
     for (std::int64_t first = 0; first < options.tokens; first += k_batch) {
         std::int64_t last = std::min(options.tokens, first + k_batch);
+        batch.clear();
         store->write([&] {
             for (std::int64_t i = first; i < last; ++i) {
                 auto u = static_cast<std::size_t>(i % user_count);
                 const App& app = apps[own_apps ? u : static_cast<std::size_t>(i % app_count)];
                 do {
                     token.token_id = random_hex(8, pool);
-                } while (store->find_token(token.token_id));
+                } while (!token_ids.insert(token.token_id).second);
                 token.user_id = user_ids[u];
                 token.app_id = app.id;
                 token.created_by = own_apps ? user_ids[u] : admin_id;
@@ -141,20 +147,22 @@ Counts seed(const Options& options) {
                 token.access_expires_at = token.issued_at + token.access_ttl;
                 token.refresh_expires_at = token.issued_at + token.refresh_ttl;
                 issue_secrets(token, sealer, pool);
-                std::int64_t id = store->insert_token(token);
+                token.revoked_at.reset();
                 if (i % k_revoke_every == k_revoke_every - 1) {
-                    store->revoke_token(id, admin_id, std::min(now, token.generated_at + k_hour));
+                    token.revoked_at = std::min(now, token.generated_at + k_hour);
                     ++counts.revoked;
                 } else if (token.refresh_expires_at <= now) {
                     ++counts.expired;
                 }
+                batch.push_back(token);
             }
+            store->insert_tokens(batch, admin_id);
         });
     }
     store->write([&] {
         store->append_audit(AuditEntry{0,
                                        now_ms(),
-                                       "admin",
+                                       made.admin,
                                        "seed",
                                        {},
                                        "ok",

@@ -74,6 +74,15 @@ std::string redact_uri(std::string_view uri, bool& redacted) {
 
 } // namespace
 
+void Store::insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) {
+    for (const Token& token : tokens) {
+        std::int64_t id = insert_token(token);
+        if (token.revoked_at) {
+            revoke_token(id, revoked_by, *token.revoked_at);
+        }
+    }
+}
+
 void Store::append_audit(const AuditEntry& entry) {
     AuditEntry clean = entry;
     for (std::string* field :

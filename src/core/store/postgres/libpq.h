@@ -18,7 +18,10 @@
     X(PQgetisnull)                                                                                 \
     X(PQgetlength)                                                                                 \
     X(PQgetvalue)                                                                                  \
+    X(PQgetResult)                                                                                 \
     X(PQntuples)                                                                                   \
+    X(PQputCopyData)                                                                               \
+    X(PQputCopyEnd)                                                                                \
     X(PQresultErrorField)                                                                          \
     X(PQresultStatus)                                                                              \
     X(PQserverVersion)                                                                             \
