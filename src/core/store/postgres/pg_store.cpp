@@ -43,7 +43,7 @@ CREATE SCHEMA tokenctl;
 SET LOCAL search_path = tokenctl;
 
 CREATE FUNCTION fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
+    AS $$ SELECT translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
 
 CREATE TABLE registry (
     only_row       boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -126,7 +126,8 @@ CREATE INDEX audit_by_time ON audit (at);
 
 CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit records cannot be changed or deleted';
+    RAISE EXCEPTION 'audit records cannot be changed or deleted'
+        USING ERRCODE = 'insufficient_privilege';
 END
 $$;
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
@@ -135,6 +136,200 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_is_append_only();
+
+-- Who the connecting login is in the registry. SECURITY DEFINER: they read users past its
+-- policies; session_user, not current_user, so that SET ROLE changes nothing.
+CREATE FUNCTION my_id() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl AS $$
+    SELECT id FROM tokenctl.users
+    WHERE tokenctl.fold(name) = tokenctl.fold(session_user) AND removed_at IS NULL
+$$;
+CREATE FUNCTION is_admin() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl AS $$
+    SELECT coalesce((SELECT role = 'admin' FROM tokenctl.users WHERE tokenctl.fold(name) =
+                     tokenctl.fold(session_user) AND removed_at IS NULL), false)
+$$;
+
+-- What the policies below ask of other tables, read past those tables' own policies (a
+-- policy that read them directly would recurse): arrays, so that each is read once a
+-- statement.
+CREATE FUNCTION my_app_ids() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl AS $$
+    SELECT coalesce(array_agg(DISTINCT t.app_id), '{{}}') FROM tokenctl.tokens t
+    WHERE t.user_id = tokenctl.my_id()
+$$;
+CREATE FUNCTION my_app_creators() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl AS $$
+    SELECT coalesce(array_agg(DISTINCT a.created_by), '{{}}') FROM tokenctl.apps a
+    WHERE a.id = ANY (tokenctl.my_app_ids())
+$$;
+CREATE FUNCTION apps_named_as_me() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl AS $$
+    SELECT coalesce(array_agg(a.id), '{{}}') FROM tokenctl.apps a
+    WHERE tokenctl.fold(a.name) = tokenctl.fold(session_user)
+$$;
+CREATE FUNCTION role_of(id bigint) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl AS $$
+    SELECT role FROM tokenctl.users WHERE users.id = $1 AND removed_at IS NULL
+$$;
+
+-- Row-level security: what each login reads and writes, whatever client it uses. The
+-- owner (the administrator of last resort) is not subject to it. (SELECT f()) runs f once
+-- a statement, not once a row.
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE apps ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE audit ENABLE ROW LEVEL SECURITY;
+
+-- Users: administrators read everyone; others their own row and the creators of the
+-- applications they hold tokens of (app list shows them). Only administrators write.
+CREATE POLICY users_read ON users FOR SELECT USING (
+    (SELECT is_admin()) OR id = (SELECT my_id()) OR id = ANY ((SELECT my_app_creators())::bigint[]));
+CREATE POLICY users_add ON users FOR INSERT WITH CHECK ((SELECT is_admin()));
+CREATE POLICY users_change ON users FOR UPDATE USING ((SELECT is_admin()))
+    WITH CHECK ((SELECT is_admin()));
+
+-- Applications: administrators read and remove any; others those they created or hold
+-- tokens of, and create or remove only the one named after them.
+CREATE POLICY apps_read ON apps FOR SELECT USING (
+    (SELECT is_admin()) OR created_by = (SELECT my_id()) OR id = ANY ((SELECT my_app_ids())::bigint[]));
+CREATE POLICY apps_add ON apps FOR INSERT WITH CHECK (
+    created_by = (SELECT my_id()) AND ((SELECT is_admin()) OR fold(name) = fold(session_user)));
+CREATE POLICY apps_change ON apps FOR UPDATE
+    USING ((SELECT is_admin()) OR fold(name) = fold(session_user))
+    WITH CHECK ((SELECT is_admin()) OR fold(name) = fold(session_user));
+
+-- Tokens: administrators read and revoke any, and create them for themselves and for
+-- non-admin users; others read, create and change only their own, of their application.
+CREATE POLICY tokens_read ON tokens FOR SELECT
+    USING ((SELECT is_admin()) OR user_id = (SELECT my_id()));
+CREATE POLICY tokens_add ON tokens FOR INSERT WITH CHECK (
+    created_by = (SELECT my_id()) AND (
+        (user_id = (SELECT my_id()) AND
+         ((SELECT is_admin()) OR app_id = ANY ((SELECT apps_named_as_me())::bigint[])))
+        OR ((SELECT is_admin()) AND role_of(user_id) = 'user')));
+CREATE POLICY tokens_change ON tokens FOR UPDATE
+    USING ((SELECT is_admin()) OR user_id = (SELECT my_id()))
+    WITH CHECK ((SELECT is_admin()) OR user_id = (SELECT my_id()));
+
+-- Sealed secrets: only the token's own user reads or rotates them, administrators
+-- included; whoever creates the token stores them once.
+CREATE POLICY secrets_read ON secrets FOR SELECT USING (EXISTS (
+    SELECT 1 FROM tokens t WHERE t.id = token AND t.user_id = (SELECT my_id())));
+CREATE POLICY secrets_add ON secrets FOR INSERT WITH CHECK (EXISTS (
+    SELECT 1 FROM tokens t WHERE t.id = token AND t.created_by = (SELECT my_id())));
+CREATE POLICY secrets_change ON secrets FOR UPDATE
+    USING (EXISTS (SELECT 1 FROM tokens t WHERE t.id = token AND t.user_id = (SELECT my_id())))
+    WITH CHECK (EXISTS (SELECT 1 FROM tokens t WHERE t.id = token AND
+                        t.user_id = (SELECT my_id())));
+
+-- Audit: administrators read it; everyone appends, as the login they are.
+CREATE POLICY audit_read ON audit FOR SELECT USING ((SELECT is_admin()));
+CREATE POLICY audit_add ON audit FOR INSERT WITH CHECK (login = session_user);
+
+-- What no policy can say. A token's identity never changes; a revoked token stays revoked,
+-- by whom it was; whoever revokes is the acting login; only the token's own user rotates
+-- it, and only while it is active.
+CREATE FUNCTION token_rules() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, tokenctl AS $$
+BEGIN
+    IF (NEW.token_id, NEW.user_id, NEW.app_id, NEW.created_by, NEW.generated_at,
+        NEW.access_ttl, NEW.refresh_ttl) IS DISTINCT FROM
+       (OLD.token_id, OLD.user_id, OLD.app_id, OLD.created_by, OLD.generated_at,
+        OLD.access_ttl, OLD.refresh_ttl) THEN
+        RAISE EXCEPTION 'a token''s ID, user, application and creation never change'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.revoked_at IS NOT NULL AND (NEW.revoked_at, NEW.revoked_by) IS DISTINCT FROM
+                                      (OLD.revoked_at, OLD.revoked_by) THEN
+        RAISE EXCEPTION 'a revoked token stays revoked' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL
+       AND NEW.revoked_by IS DISTINCT FROM tokenctl.my_id() THEN
+        RAISE EXCEPTION 'a token is revoked by the acting login'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.revoked_at IS NULL AND NEW.revoked_at IS NULL AND NEW.revoked_by IS NOT NULL THEN
+        RAISE EXCEPTION 'only a revocation names who revoked'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF (NEW.issued_at, NEW.access_expires_at, NEW.refresh_expires_at, NEW.access_digest,
+        NEW.refresh_digest) IS DISTINCT FROM
+       (OLD.issued_at, OLD.access_expires_at, OLD.refresh_expires_at, OLD.access_digest,
+        OLD.refresh_digest) THEN
+        IF OLD.user_id IS DISTINCT FROM tokenctl.my_id() THEN
+            RAISE EXCEPTION 'only a token''s own user rotates it'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF OLD.revoked_at IS NOT NULL OR NEW.revoked_at IS NOT NULL OR
+           OLD.refresh_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint THEN
+            RAISE EXCEPTION 'only an active token is rotated'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER token_rules BEFORE UPDATE ON tokens
+    FOR EACH ROW EXECUTE FUNCTION token_rules();
+
+-- The last administrator: nobody demotes or removes them, even two logins at once. The
+-- check takes the writers' lock, and refuses a snapshot older than the statement.
+CREATE FUNCTION keep_an_admin() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl AS $$
+BEGIN
+    IF OLD.role = 'admin' AND OLD.removed_at IS NULL AND
+       (NEW.role <> 'admin' OR NEW.removed_at IS NOT NULL) THEN
+        PERFORM pg_advisory_xact_lock({write_lock});
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'administrators change in READ COMMITTED transactions only'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM tokenctl.users WHERE role = 'admin' AND removed_at IS NULL
+                       AND id <> OLD.id) THEN
+            RAISE EXCEPTION 'that would leave the registry without an administrator'
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER keep_an_admin BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION keep_an_admin();
+
+-- verify, for any user of the registry, verifiers included, who read no tokens: the one
+-- token whose current access token has this digest, without its sealed secrets, and the
+-- record of its use (at most once a minute, at a time near the server's).
+CREATE FUNCTION token_by_access_digest(digest bytea) RETURNS TABLE (
+    id bigint, token_id text, user_id bigint, user_name text, app_name text,
+    redirect_uri text, generated_at bigint, access_expires_at bigint,
+    refresh_expires_at bigint, revoked_at bigint, client_id text, last_used_at bigint,
+    app_id bigint, created_by bigint, issued_at bigint, access_ttl bigint,
+    refresh_ttl bigint, access_digest bytea, refresh_digest bytea, access_sealed bytea,
+    refresh_sealed bytea)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+    SELECT t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at,
+           t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id,
+           t.last_used_at, t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl,
+           t.access_digest, t.refresh_digest, NULL::bytea, NULL::bytea
+    FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id
+         JOIN tokenctl.apps a ON a.id = t.app_id
+    WHERE t.access_digest = $1 AND tokenctl.my_id() IS NOT NULL
+$$;
+CREATE FUNCTION stamp_token_use(token bigint, now bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+DECLARE
+    server_now bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+BEGIN
+    IF tokenctl.my_id() IS NULL OR abs(now - server_now) > 300000 THEN
+        RETURN false;
+    END IF;
+    UPDATE tokenctl.tokens SET last_used_at = now WHERE id = token
+        AND (last_used_at IS NULL OR last_used_at <= now - {last_use_resolution});
+    RETURN FOUND;
+END
+$$;
 )sql";
 
 // The group roles of a registry (roles are the server's, so their names carry the
@@ -145,21 +340,41 @@ constexpr std::string_view k_grants = R"sql(
 CREATE ROLE {admin} NOLOGIN;
 CREATE ROLE {user} NOLOGIN;
 CREATE ROLE {verifier} NOLOGIN;
+REVOKE ALL ON SCHEMA tokenctl FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
 GRANT USAGE ON SCHEMA tokenctl TO {admin}, {user}, {verifier};
-GRANT SELECT ON tokenctl.registry, tokenctl.meta TO {admin}, {user}, {verifier};
-GRANT SELECT, INSERT, UPDATE ON tokenctl.users, tokenctl.apps, tokenctl.tokens,
-    tokenctl.secrets TO {admin}, {user}, {verifier};
-GRANT INSERT, UPDATE ON tokenctl.meta TO {admin};
-GRANT SELECT, INSERT ON tokenctl.audit TO {admin}, {user}, {verifier};
-GRANT EXECUTE ON FUNCTION tokenctl.fold(text) TO {admin}, {user}, {verifier};
 
+-- Everyone: the registry's mark and key check, their own row, the audit log to append to,
+-- and verify.
+GRANT SELECT ON tokenctl.registry, tokenctl.meta TO {admin}, {user}, {verifier};
+GRANT SELECT ON tokenctl.users TO {admin}, {user}, {verifier};
+GRANT INSERT (at, actor, action, subject, outcome, detail) ON tokenctl.audit
+    TO {admin}, {user}, {verifier};
+GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_admin(),
+    tokenctl.my_app_ids(), tokenctl.my_app_creators(), tokenctl.apps_named_as_me(),
+    tokenctl.role_of(bigint),
+    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bigint, bigint)
+    TO {admin}, {user}, {verifier};
+
+-- Users and administrators: applications and tokens, as the policies allow. Columns that
+-- never change are not granted for UPDATE at all.
+GRANT SELECT, INSERT ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets TO {admin}, {user};
+GRANT UPDATE (removed_at) ON tokenctl.apps TO {admin}, {user};
+GRANT UPDATE (issued_at, access_expires_at, refresh_expires_at, access_digest, refresh_digest,
+              revoked_at, revoked_by, last_used_at) ON tokenctl.tokens TO {admin}, {user};
+GRANT UPDATE (access_sealed, refresh_sealed) ON tokenctl.secrets TO {admin}, {user};
+
+-- Administrators: users, and the audit log.
+GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
+    ON tokenctl.users TO {admin};
+GRANT SELECT ON tokenctl.audit TO {admin};
+
+-- user add, set-role and remove: a login's group role, changed for administrators by this
+-- function, which runs as the schema's owner (it may grant the roles it created).
 CREATE FUNCTION tokenctl.grant_registry_role(login text, role text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM tokenctl.users u WHERE tokenctl.fold(u.name) =
-                   tokenctl.fold(session_user) AND u.role = 'admin' AND u.removed_at IS NULL)
-       AND session_user <> (SELECT nspowner::regrole::text FROM pg_namespace
-                            WHERE nspname = 'tokenctl') THEN
+    IF NOT tokenctl.is_admin() THEN
         RAISE EXCEPTION 'only an administrator of the registry changes its grants'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -407,7 +622,9 @@ class PostgresStore final : public Store {
             }
             const std::string id = random_hex(8);
             m_registry_id = id;
-            exec("create the registry", std::string(k_schema));
+            exec("create the registry",
+                 fmt::format(k_schema, fmt::arg("write_lock", k_write_lock),
+                             fmt::arg("last_use_resolution", k_last_use_resolution_ms)));
             auto group = [&](std::string_view role) {
                 return fmt::format("tokenctl_{}_{}", id, role);
             };
@@ -594,38 +811,46 @@ class PostgresStore final : public Store {
     }
 
     std::optional<Token> find_token(std::string_view token_id) override {
-        return find_token_where("t.token_id = $1", Params().text(token_id));
+        return find_token_in(fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON "
+                                         "s.token = t.id WHERE t.token_id = $1",
+                                         k_token_row_columns, k_token_columns, k_token_joins),
+                             Params().text(token_id));
     }
 
     std::optional<Token> find_token_by_access_digest(const Bytes& digest) override {
-        return find_token_where("t.access_digest = $1", Params().bytes(digest));
+        // Through the registry's function: a verifier reads no token rows.
+        return find_token_in("SELECT * FROM tokenctl.token_by_access_digest($1)",
+                             Params().bytes(digest));
     }
 
     std::int64_t insert_token(const Token& t) override {
-        // One round trip: the row, then its sealed secrets under the new row's id.
-        return query("add a token",
-                     "WITH t AS (INSERT INTO tokenctl.tokens (token_id, user_id, app_id, "
-                     "created_by, generated_at, issued_at, access_ttl, refresh_ttl, "
-                     "access_expires_at, refresh_expires_at, access_digest, refresh_digest) "
-                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id) "
-                     "INSERT INTO tokenctl.secrets (token, access_sealed, refresh_sealed) "
-                     "SELECT id, $13, $14 FROM t RETURNING token",
-                     Params()
-                         .text(t.token_id)
-                         .text(t.user_id)
-                         .text(t.app_id)
-                         .text(t.created_by)
-                         .text(t.generated_at)
-                         .text(t.issued_at)
-                         .text(t.access_ttl)
-                         .text(t.refresh_ttl)
-                         .text(t.access_expires_at)
-                         .text(t.refresh_expires_at)
-                         .bytes(t.access_digest)
-                         .bytes(t.refresh_digest)
-                         .bytes(t.access_sealed)
-                         .bytes(t.refresh_sealed))
-            .int64(0, 0);
+        std::int64_t id =
+            query("add a token",
+                  "INSERT INTO tokenctl.tokens (token_id, user_id, app_id, created_by, "
+                  "generated_at, issued_at, access_ttl, refresh_ttl, access_expires_at, "
+                  "refresh_expires_at, access_digest, refresh_digest) VALUES ($1, $2, $3, $4, "
+                  "$5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                  Params()
+                      .text(t.token_id)
+                      .text(t.user_id)
+                      .text(t.app_id)
+                      .text(t.created_by)
+                      .text(t.generated_at)
+                      .text(t.issued_at)
+                      .text(t.access_ttl)
+                      .text(t.refresh_ttl)
+                      .text(t.access_expires_at)
+                      .text(t.refresh_expires_at)
+                      .bytes(t.access_digest)
+                      .bytes(t.refresh_digest))
+                .int64(0, 0);
+        // A statement of its own: the secrets' policy looks the new row up. No RETURNING,
+        // which an administrator creating a user's token may not read back.
+        run("add a token",
+            "INSERT INTO tokenctl.secrets (token, access_sealed, refresh_sealed) "
+            "VALUES ($1, $2, $3)",
+            Params().text(id).bytes(t.access_sealed).bytes(t.refresh_sealed));
+        return id;
     }
 
     void insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) override {
@@ -778,11 +1003,10 @@ class PostgresStore final : public Store {
     }
 
     bool stamp_last_used(std::int64_t id, Millis now) override {
-        auto r = query("record the token's use",
-                       "UPDATE tokenctl.tokens SET last_used_at = $2 WHERE id = $1 AND "
-                       "(last_used_at IS NULL OR last_used_at <= $2::bigint - $3::bigint)",
-                       Params().text(id).text(now).text(k_last_use_resolution_ms));
-        return std::string_view(libpq().PQcmdTuples(r.get())) != "0";
+        // Through the registry's function: a verifier changes no token rows.
+        auto r = query("record the token's use", "SELECT tokenctl.stamp_token_use($1, $2)",
+                       Params().text(id).text(now));
+        return r.view(0, 0) == "t";
     }
 
     void replace_secrets(const Token& t) override {
@@ -802,6 +1026,16 @@ class PostgresStore final : public Store {
     }
 
     std::vector<SealedSecrets> sealed_batch(std::int64_t after, std::size_t limit) override {
+        // Every token's secrets, which only the owner may read: anyone else would see
+        // their own alone, and a rekey would leave the others sealed under the old key.
+        if (!is_owner()) {
+            throw Error(Status::permission,
+                        fmt::format("registry {}: only its owner reads every token's sealed "
+                                    "secrets",
+                                    m_shown),
+                        "run rekey (and check's secrets check) as the login that owns the "
+                        "schema tokenctl");
+        }
         auto r = query("read the sealed secrets",
                        "SELECT t.id, t.token_id, t.access_digest, t.refresh_digest, "
                        "s.access_sealed, s.refresh_sealed FROM tokenctl.tokens t JOIN "
@@ -825,7 +1059,10 @@ class PostgresStore final : public Store {
 
     std::vector<std::string> integrity_problems() override {
         // The server keeps its own pages and references sound; what it cannot know is
-        // that every token has its sealed secrets.
+        // that every token has its sealed secrets, which only the owner sees all of.
+        if (!is_owner()) {
+            return {};
+        }
         auto r = query("check integrity",
                        "SELECT t.token_id FROM tokenctl.tokens t WHERE NOT EXISTS (SELECT 1 "
                        "FROM tokenctl.secrets s WHERE s.token = t.id) ORDER BY t.id");
@@ -1122,12 +1359,19 @@ class PostgresStore final : public Store {
         exec(what, fmt::format("CLOSE {}", cursor));
     }
 
-    std::optional<Token> find_token_where(std::string_view condition, const Params& params) {
-        auto r = query("find a token",
-                       fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON s.token = "
-                                   "t.id WHERE {}",
-                                   k_token_row_columns, k_token_columns, k_token_joins, condition),
-                       params);
+    // Whether the login owns the schema: the administrator of last resort, whom row-level
+    // security does not restrict.
+    bool is_owner() {
+        return query("look up the registry's owner",
+                     "SELECT session_user = nspowner::regrole::text FROM pg_namespace "
+                     "WHERE nspname = 'tokenctl'")
+                   .view(0, 0) == "t";
+    }
+
+    // The token the query `sql` returns (its columns in TokenCol order); the sealed secrets
+    // are empty where the acting login may not read them.
+    std::optional<Token> find_token_in(const std::string& sql, const Params& params) {
+        auto r = query("find a token", sql, params);
         if (r.rows() == 0) {
             return std::nullopt;
         }
