@@ -95,13 +95,15 @@ class Session {
     User m_actor;
     std::string m_command;
     std::optional<Key> m_key;
+    Bytes m_key_check; // the key check that m_key opened
     bool m_in_transaction = false;
     std::optional<AuditEntry> m_pending_denial;
 };
 
 // Marks the key check the database keeps so a wrong key file is caught before use.
 void store_key_check(Store& store, const Key& key);
-// True when `key` opens the database's key check. Error(failure) when it has none.
-bool key_matches(Store& store, const Key& key);
+// True when `key` opens the database's key check (which goes to `check_read`, if given).
+// Error(failure) when it has none.
+bool key_matches(Store& store, const Key& key, Bytes* check_read = nullptr);
 
 } // namespace tokenctl

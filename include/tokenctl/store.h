@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tokenctl/error.h>
 #include <tokenctl/model.h>
 
 #include <filesystem>
@@ -130,8 +131,9 @@ class Store {
     virtual std::optional<Token> find_token(std::string_view token_id) = 0;
     // The token whose current access token has this SHA-256 digest.
     virtual std::optional<Token> find_token_by_access_digest(const Bytes& digest) = 0;
-    // Inserts a token; returns its row id.
-    virtual std::int64_t insert_token(const Token& token) = 0;
+    // Inserts a token; returns its row id, or none (and stores nothing) when its token ID
+    // is taken.
+    virtual std::optional<std::int64_t> insert_token(const Token& token) = 0;
     // Inserts many tokens at once (tokenctl-seed), in order: as insert_token() each, then
     // revoke_token(by `revoked_by`, at its revoked_at) those that have a revoked_at.
     virtual void insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by);
@@ -191,6 +193,14 @@ class Store {
     // Small named values of the database (the key check).
     virtual std::optional<Bytes> meta(std::string_view name) = 0;
     virtual void set_meta(std::string_view name, const Bytes& value) = 0;
+    // Inside a write transaction: throws `otherwise` unless the value `name` is still
+    // `value`. A store may send the check with its next statement, so the error can come
+    // from a later call of the same transaction (never later than its commit).
+    virtual void require_meta(std::string_view name, const Bytes& value, const Error& otherwise) {
+        if (meta(name) != value) {
+            throw otherwise;
+        }
+    }
 
   protected:
     // Stores an audit record as it is (append_audit has redacted it).

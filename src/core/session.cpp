@@ -141,10 +141,13 @@ void Session::reload_actor() {
     enforce(policy::may_run(m_actor, m_command));
 }
 
-bool key_matches(Store& store, const Key& key) {
+bool key_matches(Store& store, const Key& key, Bytes* check_read) {
     auto check = store.meta(k_key_check_name);
     if (!check) {
         throw Error(Status::failure, "the database has no key check; it is damaged");
+    }
+    if (check_read != nullptr) {
+        *check_read = *check;
     }
     // A libcrypto that cannot be loaded is an error of its own (with its hint), not a key
     // that does not match: load it before the check, whose failures all mean "no match".
@@ -160,7 +163,7 @@ const Key& Session::key() {
     if (!m_key) {
         recover_pending_key(m_paths.key, [&](const Key& k) { return key_matches(*m_store, k); });
         Key key = read_key_file(m_paths.key);
-        if (!key_matches(*m_store, key)) {
+        if (!key_matches(*m_store, key, &m_key_check)) {
             throw Error(Status::failure,
                         fmt::format("key file {} does not match database {}", m_paths.key.string(),
                                     m_paths.db.text),
@@ -187,10 +190,12 @@ void Session::transaction(void (Store::*store_call)(const std::function<void()>&
         ((*m_store).*store_call)([&] {
             reload_actor();
             // The key was read before the lock: a rekey may have committed since.
-            if (m_key && store_call == &Store::write && !key_matches(*m_store, *m_key)) {
-                throw Error(Status::failure,
-                            "the registry's key was rotated while this command waited",
-                            "run the command again");
+            if (m_key && store_call == &Store::write) {
+                m_store->require_meta(
+                    k_key_check_name, m_key_check,
+                    Error(Status::failure,
+                          "the registry's key was rotated while this command waited",
+                          "run the command again"));
             }
             body();
         });

@@ -144,15 +144,6 @@ App require_app(Store& store, const std::string& name) {
 }
 
 // A token ID no token has yet (64 random bits; a clash is retried, not assumed away).
-std::string new_token_id(Store& store) {
-    for (;;) {
-        std::string id = random_hex(8);
-        if (!store.find_token(id)) {
-            return id;
-        }
-    }
-}
-
 // Who gets add-app's token and under which application name, with every role rule
 // applied (refusals audited): read from the store as it is now.
 struct AddAppDecision {
@@ -236,7 +227,6 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
                           now, actor.id, std::nullopt};
                 app->id = store.insert_app(*app);
             }
-            token.token_id = new_token_id(store);
             token.user_id = owner.id;
             token.user = owner.name;
             token.app_id = app->id;
@@ -247,8 +237,17 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
             token.generated_at = now;
             token.access_ttl = lifetimes.access;
             token.refresh_ttl = lifetimes.refresh;
-            std::tie(access, refresh) = issue_secrets(token, key, now);
-            token.id = store.insert_token(token);
+            // A random ID; in the rare case that it is taken, another, with secrets sealed
+            // for it.
+            std::optional<std::int64_t> id;
+            while (!id) {
+                wipe(access);
+                wipe(refresh);
+                token.token_id = random_hex(8);
+                std::tie(access, refresh) = issue_secrets(token, key, now);
+                id = store.insert_token(token);
+            }
+            token.id = *id;
             session.audit_ok(token.token_id, fmt::format("application {}{}, user {}", app->name,
                                                          created ? " (new)" : "", owner.name));
         });

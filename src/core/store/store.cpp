@@ -4,6 +4,8 @@
 #include <tokenctl/store/sqlite.h>
 #include <tokenctl/validate.h>
 
+#include <fmt/format.h>
+
 #include <array>
 
 namespace tokenctl {
@@ -76,9 +78,12 @@ std::string redact_uri(std::string_view uri, bool& redacted) {
 
 void Store::insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) {
     for (const Token& token : tokens) {
-        std::int64_t id = insert_token(token);
+        auto id = insert_token(token);
+        if (!id) {
+            throw Error(Status::conflict, fmt::format("token ID {} is taken", token.token_id));
+        }
         if (token.revoked_at) {
-            revoke_token(id, revoked_by, *token.revoked_at);
+            revoke_token(*id, revoked_by, *token.revoked_at);
         }
     }
 }

@@ -8,11 +8,13 @@
     X(PQclear)                                                                                     \
     X(PQcmdTuples)                                                                                 \
     X(PQconnectdbParams)                                                                           \
+    X(PQenterPipelineMode)                                                                         \
     X(PQconninfoFree)                                                                              \
     X(PQconninfoParse)                                                                             \
     X(PQerrorMessage)                                                                              \
     X(PQexec)                                                                                      \
     X(PQexecParams)                                                                                \
+    X(PQexitPipelineMode)                                                                          \
     X(PQfinish)                                                                                    \
     X(PQfreemem)                                                                                   \
     X(PQgetisnull)                                                                                 \
@@ -20,10 +22,12 @@
     X(PQgetvalue)                                                                                  \
     X(PQgetResult)                                                                                 \
     X(PQntuples)                                                                                   \
+    X(PQpipelineSync)                                                                              \
     X(PQputCopyData)                                                                               \
     X(PQputCopyEnd)                                                                                \
     X(PQresultErrorField)                                                                          \
     X(PQresultStatus)                                                                              \
+    X(PQsendQueryParams)                                                                           \
     X(PQserverVersion)                                                                             \
     X(PQsetNoticeProcessor)                                                                        \
     X(PQstatus)

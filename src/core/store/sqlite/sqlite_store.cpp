@@ -611,16 +611,31 @@ class SqliteStore final : public Store {
         });
     }
 
-    std::int64_t insert_token(const Token& t) override {
-        run("add a token",
-            "INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, "
-            "issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, "
-            "access_digest, refresh_digest, access_sealed, refresh_sealed) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            t.token_id, t.user_id, t.app_id, t.created_by, t.generated_at, t.issued_at,
-            t.access_ttl, t.refresh_ttl, t.access_expires_at, t.refresh_expires_at, t.access_digest,
-            t.refresh_digest, t.access_sealed, t.refresh_sealed);
-        return m_db->getLastInsertRowid();
+    std::optional<std::int64_t> insert_token(const Token& t) override {
+        return guarded("add a token", [&]() -> std::optional<std::int64_t> {
+            auto& st = prepare(
+                "INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, "
+                "issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, "
+                "access_digest, refresh_digest, access_sealed, refresh_sealed) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                "ON CONFLICT (token_id) DO NOTHING");
+            int index = 0;
+            for (std::int64_t value :
+                 {t.user_id, t.app_id, t.created_by, t.generated_at, t.issued_at, t.access_ttl,
+                  t.refresh_ttl, t.access_expires_at, t.refresh_expires_at}) {
+                st.bind(index + 2, value);
+                ++index;
+            }
+            st.bind(1, t.token_id);
+            bind_blob(st, 11, t.access_digest);
+            bind_blob(st, 12, t.refresh_digest);
+            bind_blob(st, 13, t.access_sealed);
+            bind_blob(st, 14, t.refresh_sealed);
+            if (st.exec() == 0) {
+                return std::nullopt;
+            }
+            return m_db->getLastInsertRowid();
+        });
     }
 
     void for_each_token(const TokenFilter& filter,
