@@ -1,17 +1,14 @@
 #include "libcrypto.h"
 
-#include "dlopen_note.h"
+#include "dlopen.h"
 
 #include <tokenctl/error.h>
 
 #include <fmt/core.h>
 #include <openssl/opensslv.h>
 
-#include <dlfcn.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
 namespace tokenctl {
 
@@ -24,7 +21,7 @@ static_assert(OPENSSL_VERSION_MAJOR == 3, "the soname below is OpenSSL 3's");
 
 constexpr const char* k_soname = TOKENCTL_LIBCRYPTO_SONAME;
 
-// The dlopen dependency, declared for Debian's packaging tools (dlopen_note.h).
+// The dlopen dependency, declared for Debian's packaging tools (dlopen.h).
 TOKENCTL_DLOPEN_NOTE(
     k_dlopen_note,
     R"([{"feature":"crypto","description":"token secrets: random numbers, SHA-256 and AES-256-GCM",)"
@@ -36,21 +33,9 @@ TOKENCTL_DLOPEN_NOTE(
 }
 
 Libcrypto load() {
-    // Never unloaded: the table is used until the process exits.
-    void* library = ::dlopen(k_soname, RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) {
-        const char* why = ::dlerror();
-        load_failure(why != nullptr ? why : "dlopen failed");
-    }
+    void* library = dl::open_library(k_soname, &load_failure);
     Libcrypto table;
-    auto resolve = [library](auto& function, const char* name) {
-        function =
-            reinterpret_cast<std::remove_reference_t<decltype(function)>>(::dlsym(library, name));
-        if (function == nullptr) {
-            load_failure(fmt::format("{} is missing", name));
-        }
-    };
-#define TOKENCTL_LIBCRYPTO_RESOLVE(name) resolve(table.name, #name);
+#define TOKENCTL_LIBCRYPTO_RESOLVE(name) dl::resolve(library, table.name, #name, &load_failure);
     TOKENCTL_LIBCRYPTO_FUNCTIONS(TOKENCTL_LIBCRYPTO_RESOLVE)
 #undef TOKENCTL_LIBCRYPTO_RESOLVE
     return table;

@@ -1,14 +1,10 @@
 #include "store/postgres/libpq.h"
 
-#include "dlopen_note.h"
+#include "dlopen.h"
 
 #include <tokenctl/error.h>
 
 #include <fmt/core.h>
-
-#include <dlfcn.h>
-
-#include <type_traits>
 
 namespace tokenctl {
 
@@ -31,21 +27,9 @@ TOKENCTL_DLOPEN_NOTE(
 }
 
 Libpq load() {
-    // Never unloaded: the table is used until the process exits.
-    void* library = ::dlopen(k_soname, RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) {
-        const char* why = ::dlerror();
-        load_failure(why != nullptr ? why : "dlopen failed");
-    }
+    void* library = dl::open_library(k_soname, &load_failure);
     Libpq table;
-    auto resolve = [library](auto& function, const char* name) {
-        function =
-            reinterpret_cast<std::remove_reference_t<decltype(function)>>(::dlsym(library, name));
-        if (function == nullptr) {
-            load_failure(fmt::format("{} is missing", name));
-        }
-    };
-#define TOKENCTL_LIBPQ_RESOLVE(name) resolve(table.name, #name);
+#define TOKENCTL_LIBPQ_RESOLVE(name) dl::resolve(library, table.name, #name, &load_failure);
     TOKENCTL_LIBPQ_FUNCTIONS(TOKENCTL_LIBPQ_RESOLVE)
 #undef TOKENCTL_LIBPQ_RESOLVE
     return table;

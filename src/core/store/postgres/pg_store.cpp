@@ -1,4 +1,5 @@
 #include "store/postgres/libpq.h"
+#include "store/token_columns.h"
 
 #include <tokenctl/error.h>
 #include <tokenctl/secret.h>
@@ -401,35 +402,7 @@ REVOKE ALL ON FUNCTION tokenctl.grant_registry_role(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tokenctl.grant_registry_role(text, text) TO {admin};
 )sql";
 
-// The columns of a token's row (TokenRow), then of the whole token (Token).
-enum TokenCol : int {
-    id,
-    token_id,
-    user_id,
-    user_name,
-    app_name,
-    redirect_uri,
-    generated_at,
-    access_expires_at,
-    refresh_expires_at,
-    revoked_at,
-    client_id,
-    last_used_at,
-    // Token only
-    app_id,
-    created_by,
-    issued_at,
-    access_ttl,
-    refresh_ttl,
-    access_digest,
-    refresh_digest,
-    access_sealed,
-    refresh_sealed
-};
-
-constexpr std::string_view k_token_row_columns =
-    "t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at, "
-    "t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id, t.last_used_at";
+namespace col = token_columns;
 
 constexpr std::string_view k_token_columns =
     "t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl, t.access_digest, "
@@ -582,6 +555,17 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+// One row of a Result, as token_columns reads it.
+struct ResultRow {
+    const Result& r;
+    int i;
+    std::int64_t int64(int c) const { return r.int64(i, c); }
+    std::string text(int c) const { return r.str(i, c); }
+    std::optional<std::int64_t> optional_int64(int c) const { return r.optional_int64(i, c); }
+    Bytes bytes(int c) const { return r.bytes(i, c); }
+    bool null(int c) const { return r.null(i, c); }
+};
+
 class PostgresStore final : public Store {
   public:
     explicit PostgresStore(const Location& location) : m_shown(location.text) {
@@ -730,23 +714,18 @@ class PostgresStore final : public Store {
     }
 
     std::optional<User> find_user(std::string_view name, bool include_removed) override {
+        std::optional<User> user;
         if (!m_in_transaction && m_opening_user && iequals(name, m_opening_user->name)) {
             // Read with the registry's mark a moment ago (the session's first question).
-            User user = std::move(*std::exchange(m_opening_user, std::nullopt));
-            if (user.removed_at && !include_removed) {
-                return std::nullopt;
-            }
-            return user;
+            user = std::exchange(m_opening_user, std::nullopt);
+        } else if (auto r = query("find a user",
+                                  "SELECT id, name, role, created_at, removed_at FROM "
+                                  "tokenctl.users WHERE tokenctl.fold(name) = tokenctl.fold($1)",
+                                  Params().text(name));
+                   r.rows() > 0) {
+            user = read_user(r, 0);
         }
-        auto r = query("find a user",
-                       "SELECT id, name, role, created_at, removed_at FROM tokenctl.users "
-                       "WHERE tokenctl.fold(name) = tokenctl.fold($1)",
-                       Params().text(name));
-        if (r.rows() == 0) {
-            return std::nullopt;
-        }
-        User user = read_user(r, 0);
-        if (user.removed_at && !include_removed) {
+        if (user && user->removed_at && !include_removed) {
             return std::nullopt;
         }
         return user;
@@ -870,7 +849,7 @@ class PostgresStore final : public Store {
     std::optional<Token> find_token(std::string_view token_id) override {
         return find_token_in(fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON "
                                          "s.token = t.id WHERE t.token_id = $1",
-                                         k_token_row_columns, k_token_columns, k_token_joins),
+                                         col::k_row, k_token_columns, k_token_joins),
                              Params().text(token_id));
     }
 
@@ -972,7 +951,7 @@ class PostgresStore final : public Store {
     void for_each_token(const TokenFilter& filter,
                         const std::function<void(const TokenRow&)>& fn) override {
         Params params;
-        std::string sql = fmt::format("SELECT {}{} WHERE true", k_token_row_columns, k_token_joins);
+        std::string sql = fmt::format("SELECT {}{} WHERE true", col::k_row, k_token_joins);
         if (filter.user_id) {
             sql += " AND t.user_id = " + params.text(*filter.user_id).last();
         }
@@ -1001,7 +980,7 @@ class PostgresStore final : public Store {
         }
         TokenRow row;
         stream("list tokens", sql, params, [&](const Result& r, int i) {
-            read_token_row(r, i, row);
+            col::read_row(ResultRow{r, i}, row);
             fn(row);
         });
     }
@@ -1548,42 +1527,14 @@ class PostgresStore final : public Store {
                    .view(0, 0) == "t";
     }
 
-    // The token the query `sql` returns (its columns in TokenCol order); the sealed secrets
+    // The token the query `sql` returns (its columns in token_columns' order); the sealed secrets
     // are empty where the acting login may not read them.
     std::optional<Token> find_token_in(const std::string& sql, const Params& params) {
         auto r = query("find a token", sql, params);
         if (r.rows() == 0) {
             return std::nullopt;
         }
-        Token t;
-        read_token_row(r, 0, t);
-        t.app_id = r.int64(0, TokenCol::app_id);
-        t.created_by = r.int64(0, TokenCol::created_by);
-        t.issued_at = r.int64(0, TokenCol::issued_at);
-        t.access_ttl = r.int64(0, TokenCol::access_ttl);
-        t.refresh_ttl = r.int64(0, TokenCol::refresh_ttl);
-        t.access_digest = r.bytes(0, TokenCol::access_digest);
-        t.refresh_digest = r.bytes(0, TokenCol::refresh_digest);
-        if (!r.null(0, TokenCol::access_sealed)) {
-            t.access_sealed = r.bytes(0, TokenCol::access_sealed);
-            t.refresh_sealed = r.bytes(0, TokenCol::refresh_sealed);
-        }
-        return t;
-    }
-
-    static void read_token_row(const Result& r, int i, TokenRow& row) {
-        row.id = r.int64(i, TokenCol::id);
-        row.token_id = r.str(i, TokenCol::token_id);
-        row.user_id = r.int64(i, TokenCol::user_id);
-        row.user = r.str(i, TokenCol::user_name);
-        row.application = r.str(i, TokenCol::app_name);
-        row.redirect_uri = r.str(i, TokenCol::redirect_uri);
-        row.generated_at = r.int64(i, TokenCol::generated_at);
-        row.access_expires_at = r.int64(i, TokenCol::access_expires_at);
-        row.refresh_expires_at = r.int64(i, TokenCol::refresh_expires_at);
-        row.revoked_at = r.optional_int64(i, TokenCol::revoked_at);
-        row.client_id = r.str(i, TokenCol::client_id);
-        row.last_used_at = r.optional_int64(i, TokenCol::last_used_at);
+        return col::read_token(ResultRow{r, 0});
     }
 
     static User read_user(const Result& r, int i) {

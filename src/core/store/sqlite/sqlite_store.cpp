@@ -2,6 +2,8 @@
 #include <tokenctl/files.h>
 #include <tokenctl/store/sqlite.h>
 
+#include "store/token_columns.h"
+
 #include <SQLiteCpp/Backup.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -138,36 +140,7 @@ CREATE INDEX tokens_active_by_last_use ON tokens (coalesce(last_used_at, generat
 
 constexpr int k_schema_version = static_cast<int>(k_migrations.size());
 
-// The columns of a token's row (TokenRow), then of the whole token (Token), in the order
-// of k_token_row_columns and k_token_columns.
-enum TokenCol : int {
-    id,
-    token_id,
-    user_id,
-    user_name,
-    app_name,
-    redirect_uri,
-    generated_at,
-    access_expires_at,
-    refresh_expires_at,
-    revoked_at,
-    client_id,
-    last_used_at,
-    // Token only
-    app_id,
-    created_by,
-    issued_at,
-    access_ttl,
-    refresh_ttl,
-    access_digest,
-    refresh_digest,
-    access_sealed,
-    refresh_sealed
-};
-
-constexpr std::string_view k_token_row_columns =
-    "t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at, "
-    "t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id, t.last_used_at";
+namespace col = token_columns;
 
 constexpr std::string_view k_token_columns =
     "t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl, t.access_digest, "
@@ -399,6 +372,27 @@ prefix_range(const NameQuery& query) {
     high.back() = static_cast<char>(static_cast<unsigned char>(high.back()) + 1);
     return {low, high};
 }
+
+std::optional<Millis> optional_time(const SQLite::Column& column) {
+    return column.isNull() ? std::nullopt : std::optional<Millis>(column.getInt64());
+}
+
+Bytes blob_of(const SQLite::Column& column) {
+    const auto* data = static_cast<const std::uint8_t*>(column.getBlob());
+    return Bytes(data, data + column.getBytes());
+}
+
+// The current row of a statement, as token_columns reads it.
+struct StatementRow {
+    SQLite::Statement& st;
+    std::int64_t int64(int c) const { return st.getColumn(c).getInt64(); }
+    std::string text(int c) const { return st.getColumn(c).getString(); }
+    std::optional<std::int64_t> optional_int64(int c) const {
+        return optional_time(st.getColumn(c));
+    }
+    Bytes bytes(int c) const { return blob_of(st.getColumn(c)); }
+    bool null(int c) const { return st.getColumn(c).isNull(); }
+};
 
 class SqliteStore final : public Store {
   public:
@@ -659,7 +653,7 @@ class SqliteStore final : public Store {
             }
             TokenRow row;
             while (st.executeStep()) {
-                read_token_row(st, row);
+                col::read_row(StatementRow{st}, row);
                 fn(row);
             }
         });
@@ -980,55 +974,20 @@ class SqliteStore final : public Store {
     template <class Bind>
     std::optional<Token> find_token_where(std::string_view condition, Bind&& bind) {
         return guarded("find a token", [&]() -> std::optional<Token> {
-            auto& st = prepare(fmt::format("SELECT {}, {}{} WHERE {}", k_token_row_columns,
-                                           k_token_columns, k_token_joins, condition));
+            auto& st = prepare(fmt::format("SELECT {}, {}{} WHERE {}", col::k_row, k_token_columns,
+                                           k_token_joins, condition));
             bind(st);
             if (!st.executeStep()) {
                 return std::nullopt;
             }
-            Token t;
-            read_token_row(st, t);
-            t.app_id = st.getColumn(TokenCol::app_id).getInt64();
-            t.created_by = st.getColumn(TokenCol::created_by).getInt64();
-            t.issued_at = st.getColumn(TokenCol::issued_at).getInt64();
-            t.access_ttl = st.getColumn(TokenCol::access_ttl).getInt64();
-            t.refresh_ttl = st.getColumn(TokenCol::refresh_ttl).getInt64();
-            t.access_digest = blob_of(st.getColumn(TokenCol::access_digest));
-            t.refresh_digest = blob_of(st.getColumn(TokenCol::refresh_digest));
-            t.access_sealed = blob_of(st.getColumn(TokenCol::access_sealed));
-            t.refresh_sealed = blob_of(st.getColumn(TokenCol::refresh_sealed));
-            return t;
+            return col::read_token(StatementRow{st});
         });
-    }
-
-    static std::optional<Millis> optional_time(const SQLite::Column& column) {
-        return column.isNull() ? std::nullopt : std::optional<Millis>(column.getInt64());
-    }
-
-    static void read_token_row(SQLite::Statement& st, TokenRow& row) {
-        row.id = st.getColumn(TokenCol::id).getInt64();
-        row.token_id = st.getColumn(TokenCol::token_id).getString();
-        row.user_id = st.getColumn(TokenCol::user_id).getInt64();
-        row.user = st.getColumn(TokenCol::user_name).getString();
-        row.application = st.getColumn(TokenCol::app_name).getString();
-        row.redirect_uri = st.getColumn(TokenCol::redirect_uri).getString();
-        row.generated_at = st.getColumn(TokenCol::generated_at).getInt64();
-        row.access_expires_at = st.getColumn(TokenCol::access_expires_at).getInt64();
-        row.refresh_expires_at = st.getColumn(TokenCol::refresh_expires_at).getInt64();
-        row.revoked_at = optional_time(st.getColumn(TokenCol::revoked_at));
-        row.client_id = st.getColumn(TokenCol::client_id).getString();
-        row.last_used_at = optional_time(st.getColumn(TokenCol::last_used_at));
     }
 
     static User read_user(SQLite::Statement& st) {
         return User{st.getColumn(0).getInt64(), st.getColumn(1).getString(),
                     parse_role(st.getColumn(2).getString()), st.getColumn(3).getInt64(),
                     optional_time(st.getColumn(4))};
-    }
-
-    static Bytes blob_of(const SQLite::Column& column) {
-        const auto* data = static_cast<const std::uint8_t*>(column.getBlob());
-        return Bytes(data, data + column.getBytes());
     }
 
     static void bind_blob(SQLite::Statement& st, int index, const Bytes& value) {
@@ -1055,7 +1014,7 @@ class SqliteStore final : public Store {
 
 std::string sqlite_token_listing_sql(const TokenFilter& filter) {
     // One statement per combination of filters, so each can use its index.
-    std::string sql = fmt::format("SELECT {}{} WHERE 1", k_token_row_columns, k_token_joins);
+    std::string sql = fmt::format("SELECT {}{} WHERE 1", col::k_row, k_token_joins);
     if (filter.user_id) {
         sql += " AND t.user_id = ?1";
     }
