@@ -544,10 +544,16 @@ class Result {
     PGresult* m_result;
 };
 
+// libpq's multi-line messages as one line: line breaks and the indentation after them
+// become one space.
 std::string one_line(std::string_view text) {
     std::string out;
     for (char c : text) {
-        out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+        bool space = c == '\n' || c == '\r' || c == '\t';
+        if (space && !out.empty() && out.back() == ' ') {
+            continue;
+        }
+        out += space ? ' ' : c;
     }
     while (!out.empty() && out.back() == ' ') {
         out.pop_back();
