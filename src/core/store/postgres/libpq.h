@@ -30,6 +30,7 @@
     X(PQsendQueryParams)                                                                           \
     X(PQserverVersion)                                                                             \
     X(PQsetNoticeProcessor)                                                                        \
+    X(PQsetSingleRowMode)                                                                          \
     X(PQstatus)
 
 namespace tokenctl {

@@ -36,8 +36,8 @@ constexpr std::string_view k_lock_timeout = "10s";
 // The SQLSTATE of require_meta(): the value is not what the command read before.
 constexpr std::string_view k_changed = "TK001";
 
-// Rows fetched from a cursor at a time: listings stream in bounded memory.
-constexpr int k_fetch_rows = 2000;
+// A listing this short is kept for the table format's second reading.
+constexpr std::size_t k_replay_rows = 2000;
 
 // The schema, created by `init` in one transaction. Text compares byte-wise (COLLATE "C",
 // as SQLite's BINARY); user names case-insensitively by fold(), which folds ASCII letters
@@ -1486,8 +1486,9 @@ class PostgresStore final : public Store {
         }
     }
 
-    // Runs `sql` through a cursor, `fn` called on each row: bounded memory however many
-    // rows there are, and `fn` may query the store between batches.
+    // Runs `sql`, `fn` called on each row as it arrives (libpq's single-row mode): bounded
+    // memory however many rows there are, and the server produces rows while `fn` writes
+    // them. `fn` must not call the store.
     void stream(std::string_view what, const std::string& sql, const Params& params,
                 const std::function<void(const Result&, int)>& fn) {
         if (!m_in_transaction) {
@@ -1495,32 +1496,45 @@ class PostgresStore final : public Store {
             return;
         }
         // The table format reads a listing twice (to measure, then to write): a second
-        // reading of a listing that fit one batch, in the same snapshot, is that batch.
+        // reading of a short listing, in the same snapshot, is the rows of the first.
         std::string key = sql + '\0' + params.digest();
         if (m_replay && m_replay->first == key) {
-            const Result& r = *m_replay->second;
-            for (int i = 0; i < r.rows(); ++i) {
-                fn(r, i);
+            for (const auto& row : m_replay->second) {
+                fn(*row, 0);
             }
             return;
         }
         m_replay.reset();
-        // The cursor is declared with its first FETCH (one pipeline), and closed with the
-        // transaction.
-        std::string cursor = fmt::format("tokenctl_{}", ++m_cursors);
-        defer(what, fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", cursor, sql), params);
-        std::string fetch = fmt::format("FETCH {} FROM {}", k_fetch_rows, cursor);
-        for (bool first = true;; first = false) {
-            auto r = std::make_shared<Result>(query(what, fetch));
-            for (int i = 0; i < r->rows(); ++i) {
-                fn(*r, i);
-            }
-            if (r->rows() < k_fetch_rows) {
-                if (first && m_read_only) {
-                    m_replay.emplace(std::move(key), std::move(r));
+        flush();
+        const Libpq& pq = libpq();
+        if (pq.PQsendQueryParams(m_conn, sql.c_str(), params.count(), nullptr, params.values(),
+                                 params.lengths(), params.formats(), 0) != 1 ||
+            pq.PQsetSingleRowMode(m_conn) != 1) {
+            throw server_error(what, nullptr, "");
+        }
+        std::vector<std::shared_ptr<Result>> kept;
+        bool keep = m_read_only;
+        while (PGresult* raw = pq.PQgetResult(m_conn)) {
+            auto row = std::make_shared<Result>(raw);
+            auto status = pq.PQresultStatus(raw);
+            if (status == PGRES_SINGLE_TUPLE) {
+                // Should fn throw, the rows still coming are discarded by the rollback.
+                fn(*row, 0);
+                if (keep && kept.size() < k_replay_rows) {
+                    kept.push_back(std::move(row));
+                } else {
+                    keep = false;
+                    kept.clear();
                 }
-                break;
+            } else if (status != PGRES_TUPLES_OK) {
+                while (PGresult* rest = pq.PQgetResult(m_conn)) {
+                    pq.PQclear(rest);
+                }
+                check(what, *row, &PostgresStore::server_error);
             }
+        }
+        if (keep) {
+            m_replay.emplace(std::move(key), std::move(kept));
         }
     }
 
@@ -1551,7 +1565,6 @@ class PostgresStore final : public Store {
     std::string m_shown; // the URI, its password hidden
     PGconn* m_conn = nullptr;
     bool m_in_transaction = false;
-    std::uint64_t m_cursors = 0;
     std::optional<std::string> m_login;
     std::optional<std::string> m_registry_id;
     int m_opened_version = k_schema_version;
@@ -1569,8 +1582,8 @@ class PostgresStore final : public Store {
         std::optional<Error> otherwise;
     };
     std::vector<Pending> m_pending;
-    // The last listing of this read transaction, when it fit one batch: its query and rows.
-    std::optional<std::pair<std::string, std::shared_ptr<Result>>> m_replay;
+    // The last listing of this read transaction, when it was short: its query and rows.
+    std::optional<std::pair<std::string, std::vector<std::shared_ptr<Result>>>> m_replay;
     bool m_read_only = false;
 };
 
