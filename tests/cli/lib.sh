@@ -1,6 +1,14 @@
 # Shared helpers of the end-to-end suites: each suite sources this file, runs the real
 # tokenctl binary in a private temporary HOME, and ends with `finish`.
 #
+# TOKENCTL_TEST_BACKEND=postgres (default sqlite) runs a suite against a PostgreSQL
+# registry instead of a SQLite file, as git's test suite switches its ref backend: each
+# suite (and each fresh_db) gets a new database on the server that tests/pg/with-postgres
+# started (TOKENCTL_PG_HOST, _PORT, _SUPERUSER, or TOKENCTL_PG_STATE naming the file that
+# `with-postgres --start` wrote), TOKENCTL_DB is its URI, and every tokenctl command
+# connects as the login its acting user names (tests/pg/as-login). The helpers below
+# work on both; a case about SQLite files alone is wrapped in `if sqlite_only; then`.
+#
 #   run [--stdin TEXT] ARGS...   runs tokenctl; sets RC, OUT, ERR
 #   expect_rc N                  the exit status
 #   expect_out TEXT              stdout exactly (a trailing newline is implied)
@@ -8,22 +16,50 @@
 #   expect_error_line            stderr is one `tokenctl: error:` line (plus optional hint:)
 #   snapshot / expect_unchanged  the database's logical content (audit table excluded
 #                                unless AUDIT=1) before and after a command
-#   sql QUERY                    a query against the database with sqlite3
+#   sql QUERY                    a query against the database (sqlite3, or psql as the
+#                                superuser with the tokenctl schema first on the search
+#                                path and SQLite's hex, strftime and group_concat at hand)
+#   dump                         the database's whole content as text
+#   key_file                     the path of the database's default key file
+#   sqlite_only                  true on SQLite; on PostgreSQL it counts a skipped case
 set -u
 
 : "${TOKENCTL_BIN:?TOKENCTL_BIN must name the tokenctl binary}"
 SUITE=$(basename "$0" .sh)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokenctl-$SUITE.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+trap lib_cleanup EXIT
 export HOME="$TMP/home"
 mkdir -p "$HOME"
-unset TOKENCTL_DB TOKENCTL_USER TOKENCTL_KEY_FILE XDG_DATA_HOME
-export TOKENCTL_DB="$TMP/db/tokens.db"
+unset TOKENCTL_DB TOKENCTL_USER TOKENCTL_KEY_FILE XDG_DATA_HOME XDG_CONFIG_HOME
+# libpq's environment of whoever runs the tests must not reach the commands under test.
+unset PGUSER PGHOST PGHOSTADDR PGPORT PGDATABASE PGPASSWORD PGPASSFILE PGSERVICE \
+  PGSERVICEFILE PGOPTIONS PGSSLMODE PGAPPNAME PGCONNECT_TIMEOUT PGTARGETSESSIONATTRS
 export TOKENCTL_USER=admin
+BACKEND=${TOKENCTL_TEST_BACKEND:-sqlite}
+case $BACKEND in
+sqlite)
+  export TOKENCTL_DB="$TMP/db/tokens.db"
+  ;;
+postgres)
+  . "$(dirname "${BASH_SOURCE[0]}")/../pg/lib-postgres.sh"
+  ;;
+*)
+  echo "TOKENCTL_TEST_BACKEND must be sqlite or postgres, not $BACKEND"
+  exit 1
+  ;;
+esac
 DB="$TOKENCTL_DB"
+lib_cleanup() {
+  [ "$BACKEND" != postgres ] || pg_drop_database >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+if [ "$BACKEND" = postgres ]; then
+  pg_create_database >/dev/null || { echo "cannot create database $PG_DATABASE"; exit 1; }
+fi
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 CASE="(setup)"
 
 case_() { CASE="$*"; }
@@ -83,7 +119,24 @@ expect_error() {
   if [ -z "$OUT" ]; then pass; else fail "stdout not empty on error"; fi
 }
 
-sql() { sqlite3 -batch -noheader "$DB" "$@"; }
+sql() {
+  if [ "$BACKEND" = postgres ]; then pg_psql -c "$1"; else sqlite3 -batch -noheader "$DB" "$@"; fi
+}
+dump() {
+  if [ "$BACKEND" = postgres ]; then
+    pg_dump -h "$TOKENCTL_PG_HOST" -p "$TOKENCTL_PG_PORT" -U "$TOKENCTL_PG_SUPERUSER" \
+      --schema=tokenctl "$PG_DATABASE"
+  else
+    sqlite3 -batch "$DB" .dump
+  fi
+}
+key_file() {
+  if [ "$BACKEND" = postgres ]; then
+    printf '%s\n' "$HOME/.config/tokenctl/$(pg_registry_id).key"
+  else
+    printf '%s\n' "$DB.key"
+  fi
+}
 # Makes token ID $1 long expired (access and refresh), straight in the database.
 expire_token() {
   sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$1'"
@@ -92,7 +145,11 @@ expire_token() {
 snapshot() {
   local audit_filter="audit"
   [ "${AUDIT-0}" = 1 ] && audit_filter="__none__"
-  SNAPSHOT=$(sqlite3 -batch "$DB" .dump 2>&1 | grep -v "^INSERT INTO $audit_filter " | sha256sum)
+  if [ "$BACKEND" = postgres ]; then
+    SNAPSHOT=$(pg_snapshot 2>&1 | sha256sum)
+  else
+    SNAPSHOT=$(sqlite3 -batch "$DB" .dump 2>&1 | grep -v "^INSERT INTO $audit_filter " | sha256sum)
+  fi
 }
 expect_unchanged() {
   local before=$SNAPSHOT
@@ -102,9 +159,22 @@ expect_unchanged() {
 
 # A fresh database with administrator `admin` and user `alice`.
 fresh_db() {
-  rm -rf "$TMP/db"
+  if [ "$BACKEND" = postgres ]; then
+    { pg_drop_database && pg_create_database; } >/dev/null || { echo "no fresh database"; exit 1; }
+  else
+    rm -rf "$TMP/db"
+  fi
   "$TOKENCTL_BIN" init --admin admin >/dev/null || { echo "init failed"; exit 1; }
   "$TOKENCTL_BIN" --as admin user add alice >/dev/null || { echo "user add failed"; exit 1; }
+}
+
+# On SQLite, true. On PostgreSQL, false: the case is about SQLite's files and is skipped
+# (counted). `if sqlite_only; then …; fi` around the case, or `sqlite_only || return`.
+sqlite_only() {
+  [ "$BACKEND" = sqlite ] && return 0
+  SKIPPED=$((SKIPPED + 1))
+  printf 'SKIP [%s] SQLite only\n' "$CASE"
+  return 1
 }
 
 # Creates a token for the acting user; prints its ID.
@@ -113,6 +183,8 @@ new_token() { "$TOKENCTL_BIN" add-app -q --redirect-uri https://app.example.com/
 mode_of() { stat -c %a "$1"; }
 
 finish() {
-  printf '%s: %d passed, %d failed\n' "$SUITE" "$PASSED" "$FAILED"
+  local skipped=""
+  [ "$SKIPPED" -eq 0 ] || skipped=", $SKIPPED skipped on $BACKEND"
+  printf '%s: %d passed, %d failed%s\n' "$SUITE" "$PASSED" "$FAILED" "$skipped"
   [ "$FAILED" -eq 0 ]
 }

@@ -18,7 +18,7 @@ check is_id "$id"
 expect_out "created token $id for application alice (user alice)
 download it with: tokenctl --as alice download $id -o token.json"
 check test "$(sql "select a.name || ' ' || a.redirect_uri || ' ' || u.name from tokens t join apps a on a.id = t.app_id join users u on u.id = t.user_id where t.token_id = '$id'")" = "alice $URI alice"
-check test "$(sql "select client_id glob '[0-9a-f]*' and length(client_id) = 32 from apps where name = 'alice'")" = 1
+check grep -qxE '[0-9a-f]{32}' <<<"$(sql "select client_id from apps where name = 'alice'")"
 
 case_ "an administrator's default application is their own name too"
 run add-app --redirect-uri "$URI"

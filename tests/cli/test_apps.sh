@@ -81,7 +81,7 @@ run_pty y --as alice app remove alice
 expect_rc 0
 check grep -q "These tokens will be revoked:" <<<"$ERR"
 check grep -q "$a1" <<<"$ERR"
-check test "$(sql "select revoked_at is not null from tokens where token_id = '$a1'")" = 1
+check test "$(sql "select count(*) from tokens where token_id = '$a1' and revoked_at is not null")" = 1
 run_pty n --as bob app remove bob
 check test "$RC" -ne 0
 

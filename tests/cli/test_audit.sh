@@ -133,8 +133,8 @@ for f in table json csv tsv; do
   if printf '%s' "$OUT" | grep -qE 'tc[ar]_'; then fail "a secret in audit --format $f"; else pass; fi
 done
 check test "$(sql "select count(*) from audit where actor || action || subject || detail like '%tca\_%' escape '\' or actor || action || subject || detail like '%tcr\_%' escape '\'")" = 0
-if sqlite3 -batch "$DB" "select * from audit" | grep -qE 'tc[ar]_'; then fail "a secret in the audit table"; else pass; fi
-if sqlite3 -batch "$DB" ".dump audit" | grep -qE 'tc[ar]_'; then fail "a secret in the audit dump"; else pass; fi
+if sql "select * from audit" | grep -qE 'tc[ar]_'; then fail "a secret in the audit table"; else pass; fi
+if dump | grep -qE 'tc[ar]_'; then fail "a secret in the audit dump"; else pass; fi
 
 case_ "the json format: one object per record with the columns"
 run audit --format json
@@ -226,22 +226,22 @@ expect_error 3
 check test "$(audit_count)" = $((before + 2))
 
 case_ "audit records cannot be updated or deleted"
-before_dump=$(sqlite3 -batch "$DB" "select * from audit order by id" | sha256sum)
-if sqlite3 -batch "$DB" "update audit set outcome = 'ok' where outcome = 'denied'" 2>"$TMP/sqlerr"; then
+before_dump=$(sql "select * from audit order by id" | sha256sum)
+if sql "update audit set outcome = 'ok' where outcome = 'denied'" 2>"$TMP/sqlerr"; then
   fail "UPDATE of audit succeeded"
 else
   pass
 fi
 check grep -q "audit records cannot be changed" "$TMP/sqlerr"
-if sqlite3 -batch "$DB" "delete from audit" 2>"$TMP/sqlerr"; then fail "DELETE of audit succeeded"; else pass; fi
+if sql "delete from audit" 2>"$TMP/sqlerr"; then fail "DELETE of audit succeeded"; else pass; fi
 check grep -q "audit records cannot be deleted" "$TMP/sqlerr"
-if sqlite3 -batch "$DB" "update audit set detail = '' where id = 1" 2>/dev/null; then fail "UPDATE succeeded"; else pass; fi
-if sqlite3 -batch "$DB" "delete from audit where id = (select max(id) from audit)" 2>/dev/null; then
+if sql "update audit set detail = '' where id = 1" 2>/dev/null; then fail "UPDATE succeeded"; else pass; fi
+if sql "delete from audit where id = (select max(id) from audit)" 2>/dev/null; then
   fail "DELETE succeeded"
 else
   pass
 fi
-check test "$(sqlite3 -batch "$DB" "select * from audit order by id" | sha256sum)" = "$before_dump"
+check test "$(sql "select * from audit order by id" | sha256sum)" = "$before_dump"
 
 case_ "audit --help lists its filters"
 run audit --help

@@ -56,7 +56,7 @@ expect_rc 1
 expect_err_has "Remove user Carol@Example.com and revoke their 1 active token? [y/N] "
 run user remove carol@example.com --yes
 expect_out "removed user Carol@Example.com; revoked 1 token"
-check test "$(sql "select revoked_at is not null from tokens where token_id = '$one'")" = 1
+check test "$(sql "select count(*) from tokens where token_id = '$one' and revoked_at is not null")" = 1
 "$TOKENCTL_BIN" user add dave >/dev/null
 run_pty n user remove dave
 expect_err_has "Remove user dave? They have no active token. [y/N] "

@@ -105,9 +105,9 @@ expect_err_lacks_secret
 TOKENCTL_USER=$secret run --as "$secret_shaped" whoami
 expect_error 2
 check test "$(sql "select count(*) from audit")" = "$audit_before"
-dump=$(sqlite3 -batch "$DB" .dump)
+dump=$(dump)
 if printf '%s' "$dump" | grep -qF "$secret"; then fail "the secret is in the database"; else pass; fi
-if sqlite3 -batch "$DB" "select * from audit" | grep -qE 'tc[ar]_[0-9A-Za-z]{43}'; then
+if sql "select * from audit" | grep -qE 'tc[ar]_[0-9A-Za-z]{43}'; then
   fail "the audit log holds a secret"
 else
   pass

@@ -144,15 +144,15 @@ run revoke --yes --user bob
 expect_rc 0
 expect_out "revoked $b2
 revoked $s_b"
-check test "$(sql "select revoked_at is null from tokens where token_id = '$e'")" = 1
+check test "$(sql "select count(*) from tokens where token_id = '$e' and revoked_at is null")" = 1
 
 case_ "a non-admin's --app filter takes only their own tokens"
 s_a2=$("$TOKENCTL_BIN" add-app -q --name "$SHARED" --for bob --redirect-uri https://s.example/cb)
 run --as alice revoke --yes --app "$SHARED"
 expect_rc 0
 expect_out "revoked $s_a"
-check test "$(sql "select revoked_at is null from tokens where token_id = '$s_a2'")" = 1
-check test "$(sql "select revoked_at is null from tokens where token_id = '$s_m'")" = 1
+check test "$(sql "select count(*) from tokens where token_id = '$s_a2' and revoked_at is null")" = 1
+check test "$(sql "select count(*) from tokens where token_id = '$s_m' and revoked_at is null")" = 1
 
 case_ "a non-admin may name themselves with --user"
 a5=$(TOKENCTL_USER=alice new_token)
@@ -189,7 +189,7 @@ run_pty y --as alice revoke "$c1"
 expect_rc 0
 expect_out "revoked $c1"
 expect_err_has "Revoke 1 token? [y/N] "
-check test "$(sql "select revoked_at is not null from tokens where token_id = '$c1'")" = 1
+check test "$(sql "select count(*) from tokens where token_id = '$c1' and revoked_at is not null")" = 1
 run_pty Yes --as alice revoke --user alice
 expect_rc 0
 expect_out "revoked $c2"

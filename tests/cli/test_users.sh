@@ -210,8 +210,8 @@ run_pty y user remove bob
 expect_rc 0
 expect_err_has "[y/N]"
 expect_out "removed user bob; revoked 1 token"
-check test "$(sql "select removed_at is not null from users where name = 'bob'")" = 1
-check test "$(sql "select revoked_at is not null from tokens where token_id = '$t3'")" = 1
+check test "$(sql "select count(*) from users where name = 'bob' and removed_at is not null")" = 1
+check test "$(sql "select count(*) from tokens where token_id = '$t3' and revoked_at is not null")" = 1
 run user add eve
 run_pty yes user remove eve
 expect_rc 0
