@@ -16,6 +16,7 @@
 #   expect_error_line            stderr is one `tokenctl: error:` line (plus optional hint:)
 #   snapshot / expect_unchanged  the database's logical content (audit table excluded
 #                                unless AUDIT=1) before and after a command
+#   stored_state                 everything stored (SQLite: the file's bytes), as one line
 #   sql QUERY                    a query against the database (sqlite3, or psql as the
 #                                superuser with the tokenctl schema first on the search
 #                                path and SQLite's hex, strftime and group_concat at hand)
@@ -149,6 +150,22 @@ snapshot() {
     SNAPSHOT=$(pg_snapshot 2>&1 | sha256sum)
   else
     SNAPSHOT=$(sqlite3 -batch "$DB" .dump 2>&1 | grep -v "^INSERT INTO $audit_filter " | sha256sum)
+  fi
+}
+# Everything stored, as one line, for a command that may write nothing at all: on SQLite
+# the database file's digest and its WAL's size (after a checkpoint, so that an earlier
+# write in the WAL cannot hide a later one), on PostgreSQL every row, audit included.
+stored_state() {
+  if [ "$BACKEND" = postgres ]; then
+    AUDIT=1 snapshot
+    printf '%s\n' "$SNAPSHOT"
+  else
+    local wal=0
+    if [ -s "$DB-wal" ]; then
+      sqlite3 -batch "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+      [ -s "$DB-wal" ] && wal=$(stat -c %s "$DB-wal")
+    fi
+    printf '%s wal=%s\n' "$(sha256sum <"$DB")" "$wal"
   fi
 }
 expect_unchanged() {

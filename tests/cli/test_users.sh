@@ -55,11 +55,14 @@ expect_error 2
 expect_unchanged
 
 case_ "a name of 128 characters is accepted"
-long=$(printf 'b%.0s' {1..128})
-run user add "$long"
-expect_rc 0
-run user remove "$long" --yes
-expect_rc 0
+# A PostgreSQL role name holds at most 63 bytes, so no such login can exist there.
+if sqlite_only; then
+  long=$(printf 'b%.0s' {1..128})
+  run user add "$long"
+  expect_rc 0
+  run user remove "$long" --yes
+  expect_rc 0
+fi
 
 case_ "a non-admin may not manage users (exit 3)"
 snapshot

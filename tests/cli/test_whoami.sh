@@ -126,11 +126,12 @@ AUDIT=1 expect_unchanged
 check test "$(audit_count)" = "$before"
 
 case_ "whoami needs no key file"
-mv "$DB.key" "$TMP/key"
+key=$(key_file)
+mv "$key" "$TMP/key"
 run --as alice whoami --format tsv --no-headers
 expect_rc 0
 check test "$(printf '%s\n' "$OUT" | cut -f1)" = alice
-mv "$TMP/key" "$DB.key"
+mv "$TMP/key" "$key"
 
 case_ "an unknown acting user is exit 3, with one error line, and the refusal is audited"
 AUDIT=0 snapshot
