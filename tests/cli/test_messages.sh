@@ -49,7 +49,7 @@ expect_rc 0
 expect_out "added user Carol@Example.com (admin)"
 run user set-role carol@example.com user
 expect_out "Carol@Example.com is user"
-check test "$(sql "select name from users where name = 'carol@example.com'")" = "Carol@Example.com"
+check test "$(sql "select name from users where lower(name) = 'carol@example.com'")" = "Carol@Example.com"
 
 case_ "plurals: one token, no token"
 one=$(TOKENCTL_USER=Carol@Example.com new_token)
