@@ -17,6 +17,7 @@
 #   snapshot / expect_unchanged  the database's logical content (audit table excluded
 #                                unless AUDIT=1) before and after a command
 #   stored_state                 everything stored (SQLite: the file's bytes), as one line
+#   clone_tokens N               N more tokens, copies of the oldest, straight in the database
 #   sql QUERY                    a query against the database (sqlite3, or psql as the
 #                                superuser with the tokenctl schema first on the search
 #                                path and SQLite's hex, strftime and group_concat at hand)
@@ -141,6 +142,35 @@ key_file() {
 # Makes token ID $1 long expired (access and refresh), straight in the database.
 expire_token() {
   sql "update tokens set access_expires_at = 1000, refresh_expires_at = 2000 where token_id = '$1'"
+}
+
+# Adds $1 copies of the oldest token straight in the database: token IDs from
+# 0000000000010001 up, digests of their own, the same sealed secrets.
+clone_tokens() {
+  if [ "$BACKEND" = postgres ]; then
+    sql "WITH first AS (SELECT * FROM tokens ORDER BY id LIMIT 1),
+    added AS (
+      INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, issued_at,
+        access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, access_digest,
+        refresh_digest)
+      SELECT lpad(to_hex(65536 + i), 16, '0'), user_id, app_id, created_by, generated_at,
+        issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at,
+        sha256(('access ' || i)::bytea), sha256(('refresh ' || i)::bytea)
+      FROM generate_series(1, $1) AS i, first
+      RETURNING id)
+    INSERT INTO secrets (token, access_sealed, refresh_sealed)
+    SELECT added.id, s.access_sealed, s.refresh_sealed
+    FROM added, first JOIN secrets s ON s.token = first.id"
+  else
+    sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+    INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, issued_at,
+      access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, access_digest,
+      refresh_digest, access_sealed, refresh_sealed)
+    SELECT printf('%016x', 65536 + i), user_id, app_id, created_by, generated_at, issued_at,
+      access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, randomblob(32),
+      randomblob(32), access_sealed, refresh_sealed
+    FROM n, (SELECT * FROM tokens ORDER BY id LIMIT 1)"
+  fi
 }
 
 snapshot() {

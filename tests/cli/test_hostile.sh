@@ -349,13 +349,7 @@ check test "$(sql "select group_concat(name, ',') from (select name from apps or
 
 # --- a closed stdout ---------------------------------------------------------------------------
 case_ "system-list | head -1 on many tokens ends quietly"
-sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
-INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at, issued_at, access_ttl,
-  refresh_ttl, access_expires_at, refresh_expires_at, access_digest, refresh_digest,
-  access_sealed, refresh_sealed)
-SELECT printf('%016x', 65536 + i), user_id, app_id, created_by, generated_at, issued_at,
-  access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, randomblob(32), randomblob(32),
-  access_sealed, refresh_sealed FROM n, (SELECT * FROM tokens ORDER BY id LIMIT 1)"
+clone_tokens 20000
 check test "$(sql "select count(*) from tokens")" = 20003
 for format in table json csv tsv; do
   "$TOKENCTL_BIN" system-list --format "$format" 2>"$TMP/err" | head -1 >"$TMP/out"
@@ -371,6 +365,6 @@ for format in table json csv tsv; do
 done
 "$TOKENCTL_BIN" system-list --format json 2>"$TMP/err" | head -c 1 >/dev/null
 if grep -qE "$CRASH" "$TMP/err"; then fail "crash text after a closed stdout"; else pass; fi
-check test "$(sql "PRAGMA integrity_check")" = ok
+if sqlite_only; then check test "$(sql "PRAGMA integrity_check")" = ok; fi
 
 finish
