@@ -117,6 +117,8 @@ PY
 }
 
 # The lock holder: takes the write lock, says so, waits for $TMP/release, runs SQL, commits.
+# On SQLite the write lock is BEGIN IMMEDIATE; on PostgreSQL, the advisory lock that every
+# writer takes (the store's k_write_lock, "tokenctl" in ASCII).
 cat >"$TMP/hold.py" <<'PY'
 import os, sqlite3, sys, time
 db, sql, ready, release = sys.argv[1:5]
@@ -131,6 +133,21 @@ for statement in sql.split(";"):
         con.execute(statement)
 con.execute("COMMIT")
 PY
+hold_lock() {
+  local sql=$1 ready=$2 release=$3
+  if [ "$BACKEND" = postgres ]; then
+    pg_psql <<SQL
+BEGIN;
+SELECT pg_advisory_xact_lock(8390042714202403948);
+\\! touch '$ready'
+\\! for i in \$(seq 1000); do [ -e '$release' ] && break; sleep 0.02; done
+$sql;
+COMMIT;
+SQL
+  else
+    python3 "$TMP/hold.py" "$DB" "$sql" "$ready" "$release"
+  fi
+}
 
 # race SQL ARGS...: runs tokenctl ARGS while the lock is held; once it is waiting for the
 # lock, the holder runs SQL and commits. Sets RC, OUT, ERR like run.
@@ -138,7 +155,7 @@ race() {
   local sql=$1
   shift
   rm -f "$TMP/ready" "$TMP/release"
-  python3 "$TMP/hold.py" "$DB" "$sql" "$TMP/ready" "$TMP/release" &
+  hold_lock "$sql" "$TMP/ready" "$TMP/release" >/dev/null &
   local holder=$!
   for _ in $(seq 200); do [ -e "$TMP/ready" ] && break; sleep 0.02; done
   "$TOKENCTL_BIN" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
