@@ -345,7 +345,7 @@ if sqlite_only; then check test "$(sql "PRAGMA integrity_check")" = ok; fi
 check test "$(sql "select count(*) from tokens")" = 3
 check test "$(sql "select count(*) from tokens where revoked_at is not null")" = 0
 check test "$(sql "select count(*) from users")" = 4
-check test "$(sql "select group_concat(name, ',') from (select name from apps order by id)")" = "shop,alice,admin"
+check test "$(sql "select group_concat(name, ',') from (select name from apps order by id) as a")" = "shop,alice,admin"
 
 # --- a closed stdout ---------------------------------------------------------------------------
 case_ "system-list | head -1 on many tokens ends quietly"
