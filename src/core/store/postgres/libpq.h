@@ -31,7 +31,8 @@
     X(PQserverVersion)                                                                             \
     X(PQsetNoticeProcessor)                                                                        \
     X(PQsetSingleRowMode)                                                                          \
-    X(PQstatus)
+    X(PQstatus)                                                                                    \
+    X(PQuser)
 
 namespace tokenctl {
 

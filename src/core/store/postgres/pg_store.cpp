@@ -1291,8 +1291,10 @@ class PostgresStore final : public Store {
                          "run `tokenctl init` to create one, or name another with --db");
         }
         if (sqlstate == "42501") {
+            // The registry's grants go to its users' logins only: this login is none of them
+            // (or a removed one). The line is SQLite's for an unknown acting user.
             return Error(Status::permission,
-                         fmt::format("your login is not a user of registry {}", m_shown),
+                         fmt::format("{} is not a user of this database", libpq().PQuser(m_conn)),
                          "an administrator of the registry adds your login with `tokenctl user "
                          "add NAME`");
         }
