@@ -130,7 +130,8 @@ CREATE INDEX audit_by_time ON audit (at);
 
 CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit records cannot be changed or deleted'
+    RAISE EXCEPTION 'audit records cannot be %',
+        CASE TG_OP WHEN 'UPDATE' THEN 'changed' ELSE 'deleted' END
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
