@@ -61,6 +61,26 @@ CREATE FUNCTION group_concat_step(acc text, value text) RETURNS text
   LANGUAGE sql IMMUTABLE AS $$ SELECT group_concat_step(acc, value, ',') $$;
 CREATE AGGREGATE group_concat(text, text) (SFUNC = group_concat_step, STYPE = text);
 CREATE AGGREGATE group_concat(text) (SFUNC = group_concat_step, STYPE = text);
+-- pg_snapshot's rows: each table of the registry as `TABLE (ROW)` (audit only WITH_AUDIT),
+-- and `member GROUP LOGIN` for each member of the registry's group roles.
+CREATE FUNCTION snapshot(with_audit boolean) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  registry text;
+  t text;
+BEGIN
+  IF to_regclass('tokenctl.registry') IS NULL THEN
+    RETURN;
+  END IF;
+  SELECT registry_id INTO registry FROM tokenctl.registry;
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'tokenctl'
+             AND (tablename <> 'audit' OR with_audit) LOOP
+    RETURN QUERY EXECUTE format('SELECT %L || '' '' || r::text FROM tokenctl.%I r', t, t);
+  END LOOP;
+  RETURN QUERY SELECT 'member ' || r.rolname || ' ' || m.rolname
+    FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid
+    JOIN pg_roles m ON m.oid = a.member
+    WHERE starts_with(r.rolname, 'tokenctl_' || registry || '_');
+END $$;
 SQL
 )
 
@@ -83,17 +103,5 @@ pg_drop_database() {
 }
 
 pg_snapshot() {
-  local id tables table
-  id=$(pg_registry_id)
-  tables=$(pg_psql -c "SELECT tablename FROM pg_tables WHERE schemaname = 'tokenctl'
-    AND (tablename <> 'audit' OR ${AUDIT:-0} = 1) ORDER BY 1")
-  {
-    for table in $tables; do
-      printf 'SELECT %s || %s FROM tokenctl.%s t UNION ALL\n' \
-        "'$table '" "t::text" "$table"
-    done
-    printf "SELECT 'member ' || r.rolname || ' ' || m.rolname FROM pg_auth_members a
-      JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
-      WHERE '%s' <> '' AND starts_with(r.rolname, 'tokenctl_%s')\nORDER BY 1;\n" "$id" "$id"
-  } | pg_psql -f -
+  pg_psql -c "SELECT line FROM sqlite_compat.snapshot(${AUDIT:-0} = 1) AS line ORDER BY line COLLATE \"C\""
 }
