@@ -231,6 +231,15 @@ mode_of() { stat -c %a "$1"; }
 
 finish() {
   local skipped=""
+  # The server logs failed statements and refused logins: no secret may be among them.
+  if [ "$BACKEND" = postgres ] && [ -n "${TOKENCTL_PG_DIR-}" ]; then
+    CASE="(the server's log)"
+    if grep -qaE 'tc[ar]_[0-9A-Za-z]{43}' "$TOKENCTL_PG_DIR/server.log"; then
+      fail "a secret in the PostgreSQL server's log"
+    else
+      pass
+    fi
+  fi
   [ "$SKIPPED" -eq 0 ] || skipped=", $SKIPPED skipped on $BACKEND"
   printf '%s: %d passed, %d failed%s\n' "$SUITE" "$PASSED" "$FAILED" "$skipped"
   [ "$FAILED" -eq 0 ]
