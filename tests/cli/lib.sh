@@ -23,6 +23,7 @@
 #                                path and SQLite's hex, strftime and group_concat at hand)
 #   dump                         the database's whole content as text
 #   key_file                     the path of the database's default key file
+#   registry_id                  the registry's ID on PostgreSQL, nothing on SQLite
 #   sqlite_only                  true on SQLite; on PostgreSQL it counts a skipped case
 set -u
 
@@ -132,9 +133,14 @@ dump() {
     sqlite3 -batch "$DB" .dump
   fi
 }
+# The registry's ID on PostgreSQL (whoami and check show it; it names the key file);
+# nothing on SQLite.
+registry_id() {
+  if [ "$BACKEND" = postgres ]; then pg_registry_id; fi
+}
 key_file() {
   if [ "$BACKEND" = postgres ]; then
-    printf '%s\n' "$HOME/.config/tokenctl/$(pg_registry_id).key"
+    printf '%s\n' "$HOME/.config/tokenctl/$(registry_id).key"
   else
     printf '%s\n' "$DB.key"
   fi

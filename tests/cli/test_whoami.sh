@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # whoami: the acting user as one row of `user list`, for any user of the database, in every
-# format; it writes nothing, not even an audit record, and refuses an unknown or removed
-# acting user as every command does (exit 3, audited).
+# format (on PostgreSQL with the registry's ID as a last column); it writes nothing, not
+# even an audit record, and refuses an unknown or removed acting user as every command
+# does (exit 3, audited).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/core_helpers.sh"
 
@@ -18,25 +19,41 @@ new_token >/dev/null
 # The audit table's row count, to show what a command added to it.
 audit_count() { sql "select count(*) from audit"; }
 
+# On PostgreSQL whoami ends with a REGISTRY column, the registry's ID, which names the key
+# file on every host; R is that ID there, empty on SQLite, where the column is absent.
+R=$(registry_id)
+# The table's row after an ACTIVE TOKENS of one digit, padded to the header's width.
+R_ROW=${R:+               $R}
+# Without the REGISTRY column: what `user list` shows of the same user.
+user_list_part() {
+  if [ -z "$R" ]; then
+    cat
+  elif [ "$1" = json ]; then
+    jq -c 'del(.registry)'
+  else
+    sed -E 's/[,\t][0-9a-f]{16}(\r?)$/\1/'
+  fi
+}
+
 case_ "an administrator in the table format"
 run whoami
 expect_rc 0
 expect_err_empty
-check test "$(times_masked)" = "NAME    ROLE    CREATED AT             ACTIVE TOKENS
-admin   admin   TIME                   1"
+check test "$(times_masked)" = "NAME    ROLE    CREATED AT             ACTIVE TOKENS${R:+   REGISTRY}
+admin   admin   TIME                   1$R_ROW"
 check test "$(printf '%s\n' "$OUT" | grep -cE '   [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z   ')" = 1
 
 case_ "a user in the table format: revoked and expired tokens are not counted"
 run --as alice whoami
 expect_rc 0
 expect_err_empty
-check test "$(times_masked)" = "NAME    ROLE   CREATED AT             ACTIVE TOKENS
-alice   user   TIME                   2"
+check test "$(times_masked)" = "NAME    ROLE   CREATED AT             ACTIVE TOKENS${R:+   REGISTRY}
+alice   user   TIME                   2$R_ROW"
 
 case_ "--no-headers drops the header line"
 run --as alice whoami --no-headers
 expect_rc 0
-check test "$(times_masked)" = "alice   user   TIME                   2"
+check test "$(times_masked)" = "alice   user   TIME                   2${R:+   $R}"
 
 case_ "json: one object (not an array) with the keys of user list"
 run whoami --format json
@@ -45,28 +62,29 @@ check test "$(printf '%s\n' "$OUT" | sed -E 's/"[0-9T:-]{19}Z"/"T"/g')" = '{
   "name": "admin",
   "role": "admin",
   "created_at": "T",
-  "active_tokens": 1
+  "active_tokens": 1'"${R:+,
+  \"registry\": \"$R\"}"'
 }'
 check test "$(printf '%s\n' "$OUT" | jq -r .role)" = admin
 run --as alice whoami --format json
 expect_rc 0
 check test "$(printf '%s\n' "$OUT" | jq -r .role)" = user
-check python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert list(d) == ["name", "role", "created_at", "active_tokens"]; assert isinstance(d["active_tokens"], int)' "$OUT"
+check python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert list(d) == ["name", "role", "created_at", "active_tokens"] + (["registry"] if sys.argv[2] else []); assert isinstance(d["active_tokens"], int)' "$OUT" "$R"
 
 case_ "csv (RFC 4180, CRLF) and tsv"
 run --as alice whoami --format csv
 expect_rc 0
-check test "$(sed -E 's/[0-9T:-]{19}Z/T/g' "$TMP/out")" = "name,role,created_at,active_tokens"$'\r'"
-alice,user,T,2"$'\r'
+check test "$(sed -E 's/[0-9T:-]{19}Z/T/g' "$TMP/out")" = "name,role,created_at,active_tokens${R:+,registry}"$'\r'"
+alice,user,T,2${R:+,$R}"$'\r'
 run --as alice whoami --format csv --no-headers
-check test "$(sed -E 's/[0-9T:-]{19}Z/T/g' "$TMP/out")" = "alice,user,T,2"$'\r'
+check test "$(sed -E 's/[0-9T:-]{19}Z/T/g' "$TMP/out")" = "alice,user,T,2${R:+,$R}"$'\r'
 run whoami --format tsv
 expect_rc 0
-check test "$(printf '%s\n' "$OUT" | sed -E 's/[0-9T:-]{19}Z/T/g')" = "name	role	created_at	active_tokens
-admin	admin	T	1"
+check test "$(printf '%s\n' "$OUT" | sed -E 's/[0-9T:-]{19}Z/T/g')" = "name	role	created_at	active_tokens${R:+	registry}
+admin	admin	T	1${R:+	$R}"
 run --as alice whoami --format tsv --no-headers
 expect_rc 0
-check test "$(printf '%s\n' "$OUT" | sed -E 's/[0-9T:-]{19}Z/T/g')" = "alice	user	T	2"
+check test "$(printf '%s\n' "$OUT" | sed -E 's/[0-9T:-]{19}Z/T/g')" = "alice	user	T	2${R:+	$R}"
 
 case_ "the row is the acting user's row of user list, in every format"
 for format in json csv tsv; do
@@ -75,10 +93,10 @@ for format in json csv tsv; do
     run --as "$name" whoami --format "$format" --no-headers
     expect_rc 0
     if [ "$format" = json ]; then
-      row=$(printf '%s\n' "$OUT" | jq -c .)
+      row=$(printf '%s\n' "$OUT" | jq -c . | user_list_part json)
       check grep -qxF -- "$row" <(jq -c '.[]' "$TMP/users")
     else
-      check grep -qxF -- "$(cat "$TMP/out")" "$TMP/users"
+      check grep -qxF -- "$(user_list_part "$format" <"$TMP/out")" "$TMP/users"
     fi
   done
 done
