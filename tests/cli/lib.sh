@@ -18,9 +18,13 @@
 #                                unless AUDIT=1) before and after a command
 #   stored_state                 everything stored (SQLite: the file's bytes), as one line
 #   clone_tokens N               N more tokens, copies of the oldest, straight in the database
-#   sql QUERY                    a query against the database (sqlite3, or psql as the
-#                                superuser with the tokenctl schema first on the search
-#                                path and SQLite's hex, strftime and group_concat at hand)
+#   sql QUERY                    a query against the database, straight in it: sqlite3, or
+#                                psql as the superuser with the tokenctl schema first on
+#                                the search path, SQLite's hex, strftime and group_concat at
+#                                hand, and the registry's triggers off (what sets up a case
+#                                is no login's change)
+#   owner_sql QUERY              a query as the database's owner, whom its rules bind: on
+#                                SQLite sql, on PostgreSQL psql as the login that ran init
 #   dump                         the database's whole content as text
 #   key_file                     the path of the database's default key file
 #   registry_id                  the registry's ID on PostgreSQL, nothing on SQLite
@@ -124,6 +128,9 @@ expect_error() {
 
 sql() {
   if [ "$BACKEND" = postgres ]; then pg_psql -c "$1"; else sqlite3 -batch -noheader "$DB" "$@"; fi
+}
+owner_sql() {
+  if [ "$BACKEND" = postgres ]; then pg_psql_as admin -c "$1"; else sql "$1"; fi
 }
 dump() {
   if [ "$BACKEND" = postgres ]; then

@@ -227,16 +227,16 @@ check test "$(audit_count)" = $((before + 2))
 
 case_ "audit records cannot be updated or deleted"
 before_dump=$(sql "select * from audit order by id" | sha256sum)
-if sql "update audit set outcome = 'ok' where outcome = 'denied'" 2>"$TMP/sqlerr"; then
+if owner_sql "update audit set outcome = 'ok' where outcome = 'denied'" 2>"$TMP/sqlerr"; then
   fail "UPDATE of audit succeeded"
 else
   pass
 fi
 check grep -q "audit records cannot be changed" "$TMP/sqlerr"
-if sql "delete from audit" 2>"$TMP/sqlerr"; then fail "DELETE of audit succeeded"; else pass; fi
+if owner_sql "delete from audit" 2>"$TMP/sqlerr"; then fail "DELETE of audit succeeded"; else pass; fi
 check grep -q "audit records cannot be deleted" "$TMP/sqlerr"
-if sql "update audit set detail = '' where id = 1" 2>/dev/null; then fail "UPDATE succeeded"; else pass; fi
-if sql "delete from audit where id = (select max(id) from audit)" 2>/dev/null; then
+if owner_sql "update audit set detail = '' where id = 1" 2>/dev/null; then fail "UPDATE succeeded"; else pass; fi
+if owner_sql "delete from audit where id = (select max(id) from audit)" 2>/dev/null; then
   fail "DELETE succeeded"
 else
   pass

@@ -4,7 +4,11 @@
 #
 #   pg_psql ARGS...          psql on the suite's database as the superuser, unaligned, no
 #                            headers, stopping at the first error; search path tokenctl,
-#                            then sqlite_compat (SQLite's hex, strftime, group_concat)
+#                            then sqlite_compat (SQLite's hex, strftime, group_concat); the
+#                            registry's triggers do not fire (session_replication_role), so
+#                            that a suite may set up what no login could, as it does with
+#                            sqlite3 on SQLite, whose token table has no triggers
+#   pg_psql_as LOGIN ARGS... psql on the suite's database as LOGIN, the triggers firing
 #   pg_create_database       the suite's database, empty, owned by `admin` (the login
 #                            that runs `tokenctl init` in fresh_db), with sqlite_compat
 #   pg_drop_database         drops it, and the roles and key file of its registry
@@ -32,9 +36,14 @@ export TOKENCTL_REAL_BIN=$TOKENCTL_BIN
 TOKENCTL_BIN=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/as-login
 
 pg_psql() {
-  PGOPTIONS="-c search_path=tokenctl,sqlite_compat -c TimeZone=UTC -c client_min_messages=warning" \
+  PGOPTIONS="-c session_replication_role=replica" pg_psql_as "$TOKENCTL_PG_SUPERUSER" "$@"
+}
+pg_psql_as() {
+  local login=$1
+  shift
+  PGOPTIONS="${PGOPTIONS-} -c search_path=tokenctl,sqlite_compat -c TimeZone=UTC -c client_min_messages=warning" \
     psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$TOKENCTL_PG_HOST" -p "$TOKENCTL_PG_PORT" \
-    -U "$TOKENCTL_PG_SUPERUSER" -d "$PG_DATABASE" "$@"
+    -U "$login" -d "$PG_DATABASE" "$@"
 }
 
 # What the suites' SQLite queries use that PostgreSQL spells otherwise, and the snapshot.
