@@ -28,6 +28,7 @@ if [ -z "${TOKENCTL_PG_HOST-}" ] || [ -z "${TOKENCTL_PG_PORT-}" ] || [ -z "${TOK
   echo "no PostgreSQL server: run the suite under tests/pg/with-postgres"
   exit 1
 fi
+export TOKENCTL_PG_HOST TOKENCTL_PG_PORT TOKENCTL_PG_SUPERUSER TOKENCTL_PG_DIR
 
 PG_DATABASE=$(printf 't_%s_%s' "${SUITE#test_}" "$$" | tr -c 'a-z0-9_' '_')
 export TOKENCTL_DB="postgresql:///$PG_DATABASE?host=$TOKENCTL_PG_HOST&port=$TOKENCTL_PG_PORT"
