@@ -237,6 +237,19 @@ sqlite_only() {
   return 1
 }
 
+# bench_smoke SCRIPT FIGURES: runs bench/SCRIPT --smoke (tiny registries, one run each,
+# figures not judged) with the real binaries; it succeeds and prints FIGURES figure lines.
+bench_smoke() {
+  local bin=${TOKENCTL_REAL_BIN:-$TOKENCTL_BIN}
+  TOKENCTL_BIN=$bin TOKENCTL_SEED_BIN="$(dirname "$bin")/tokenctl-seed" \
+    python3 "$TOKENCTL_SOURCE_DIR/bench/$1" --smoke >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+  expect_rc 0
+  check test "$(printf '%s\n' "$OUT" | grep -cE '^ratio [^ ]+ [0-9.]+ target (<=|>=) [0-9.]+ (OK|MISS)$')" = "$2"
+}
+
 # Creates a token for the acting user; prints its ID.
 new_token() { "$TOKENCTL_BIN" add-app -q --redirect-uri https://app.example.com/cb "$@"; }
 
