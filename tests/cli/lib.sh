@@ -34,6 +34,11 @@ set -u
 : "${TOKENCTL_BIN:?TOKENCTL_BIN must name the tokenctl binary}"
 SUITE=$(basename "$0" .sh)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokenctl-$SUITE.XXXXXX")
+# At exit: the temporary folder, and on PostgreSQL the suite's database.
+lib_cleanup() {
+  [ -z "${PG_DATABASE-}" ] || pg_drop_database >/dev/null 2>&1
+  rm -rf "$TMP"
+}
 trap lib_cleanup EXIT
 export HOME="$TMP/home"
 mkdir -p "$HOME"
@@ -56,10 +61,6 @@ postgres)
   ;;
 esac
 DB="$TOKENCTL_DB"
-lib_cleanup() {
-  [ "$BACKEND" != postgres ] || pg_drop_database >/dev/null 2>&1
-  rm -rf "$TMP"
-}
 if [ "$BACKEND" = postgres ]; then
   pg_create_database >/dev/null || { echo "cannot create database $PG_DATABASE"; exit 1; }
 fi
@@ -229,7 +230,8 @@ fresh_db() {
 }
 
 # On SQLite, true. On PostgreSQL, false: the case is about SQLite's files and is skipped
-# (counted). `if sqlite_only; then …; fi` around the case, or `sqlite_only || return`.
+# (counted). `if sqlite_only; then …; fi` around the case, or `sqlite_only || return` in
+# a function.
 sqlite_only() {
   [ "$BACKEND" = sqlite ] && return 0
   SKIPPED=$((SKIPPED + 1))
