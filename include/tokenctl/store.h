@@ -101,7 +101,8 @@ class Store {
     // nothing is written.
     virtual void read(const std::function<void()>& body) = 0;
 
-    // A user by name, case-insensitively; removed users only when asked for.
+    // A user by name, case-insensitively; removed users only when asked for. One the
+    // server keeps from the acting login comes with the name as asked, id 0 and role user.
     virtual std::optional<User> find_user(std::string_view name, bool include_removed) = 0;
     // Inserts a user; returns its id.
     virtual std::int64_t insert_user(std::string_view name, Role role, Millis now) = 0;
@@ -116,7 +117,8 @@ class Store {
     // Number of the user's tokens that are active at `now`: neither revoked nor expired.
     virtual std::int64_t count_active_tokens(std::int64_t user_id, Millis now) = 0;
 
-    // A live (not removed) application by exact name.
+    // A live (not removed) application by exact name. One the server keeps from the acting
+    // login comes with its name alone and id 0: it holds none of the login's tokens.
     virtual std::optional<App> find_app(std::string_view name) = 0;
     // Applications in name order, each with its creator's name and its tokens active at
     // `now`: live ones, and removed ones too when `include_removed`. With `holder`, only
@@ -127,7 +129,11 @@ class Store {
     // Inserts an application; returns its id.
     virtual std::int64_t insert_app(const App& app) = 0;
 
-    // A token by its public ID, with its sealed secrets.
+    // A token by its public ID, with its sealed secrets. One that exists but that the
+    // server keeps from the acting login (PostgreSQL's row-level security) comes with its
+    // ID alone, its row, user and creator ids 0: the role rules refuse it as another
+    // user's, as they do on SQLite. Sealed secrets are empty where the login may not read
+    // them.
     virtual std::optional<Token> find_token(std::string_view token_id) = 0;
     // The token whose current access token has this SHA-256 digest.
     virtual std::optional<Token> find_token_by_access_digest(const Bytes& digest) = 0;

@@ -239,6 +239,11 @@ sqlite_only() {
   return 1
 }
 
+# True where the refusal of an unknown or removed acting user is recorded in the audit log:
+# on SQLite. On PostgreSQL such a login has no grant in the registry, so it cannot append
+# to the audit log (the server's own log has its connection); the README says so.
+unknown_actor_audited() { [ "$BACKEND" = sqlite ]; }
+
 # bench_smoke SCRIPT FIGURES: runs bench/SCRIPT --smoke (tiny registries, one run each,
 # figures not judged) with the real binaries; it succeeds and prints FIGURES figure lines.
 bench_smoke() {

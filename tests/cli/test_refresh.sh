@@ -204,7 +204,9 @@ check test "$(printf '%s' "$OUT" | python3 -c '
 import json,sys
 rows=json.load(sys.stdin)
 print(sum(1 for r in rows if r["subject"]==sys.argv[1] and r["outcome"]=="denied"))' "$id")" = 2
-check test "$(sql "select count(*) from audit where action = 'refresh' and actor = 'mallory' and outcome = 'denied'")" = 1
+mallory_denials=1
+unknown_actor_audited || mallory_denials=0
+check test "$(sql "select count(*) from audit where action = 'refresh' and actor = 'mallory' and outcome = 'denied'")" = "$mallory_denials"
 check test "$(sql "select count(*) from audit where action = 'refresh' and subject = '$aid' and outcome = 'ok'")" = 1
 if dump | grep -qE 'tc[ar]_'; then fail "a secret is in the database dump"; else pass; fi
 for f in table json csv tsv; do

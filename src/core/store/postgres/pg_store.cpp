@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ constexpr std::string_view k_lock_timeout = "10s";
 
 // The SQLSTATE of require_meta(): the value is not what the command read before.
 constexpr std::string_view k_changed = "TK001";
+
+// The row id of a token or application that exists but that row-level security hides from
+// the acting login (Store::find_token, find_app): no row and no user has it.
+constexpr std::int64_t k_hidden_id = 0;
 
 // A listing this short is kept for the table format's second reading.
 constexpr std::size_t k_replay_rows = 2000;
@@ -198,7 +203,8 @@ CREATE POLICY users_change ON users FOR UPDATE USING ((SELECT is_admin()))
 -- Applications: administrators read and remove any; others those they created or hold
 -- tokens of, and create or remove only the one named after them.
 CREATE POLICY apps_read ON apps FOR SELECT USING (
-    (SELECT is_admin()) OR created_by = (SELECT my_id()) OR id = ANY ((SELECT my_app_ids())::bigint[]));
+    (SELECT is_admin()) OR created_by = (SELECT my_id()) OR fold(name) = fold(session_user)
+    OR id = ANY ((SELECT my_app_ids())::bigint[]));
 CREATE POLICY apps_add ON apps FOR INSERT WITH CHECK (
     created_by = (SELECT my_id()) AND ((SELECT is_admin()) OR fold(name) = fold(session_user)));
 CREATE POLICY apps_change ON apps FOR UPDATE
@@ -304,8 +310,7 @@ CREATE TRIGGER keep_an_admin BEFORE UPDATE ON users
     FOR EACH ROW EXECUTE FUNCTION keep_an_admin();
 
 -- verify, for any user of the registry, verifiers included, who read no tokens: the one
--- token whose current access token has this digest, without its sealed secrets, and the
--- record of its use (at most once a minute, at a time near the server's).
+-- token whose current access token has this digest, without its sealed secrets.
 CREATE FUNCTION token_by_access_digest(digest bytea) RETURNS TABLE (
     id bigint, token_id text, user_id bigint, user_name text, app_name text,
     redirect_uri text, generated_at bigint, access_expires_at bigint,
@@ -322,6 +327,26 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $
          JOIN tokenctl.apps a ON a.id = t.app_id
     WHERE t.access_digest = $1 AND tokenctl.my_id() IS NOT NULL
 $$;
+-- Whether a token ID or a live application name exists, for a user of the registry who may
+-- not read it: tokenctl then refuses it as another user's (exit 3), as on SQLite, instead
+-- of calling it missing. Nothing else of it is told.
+CREATE FUNCTION token_exists(token_id text) RETURNS boolean LANGUAGE sql STABLE
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
+        SELECT 1 FROM tokenctl.tokens t WHERE t.token_id = $1)
+$$;
+CREATE FUNCTION user_exists(name text, include_removed boolean) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
+        SELECT 1 FROM tokenctl.users u WHERE tokenctl.fold(u.name) = tokenctl.fold($1)
+        AND ($2 OR u.removed_at IS NULL))
+$$;
+CREATE FUNCTION app_exists(name text) RETURNS boolean LANGUAGE sql STABLE
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
+        SELECT 1 FROM tokenctl.apps a WHERE a.name = $1 AND a.removed_at IS NULL)
+$$;
+
 -- A write's check that what it read before taking the lock is still so (the key check).
 CREATE FUNCTION require_meta(name text, value bytea) RETURNS void LANGUAGE plpgsql
     SET search_path = pg_catalog, tokenctl AS $$
@@ -331,7 +356,9 @@ BEGIN
     END IF;
 END
 $$;
-CREATE FUNCTION stamp_token_use(token bigint, now bigint) RETURNS boolean
+-- verify's record of a use, by whoever holds the access token (its digest): at most once a
+-- minute, at a time near the server's.
+CREATE FUNCTION stamp_token_use(digest bytea, now bigint) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
 DECLARE
     server_now bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
@@ -339,7 +366,7 @@ BEGIN
     IF tokenctl.my_id() IS NULL OR abs(now - server_now) > 300000 THEN
         RETURN false;
     END IF;
-    UPDATE tokenctl.tokens SET last_used_at = now WHERE id = token
+    UPDATE tokenctl.tokens SET last_used_at = now WHERE access_digest = digest
         AND (last_used_at IS NULL OR last_used_at <= now - {last_use_resolution});
     RETURN FOUND;
 END
@@ -367,7 +394,8 @@ GRANT INSERT (at, actor, action, subject, outcome, detail) ON tokenctl.audit
 GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_admin(),
     tokenctl.my_app_ids(), tokenctl.my_app_creators(), tokenctl.apps_named_as_me(),
     tokenctl.role_of(bigint), tokenctl.require_meta(text, bytea),
-    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bigint, bigint)
+    tokenctl.token_exists(text), tokenctl.app_exists(text), tokenctl.user_exists(text, boolean),
+    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bytea, bigint)
     TO {admin}, {user}, {verifier};
 
 -- Users and administrators: applications and tokens, as the policies allow. Columns that
@@ -735,6 +763,11 @@ class PostgresStore final : public Store {
         if (user && user->removed_at && !include_removed) {
             return std::nullopt;
         }
+        if (!user && query("look up a user", "SELECT tokenctl.user_exists($1, $2)",
+                           Params().text(name).text(include_removed ? "true" : "false"))
+                             .view(0, 0) == "t") {
+            user = User{k_hidden_id, std::string(name), Role::user, 0, std::nullopt};
+        }
         return user;
     }
 
@@ -796,11 +829,14 @@ class PostgresStore final : public Store {
                        "SELECT id, name, redirect_uri, client_id, created_at, created_by "
                        "FROM tokenctl.apps WHERE name = $1 AND removed_at IS NULL",
                        Params().text(name));
-        if (r.rows() == 0) {
-            return std::nullopt;
+        if (r.rows() > 0) {
+            return App{r.int64(0, 0), r.str(0, 1),   r.str(0, 2), r.str(0, 3),
+                       r.int64(0, 4), r.int64(0, 5), std::nullopt};
         }
-        return App{r.int64(0, 0), r.str(0, 1),   r.str(0, 2), r.str(0, 3),
-                   r.int64(0, 4), r.int64(0, 5), std::nullopt};
+        if (exists("look up an application", "SELECT tokenctl.app_exists($1)", name)) {
+            return App{k_hidden_id, std::string(name), {}, {}, 0, k_hidden_id, std::nullopt};
+        }
+        return std::nullopt;
     }
 
     void for_each_app(bool include_removed, std::optional<std::int64_t> holder, Millis now,
@@ -854,16 +890,28 @@ class PostgresStore final : public Store {
     }
 
     std::optional<Token> find_token(std::string_view token_id) override {
-        return find_token_in(fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON "
-                                         "s.token = t.id WHERE t.token_id = $1",
-                                         col::k_row, k_token_columns, k_token_joins),
-                             Params().text(token_id));
+        auto token = find_token_in(fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON "
+                                               "s.token = t.id WHERE t.token_id = $1",
+                                               col::k_row, k_token_columns, k_token_joins),
+                                   Params().text(token_id));
+        if (!token && exists("look up a token", "SELECT tokenctl.token_exists($1)", token_id)) {
+            token.emplace();
+            token->id = k_hidden_id;
+            token->token_id = std::string(token_id);
+            token->user_id = k_hidden_id;
+            token->created_by = k_hidden_id;
+        }
+        return token;
     }
 
     std::optional<Token> find_token_by_access_digest(const Bytes& digest) override {
         // Through the registry's function: a verifier reads no token rows.
-        return find_token_in("SELECT * FROM tokenctl.token_by_access_digest($1)",
-                             Params().bytes(digest));
+        auto token = find_token_in("SELECT * FROM tokenctl.token_by_access_digest($1)",
+                                   Params().bytes(digest));
+        if (token) {
+            m_verified[token->id] = digest;
+        }
+        return token;
     }
 
     std::optional<std::int64_t> insert_token(const Token& t) override {
@@ -1050,10 +1098,18 @@ class PostgresStore final : public Store {
     }
 
     bool stamp_last_used(std::int64_t id, Millis now) override {
-        // Through the registry's function: a verifier changes no token rows.
-        auto r = query("record the token's use", "SELECT tokenctl.stamp_token_use($1, $2)",
-                       Params().text(id).text(now));
-        return r.view(0, 0) == "t";
+        if (auto verified = m_verified.find(id); verified != m_verified.end()) {
+            // verify's token, which the login may not change (a verifier changes no token
+            // rows): through the function that takes its access token's digest.
+            return query("record the token's use", "SELECT tokenctl.stamp_token_use($1, $2)",
+                         Params().bytes(verified->second).text(now))
+                       .view(0, 0) == "t";
+        }
+        auto r = query("record the token's use",
+                       "UPDATE tokenctl.tokens SET last_used_at = $2 WHERE id = $1 AND "
+                       "(last_used_at IS NULL OR last_used_at <= $2::bigint - $3::bigint)",
+                       Params().text(id).text(now).text(k_last_use_resolution_ms));
+        return std::string_view(libpq().PQcmdTuples(r.get())) != "0";
     }
 
     void replace_secrets(const Token& t) override {
@@ -1541,6 +1597,11 @@ class PostgresStore final : public Store {
         }
     }
 
+    // What the registry's function `sql` answers about `name`: whether it exists.
+    bool exists(std::string_view what, const std::string& sql, std::string_view name) {
+        return query(what, sql, Params().text(name)).view(0, 0) == "t";
+    }
+
     // Whether the login owns the schema: the administrator of last resort, whom row-level
     // security does not restrict.
     bool is_owner() {
@@ -1585,6 +1646,9 @@ class PostgresStore final : public Store {
         std::optional<Error> otherwise;
     };
     std::vector<Pending> m_pending;
+    // The access digests of the tokens verify looked up, by row id: their use is recorded
+    // through them.
+    std::map<std::int64_t, Bytes> m_verified;
     // The last listing of this read transaction, when it was short: its query and rows.
     std::optional<std::pair<std::string, std::vector<std::shared_ptr<Result>>>> m_replay;
     bool m_read_only = false;
