@@ -159,6 +159,9 @@ APP_ALICE=$(q1 "SELECT app_id FROM $SCHEMA.$T_TOKENS WHERE id = $A1")
 APP_SHARED=$(q1 "SELECT app_id FROM $SCHEMA.$T_TOKENS WHERE id = $A2")
 APP_BOB=$(q1 "SELECT app_id FROM $SCHEMA.$T_TOKENS WHERE id = $B1")
 B1_DIGEST=$(q1 "SELECT encode(access_digest, 'hex') FROM $SCHEMA.$T_TOKENS WHERE id = $B1")
+B1_SHOWN=$(q1 "SELECT t.token_id || chr(10) || u.name || chr(10) || a.name || chr(10) || a.client_id
+              FROM $SCHEMA.$T_TOKENS t JOIN $SCHEMA.$T_USERS u ON u.id = t.user_id
+              JOIN $SCHEMA.$T_APPS a ON a.id = t.app_id WHERE t.id = $B1")
 for v in U_OWN U_ADM2 U_ALICE U_BOB U_CAROL U_GW A1 A2 A3 A4 B1 B2 D1 APP_ALICE APP_SHARED APP_BOB B1_DIGEST; do
   [ -n "${!v}" ] || {
     echo "setup: $v is empty"
@@ -201,19 +204,22 @@ pred() { # LOGIN TABLE
 }
 
 # The strings LOGIN may never see (FORBID_<login> files): the identifying columns of the
-# rows it may not read that no row it may read shares.
+# rows it may not read, but for those a row it may read also holds (a user name that is
+# also an application's name, say).
 forbidden_for() {
-  local login=$1 t p col sql="" parts=()
+  local login=$1 t p col hidden=() shown=()
   for t in "$T_USERS" "$T_APPS" "$T_TOKENS" "$T_SECRETS"; do
     p=$(pred "$login" "$t")
     local ident_var=IDENT_$t
     for col in ${!ident_var}; do
-      parts+=("(SELECT $col FROM $SCHEMA.$t r WHERE NOT coalesce(($p), false)
-                EXCEPT SELECT $col FROM $SCHEMA.$t r WHERE coalesce(($p), false))")
+      hidden+=("SELECT $col FROM $SCHEMA.$t r WHERE NOT coalesce(($p), false)")
+      shown+=("SELECT $col FROM $SCHEMA.$t r WHERE coalesce(($p), false)")
     done
   done
-  sql=$(printf '%s UNION ' "${parts[@]}")
-  psql_super -c "${sql% UNION }" >"$TMP/forbid.$login"
+  local h s
+  h=$(printf '%s UNION ' "${hidden[@]}")
+  s=$(printf '%s UNION ' "${shown[@]}")
+  psql_super -c "(${h% UNION }) EXCEPT (${s% UNION })" >"$TMP/forbid.$1"
 }
 for l in $LOGINS; do forbidden_for "$l"; done
 
@@ -508,13 +514,20 @@ sees() {
 
 S=$SCHEMA
 NOW_MS="(extract(epoch from now()) * 1000)::bigint"
-# An INSERT of a token row: user, application, created by.
+# An INSERT of a token row: user, application, created by, [token ID].
 token_insert() {
   printf "INSERT INTO %s.%s (token_id, user_id, app_id, created_by, generated_at, issued_at,
     access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, access_digest, refresh_digest)
-    VALUES (substr(md5(random()::text), 1, 16), %s, %s, %s, %s, %s, 7200000, 1296000000,
+    VALUES (%s, %s, %s, %s, %s, %s, 7200000, 1296000000,
     %s + 7200000, %s + 1296000000, sha256(random()::text::bytea), sha256(random()::text::bytea))" \
-    "$S" "$T_TOKENS" "$1" "$2" "$3" "$NOW_MS" "$NOW_MS" "$NOW_MS" "$NOW_MS"
+    "$S" "$T_TOKENS" "${4:-substr(md5(random()::text), 1, 16)}" "$1" "$2" "$3" "$NOW_MS" "$NOW_MS" \
+    "$NOW_MS" "$NOW_MS"
+}
+# A token and its secrets, as add-app writes them: user, application, created by.
+token_and_secrets_insert() {
+  printf "%s;\nINSERT INTO %s.%s (token, access_sealed, refresh_sealed)
+    SELECT id, '\\\\x01', '\\\\x02' FROM %s.%s WHERE token_id = 'fedcba9876543210'" \
+    "$(token_insert "$1" "$2" "$3" "'fedcba9876543210'")" "$S" "$T_SECRETS" "$S" "$T_TOKENS"
 }
 app_insert() { # NAME CREATED_BY
   printf "INSERT INTO %s.%s (name, redirect_uri, client_id, created_at, created_by)
@@ -568,7 +581,8 @@ probe_ddl_and_deletes() {
     deny "$TABLES" "$login" "$login: no DROP POLICY" \
       "$(q1 "SELECT string_agg(format('DROP POLICY %I ON %I.%I', policyname, schemaname, tablename), '; ')
              FROM pg_policies WHERE schemaname = '$S'")"
-    deny "$T_REGISTRY $T_META" "$login" "$login: no UPDATE/INSERT of registry or meta" \
+    [ "$login" = "$ADM2" ] ||
+      deny "$T_REGISTRY $T_META" "$login" "$login: no UPDATE/INSERT of registry or meta" \
       "UPDATE $S.$T_REGISTRY SET registry_id = 'x'; UPDATE $S.$T_META SET value = '\\x00';
        INSERT INTO $S.$T_META (name, value) VALUES ('probe', '\\x00')"
   done
@@ -596,6 +610,10 @@ probe_nonadmin() {
     "$(app_insert "$CAROL" "$U_CAROL")" "INSERT 0 1"
   deny "$T_APPS" "$ALICE" "non-admin: no UPDATE of another's application" \
     "UPDATE $S.$T_APPS SET redirect_uri = 'https://evil.example.com/' WHERE id = $APP_BOB"
+  allow "$T_APPS" "$ALICE" "non-admin: removing her own application works (UPDATE apps)" \
+    "UPDATE $S.$T_APPS SET removed_at = $NOW_MS WHERE id = $APP_ALICE" "UPDATE 1"
+  allow "$T_APPS" "$ADM2" "admin: removing any application works (UPDATE apps)" \
+    "UPDATE $S.$T_APPS SET removed_at = $NOW_MS WHERE id = $APP_BOB" "UPDATE 1"
 
   deny "$T_TOKENS" "$ALICE" "non-admin: INSERT tokens only user_id = created_by = self" \
     "$(token_insert "$U_BOB" "$APP_ALICE" "$U_ALICE")"
@@ -605,6 +623,8 @@ probe_nonadmin() {
     "$(token_insert "$U_BOB" "$APP_BOB" "$U_BOB")"
   allow "$T_TOKENS" "$ALICE" "non-admin: INSERT of her own token works" \
     "$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")" "INSERT 0 1"
+  allow "$T_SECRETS" "$ALICE" "non-admin: INSERT of her own token's secrets works" \
+    "$(token_and_secrets_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")" "INSERT 0 1"
   deny "$T_TOKENS" "$ALICE" "non-admin: UPDATE tokens only own (revoke another's)" \
     "$(revoke_sql "$B1" "$U_ALICE")"
   deny "$T_TOKENS" "$ALICE" "non-admin: UPDATE tokens only own (rotate another's)" "$(rotate "$B1")"
@@ -661,6 +681,8 @@ probe_admin() {
     "UPDATE $S.$T_TOKENS SET user_id = $U_ADM2 WHERE id = $B1"
   allow "$T_TOKENS" "$ADM2" "admin: INSERT tokens for a non-admin works" \
     "$(token_insert "$U_ALICE" "$APP_SHARED" "$U_ADM2")" "INSERT 0 1"
+  allow "$T_SECRETS" "$ADM2" "admin: INSERT of the secrets of a token made for a non-admin works" \
+    "$(token_and_secrets_insert "$U_ALICE" "$APP_SHARED" "$U_ADM2")" "INSERT 0 1"
   allow "$T_TOKENS" "$ADM2" "admin: INSERT tokens for self works" \
     "$(token_insert "$U_ADM2" "$APP_SHARED" "$U_ADM2")" "INSERT 0 1"
   deny "$T_TOKENS" "$ADM2" "admin: INSERT tokens for self or non-admins only" \
@@ -695,8 +717,9 @@ probe_admin() {
 }
 
 probe_verifier() {
+  # What verify prints of the token (its ID, user, application) may show; no secret may.
   sees "$T_TOKENS" "$GW" "verifier: EXECUTE $F_LOOKUP finds a token by digest" \
-    "SELECT * FROM $S.$F_LOOKUP('\\x$B1_DIGEST'::bytea)" "$TID_B1" "$TID_B1"
+    "SELECT * FROM $S.$F_LOOKUP('\\x$B1_DIGEST'::bytea)" "$TID_B1" "$B1_SHOWN"
   deny "$T_TOKENS" "$GW" "verifier: no writes (revoke)" "$(revoke_sql "$B1" "$U_GW")"
   deny "$T_TOKENS" "$GW" "verifier: no writes (INSERT tokens)" \
     "$(token_insert "$U_GW" "$APP_BOB" "$U_GW")"
@@ -719,16 +742,22 @@ probe_verifier() {
 
 # SET ROLE to the owner or to a group gives nothing more: reads and writes again.
 probe_set_role() {
-  local login target writes
-  writes="UPDATE $S.$T_USERS SET role = 'admin';
-    UPDATE $S.$T_TOKENS SET revoked_at = NULL, revoked_by = NULL;
-    $(revoke_sql "$B1" "$U_ALICE");
-    $(rotate "$B1");
-    UPDATE $S.$T_SECRETS SET access_sealed = '\\x00';
-    UPDATE $S.$T_AUDIT SET detail = 'x'; DELETE FROM $S.$T_AUDIT; TRUNCATE $S.$T_AUDIT;
-    ALTER TABLE $S.$T_AUDIT DISABLE TRIGGER ALL;
-    $(audit_insert "$BOB")"
+  local login target writes own_role
   for login in $ADM2 $ALICE $GW $STRANGER; do
+    case $login in
+    "$ADM2") own_role="UPDATE $S.$T_USERS SET role = 'user' WHERE role = 'admin'" ;;
+    "$ALICE") own_role="UPDATE $S.$T_USERS SET role = 'admin' WHERE id = $U_ALICE" ;;
+    "$GW") own_role="UPDATE $S.$T_USERS SET role = 'admin' WHERE id = $U_GW" ;;
+    *) own_role="$(user_insert "$STRANGER" admin)" ;;
+    esac
+    writes="$own_role;
+      UPDATE $S.$T_TOKENS SET revoked_at = NULL, revoked_by = NULL WHERE id = $B2;
+      $(revoke_sql "$B1" "$U_BOB");
+      $(rotate "$B1");
+      UPDATE $S.$T_SECRETS SET access_sealed = '\\x00' WHERE token = $B1;
+      UPDATE $S.$T_AUDIT SET detail = 'x'; DELETE FROM $S.$T_AUDIT; TRUNCATE $S.$T_AUDIT;
+      ALTER TABLE $S.$T_AUDIT DISABLE TRIGGER ALL;
+      $(audit_insert "$BOB")"
     for target in $OWN $G_ADMIN $G_USER $G_VERIFIER; do
       reads "$TABLES" "$login" "SET ROLE $target gives $login nothing more (reads)" "SET ROLE $target;"
       deny "$TABLES" "$login" "SET ROLE $target gives $login nothing more (writes)" "SET ROLE $target; $writes"
@@ -761,10 +790,11 @@ check test -s "$TMP/a1.json"
 # --- The probes, on the registry -----------------------------------------------------------
 keep_pristine
 all_probes
+printf '  probes took %ss\n' "$SECONDS"
 
 # --- Each policy has teeth: drop it in a copy, and some probe of its table must fail -------
 mapfile -t POLICIES < <(q1 "SELECT tablename || ' ' || policyname FROM pg_policies
-                             WHERE schemaname = '$S' ORDER BY 1 COLLATE \"C\"")
+                             WHERE schemaname = '$S' ORDER BY tablename, policyname")
 case_ "row-level security policies exist in schema $S"
 if [ ${#POLICIES[@]} -eq 0 ]; then
   fail "schema $S has no row-level security policy"
@@ -805,6 +835,7 @@ for entry in "${POLICIES[@]}"; do
     BROKEN+=("$CASE")
   fi
 done
+printf '  with the policy loop, %ss\n' "$SECONDS"
 snap
 BASE=$NOW
 
