@@ -873,7 +873,12 @@ case_ "never zero active admins, under two concurrent sessions"
 psql_as "$ADM2" "BEGIN; UPDATE $S.$T_USERS SET role = 'user' WHERE id = $U_OWN;
   SELECT pg_sleep(2); COMMIT;" &
 first=$!
-sleep 0.5
+# The second session starts once the first one has demoted the owner and sleeps.
+for _ in $(seq 100); do
+  [ "$(PGDB=postgres q1 "SELECT count(*) FROM pg_stat_activity
+        WHERE usename = '$ADM2' AND wait_event = 'PgSleep'")" = 1 ] && break
+  sleep 0.1
+done
 PGOPTIONS="-c lock_timeout=5s" psql -X -q -A -t -h "$TOKENCTL_PG_HOST" -p "$TOKENCTL_PG_PORT" \
   -U "$ADM2" -d "$MAIN_DB" -c "UPDATE $S.$T_USERS SET role = 'user' WHERE id = $U_ADM2" \
   >/dev/null 2>&1
