@@ -27,7 +27,7 @@ T_AUDIT=audit
 TABLES="$T_REGISTRY $T_META $T_USERS $T_APPS $T_TOKENS $T_SECRETS $T_AUDIT"
 F_GRANT=grant_registry_role         # (login text, role text)
 F_LOOKUP=token_by_access_digest     # (bytea): the row verify needs, no secrets
-F_STAMP=stamp_token_use             # (token's id, now in ms)
+F_STAMP=stamp_token_use             # (access digest, now in ms): only a holder of the token
 # The registry's group roles: ${GROUP_PREFIX}<registry id>_{admin,user,verifier}.
 GROUP_PREFIX=tokenctl_
 # Columns that identify a row to someone who should not see it: what psql may never
@@ -736,16 +736,16 @@ probe_verifier() {
     "UPDATE $S.$T_USERS SET role = 'admin' WHERE id = $U_GW"
   deny "$T_USERS" "$GW" "verifier: no INSERT users" "$(user_insert "evil_$RUN" admin)"
   allow "$T_TOKENS" "$GW" "verifier: EXECUTE $F_STAMP works" \
-    "SELECT $S.$F_STAMP($B1, $NOW_MS)"
+    "SELECT $S.$F_STAMP('\\x$B1_DIGEST'::bytea, $NOW_MS)"
   local login
   for login in $GW $ALICE; do
     deny "$T_TOKENS" "$login" "$F_STAMP records the server's now only (no use in the future)" \
-      "SELECT $S.$F_STAMP($B1, $NOW_MS + 86400000)"
+      "SELECT $S.$F_STAMP('\\x$B1_DIGEST'::bytea, $NOW_MS + 86400000)"
   done
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all ($F_LOOKUP)" \
     "SELECT * FROM $S.$F_LOOKUP('\\x$B1_DIGEST'::bytea)"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all ($F_STAMP)" \
-    "SELECT $S.$F_STAMP($B1, $NOW_MS)"
+    "SELECT $S.$F_STAMP('\\x$B1_DIGEST'::bytea, $NOW_MS)"
   deny "$T_AUDIT" "$STRANGER" "stranger: nothing at all (audit INSERT)" "$(audit_insert DEFAULT)"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all (INSERT tokens)" \
     "$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")"
