@@ -12,7 +12,11 @@
 # --start wrote. Without a server the suite is skipped (exit 77). It makes its own
 # database and login roles (names carry the process ID: roles are the whole server's)
 # and drops them at the end. PG_CONC_OPS sets the commands per writer in case 1.
-if [ -z "${TOKENCTL_PG_HOST-}" ] && [ -f "${TOKENCTL_PG_STATE-}" ]; then
+if [ -z "${TOKENCTL_PG_HOST-}" ] && [ -n "${TOKENCTL_PG_STATE-}" ]; then
+  if [ ! -f "$TOKENCTL_PG_STATE" ]; then
+    echo "test_pg_concurrency: no PostgreSQL server: $TOKENCTL_PG_STATE is missing (with-postgres --start writes it)"
+    exit 1
+  fi
   # shellcheck disable=SC1090
   . "$TOKENCTL_PG_STATE"
 fi
