@@ -59,10 +59,11 @@ struct AuditFilter {
 struct Location {
     enum class Kind { sqlite, postgres };
     Kind kind = Kind::sqlite;
-    std::string text;            // as shown: the path, or the URI with its password as ***
-    std::filesystem::path path;  // the database file (SQLite only)
-    std::string uri;             // the URI as given, password included (PostgreSQL only)
-    bool password_given = false; // the URI holds a password (PostgreSQL only)
+    std::string text;           // as shown: the path, or the URI with its password as ***
+    std::filesystem::path path; // the database file (SQLite only)
+    std::string uri;            // the URI as given, password included (PostgreSQL only)
+    // The URI's passwords as written (PostgreSQL only), so that no message shows them.
+    std::vector<std::string> passwords;
 
     // The local files that make up the registry: the database and its -wal and -shm
     // files on SQLite; none on PostgreSQL.

@@ -1,5 +1,6 @@
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
+#include <tokenctl/store.h>
 #include <tokenctl/store/sqlite.h>
 
 #include <doctest/doctest.h>
@@ -255,4 +256,43 @@ TEST_CASE("atomic writes never clobber without being asked") {
         ++entries;
     }
     CHECK(entries == 1); // no temporary file left behind
+}
+
+TEST_CASE("parse_location hides a PostgreSQL URI's passwords where libpq finds them") {
+    auto shown = [](std::string_view uri) {
+        Location location = parse_location(uri);
+        CHECK(location.kind == Location::Kind::postgres);
+        CHECK(location.uri == uri);
+        return std::pair(location.text, location.passwords);
+    };
+    using Passwords = std::vector<std::string>;
+    CHECK(shown("postgresql://host/db") ==
+          std::pair(std::string("postgresql://host/db"), Passwords{}));
+    CHECK(shown("postgresql://u@host/db?sslmode=require") ==
+          std::pair(std::string("postgresql://u@host/db?sslmode=require"), Passwords{}));
+    CHECK(shown("postgresql://u:pw@host/db") ==
+          std::pair(std::string("postgresql://u:***@host/db"), Passwords{"pw"}));
+    CHECK(shown("postgres://:pw@/db") ==
+          std::pair(std::string("postgres://:***@/db"), Passwords{"pw"}));
+    // libpq's user info runs to the first '@' before any '/': a '?' belongs to it.
+    CHECK(shown("postgresql://u:p?w@/db?host=/run/pg") ==
+          std::pair(std::string("postgresql://u:***@/db?host=/run/pg"), Passwords{"p?w"}));
+    CHECK(shown("postgresql://u:p@w@host/db") ==
+          std::pair(std::string("postgresql://u:***@w@host/db"), Passwords{"p"}));
+    // A '@' after the first '/' is no user info.
+    CHECK(shown("postgresql://host/db?user=a@b.c") ==
+          std::pair(std::string("postgresql://host/db?user=a@b.c"), Passwords{}));
+    CHECK(shown("postgresql:///db?host=/run/pg&password=pw&user=u") ==
+          std::pair(std::string("postgresql:///db?host=/run/pg&password=***&user=u"),
+                    Passwords{"pw"}));
+    // Keywords are percent-decoded, as libpq decodes them.
+    CHECK(shown("postgresql:///db?pass%77ord=pw") ==
+          std::pair(std::string("postgresql:///db?pass%77ord=***"), Passwords{"pw"}));
+    CHECK(shown("postgresql:///db?%70%41ssword=pw") ==
+          std::pair(std::string("postgresql:///db?%70%41ssword=pw"), Passwords{}));
+    CHECK(shown("postgresql:///db?sslpassword=k&password=") ==
+          std::pair(std::string("postgresql:///db?sslpassword=***&password=***"),
+                    Passwords{"k", ""}));
+    CHECK(shown("postgresql:///db?xpassword=pw&&") ==
+          std::pair(std::string("postgresql:///db?xpassword=pw&&"), Passwords{}));
 }

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 namespace tokenctl {
@@ -45,31 +46,77 @@ const Backend& backend_of(const Location& location) {
     throw Error(Status::failure, "no storage backend for this location");
 }
 
-// A password in a connection URI (user:password@ or password=): shown as ***.
-std::string redact_uri(std::string_view uri, bool& redacted) {
-    std::string out(uri);
-    auto scheme_end = out.find("://");
-    if (scheme_end != std::string::npos) {
-        auto authority = scheme_end + 3;
-        auto authority_end = out.find_first_of("/?", authority);
-        auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
-        if (at != std::string::npos && at >= authority) {
-            auto colon = out.find(':', authority);
-            if (colon != std::string::npos && colon < at) {
-                out.replace(colon + 1, at - colon - 1, "***");
-                redacted = true;
-            }
+// %XX decoded, as libpq decodes a URI's parameters; malformed text is left as it is.
+std::string percent_decoded(std::string_view text) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+            hex(text[i + 2]) >= 0) {
+            out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+            i += 2;
+        } else {
+            out += text[i];
         }
     }
-    for (std::size_t at = out.find("password="); at != std::string::npos;
-         at = out.find("password=", at + 1)) {
-        if (at > 0 && out[at - 1] != '?' && out[at - 1] != '&') {
-            continue;
+    return out;
+}
+
+// The URI with each password shown as ***, found where libpq finds them: the user info
+// runs to the first '@' before any '/' (a '?' may be part of it), its password from its
+// first ':'; a query parameter's keyword is percent-decoded first (pass%77ord is
+// password). sslpassword, the client key's, is hidden too. The passwords as written go
+// to `passwords`.
+std::string redact_uri(std::string_view uri, std::vector<std::string>& passwords) {
+    std::string out;
+    auto scheme_end = uri.find("://");
+    std::size_t rest = scheme_end == std::string_view::npos ? uri.size() : scheme_end + 3;
+    out += uri.substr(0, rest);
+    auto info_end = uri.find_first_of("@/", rest);
+    if (info_end != std::string_view::npos && uri[info_end] == '@') {
+        auto info = uri.substr(rest, info_end - rest);
+        auto colon = info.find(':');
+        out += info.substr(0, colon);
+        if (colon != std::string_view::npos) {
+            passwords.emplace_back(info.substr(colon + 1));
+            out += ":***";
         }
-        auto value = at + 9;
-        auto end = out.find('&', value);
-        out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
-        redacted = true;
+        out += '@';
+        rest = info_end + 1;
+    }
+    auto query = uri.find('?', rest);
+    out += uri.substr(rest, query == std::string_view::npos ? uri.npos : query + 1 - rest);
+    if (query == std::string_view::npos) {
+        return out;
+    }
+    for (std::size_t at = query + 1; at <= uri.size();) {
+        auto end = std::min(uri.find('&', at), uri.size());
+        auto param = uri.substr(at, end - at);
+        auto equals = param.find('=');
+        auto keyword = percent_decoded(param.substr(0, equals));
+        if (equals != std::string_view::npos &&
+            (keyword == "password" || keyword == "sslpassword")) {
+            passwords.emplace_back(param.substr(equals + 1));
+            out += param.substr(0, equals + 1);
+            out += "***";
+        } else {
+            out += param;
+        }
+        if (end < uri.size()) {
+            out += '&';
+        }
+        at = end + 1;
     }
     return out;
 }
@@ -118,7 +165,7 @@ Location parse_location(std::string_view text) {
     if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
         location.kind = Location::Kind::postgres;
         location.uri = location.text;
-        location.text = redact_uri(text, location.password_given);
+        location.text = redact_uri(text, location.passwords);
     } else {
         location.path = location.text;
     }

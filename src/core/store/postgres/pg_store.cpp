@@ -604,11 +604,11 @@ struct ResultRow {
 class PostgresStore final : public Store {
   public:
     explicit PostgresStore(const Location& location) : m_shown(location.text) {
-        if (location.password_given) {
+        if (!location.passwords.empty()) {
             std::cerr << "tokenctl: warning: the registry's URI holds a password, which shows "
                          "in ps and in shell history; keep it in ~/.pgpass or PGPASSFILE\n";
         }
-        connect(location.uri);
+        connect(location);
     }
 
     ~PostgresStore() override {
@@ -1267,7 +1267,8 @@ class PostgresStore final : public Store {
     using ErrorMapper = Error (PostgresStore::*)(std::string_view what, const PGresult* result,
                                                  std::string_view sqlstate) const;
 
-    void connect(const std::string& uri) {
+    void connect(const Location& location) {
+        const std::string& uri = location.uri;
         const Libpq& pq = libpq();
         // The URI comes last: what it names overrides the defaults before it.
         std::vector<const char*> keywords = {"fallback_application_name"};
@@ -1286,9 +1287,18 @@ class PostgresStore final : public Store {
                         fmt::format("cannot connect to registry {}: out of memory", m_shown));
         }
         if (pq.PQstatus(m_conn) != CONNECTION_OK) {
+            // libpq quotes a malformed part of the URI, which may be the password.
+            std::string reason = one_line(pq.PQerrorMessage(m_conn));
+            for (const std::string& password : location.passwords) {
+                if (!password.empty()) {
+                    for (auto at = reason.find(password); at != std::string::npos;
+                         at = reason.find(password, at + 3)) {
+                        reason.replace(at, password.size(), "***");
+                    }
+                }
+            }
             throw Error(Status::failure,
-                        fmt::format("cannot connect to registry {}: {}", m_shown,
-                                    one_line(pq.PQerrorMessage(m_conn))),
+                        fmt::format("cannot connect to registry {}: {}", m_shown, reason),
                         "check the server, the URI (--db or TOKENCTL_DB), your password in "
                         "~/.pgpass or PGPASSFILE, and sslmode");
         }
