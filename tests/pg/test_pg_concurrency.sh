@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # PostgreSQL registry under concurrency, kill -9 and identity, against the real binary:
 #   1. 8 writers and 2 readers from different logins at once
-#   2. two administrators demoting each other never leave none
-#   3. two concurrent refreshes of one token
-#   4. a held write lock: the wait, the timeout and its message; a killed holder
-#   5. kill -9 of writers mid-flight
+#   2. two concurrent refreshes of one token
+#   3. a held write lock: the wait, the timeout and its message; a killed holder
+#   4. kill -9 of writers mid-flight
+#   5. two administrators demoting each other (tokenctl, then psql) never leave none
 #   6. identity: --as, TOKENCTL_USER, unknown logins, user add, passwords in the URI
 #
 # The server comes from tests/pg/with-postgres: TOKENCTL_PG_HOST (socket folder),
@@ -129,8 +129,24 @@ roles_sql="CREATE ROLE \"$OWNER\" LOGIN CREATEROLE;"
 for login in "${LOGINS[@]:1}"; do roles_sql+="CREATE ROLE \"$login\" LOGIN;"; done
 PQ_DB=postgres pq -c "$roles_sql" -c "CREATE DATABASE \"$PGDB\" OWNER \"$OWNER\"" >/dev/null ||
   { echo "cannot create the suite's roles and database"; exit 1; }
-run_as "$OWNER" init
-expect_rc 0
+# Two inits at once: one creates the registry, the other finds it (exit 5) and leaves
+# no key file of its own.
+tc "$OWNER" init >"$TMP/init1.out" 2>"$TMP/init1.err" &
+p1=$!
+tc "$OWNER" init >"$TMP/init2.out" 2>"$TMP/init2.err" &
+p2=$!
+wait $p1
+r1=$?
+wait $p2
+r2=$?
+check [ "$(printf '%s\n' "$r1" "$r2" | sort | tr '\n' ' ')" = "0 5 " ]
+if [ "$r1" = 5 ]; then loser=1; else loser=2; fi
+RC=5 OUT=$(cat "$TMP/init$loser.out") ERR=$(cat "$TMP/init$loser.err")
+expect_error 5
+check [ "$ERR" = "tokenctl: error: a registry already exists in $DB
+hint: tokenctl init never overwrites; name another database with --db" ]
+id=$(sql "SELECT registry_id FROM tokenctl.registry")
+check [ "$(ls "$HOME/.config/tokenctl")" = "$id.key" ]
 for login in "$ADM1" "$ADM2"; do
   run_as "$OWNER" user add "$login" --role admin
   expect_rc 0
@@ -282,7 +298,7 @@ for round in 1 2 3 4 5; do
 done
 check [ "$(sql "SELECT count(*) FROM tokenctl.audit WHERE id > $audit_before AND action = 'refresh'
   AND outcome = 'ok'")" = "$ok_refreshes" ]
-echo "case 3: $ok_refreshes of 10 concurrent refreshes succeeded"
+echo "case 2: $ok_refreshes of 10 concurrent refreshes succeeded"
 
 # ---------------------------------------------------------------------------------------
 case_ "a held write lock: wait, time out, state unchanged"
@@ -335,7 +351,7 @@ expect_rc 0
 expect_err_empty
 check is_token_id "$OUT"
 if elapsed_within "$done_at" "$killed_at" 0 3; then pass; else fail "the waiting writer took $(awk -v a="$done_at" -v b="$killed_at" 'BEGIN { print a - b }') s after the holder was killed"; fi
-echo "case 4: the lock timed out after $(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s; a waiter finished $(awk -v a="$done_at" -v b="$killed_at" 'BEGIN { printf "%.2f", a - b }')s after kill -9 of the holder"
+echo "case 3: the lock timed out after $(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')s; a waiter finished $(awk -v a="$done_at" -v b="$killed_at" 'BEGIN { printf "%.2f", a - b }')s after kill -9 of the holder"
 
 # ---------------------------------------------------------------------------------------
 case_ "kill -9 of writers mid-flight"
@@ -381,7 +397,7 @@ for round in $(seq 1 15); do
 done
 # The server ends the killed clients' transactions: their locks go with them.
 check wait_no_clients
-echo "case 5: $launched writers launched, $finished finished before kill -9;" \
+echo "case 4: $launched writers launched, $finished finished before kill -9;" \
   "the server rolled back $(($(rollbacks) - rollbacks_before)) transactions"
 check [ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0 ]
 # No partial rows: every token has its secrets, every committed add-app its audit record
@@ -451,6 +467,46 @@ done
 check [ "$(admins)" = "$ADM1 $ADM2" ]
 # The demotions and the refusals are all in the audit log.
 check [ "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'user set-role' AND outcome = 'denied'")" = 10 ]
+# The server keeps the rule itself: the same race through psql, each administrator's
+# own login updating the other's row in a transaction that lasts long enough (0.3 s)
+# for the other to start. The loser's update is refused, or finds no row it may change.
+psql_as() {
+  local login=$1
+  shift
+  psql -X -A -t -v ON_ERROR_STOP=1 -h "$TOKENCTL_PG_HOST" -p "$TOKENCTL_PG_PORT" -U "$login" \
+    -d "$PGDB" "$@"
+}
+demote_sql() {
+  echo "BEGIN; UPDATE tokenctl.users SET role = 'user' WHERE name = '$1'; SELECT pg_sleep(0.3); COMMIT;"
+}
+refused=0
+for round in $(seq 1 5); do
+  psql_as "$ADM1" -c "$(demote_sql "$ADM2")" >"$W/d1.out" 2>&1 &
+  p1=$!
+  psql_as "$ADM2" -c "$(demote_sql "$ADM1")" >"$W/d2.out" 2>&1 &
+  p2=$!
+  wait $p1 $p2
+  left=$(admins)
+  if [ -n "$left" ]; then pass; else fail "psql round $round: no administrator left"; fi
+  if grep -qx 'UPDATE 1' "$W/d1.out"; then
+    winner=$ADM1 loser=$ADM2 loser_out=$W/d2.out
+  else
+    winner=$ADM2 loser=$ADM1 loser_out=$W/d1.out
+  fi
+  check [ "$left" = "$winner" ]
+  if grep -qx 'UPDATE 0' "$loser_out"; then
+    pass
+  elif grep -q 'ERROR:  that would leave the registry without an administrator' "$loser_out"; then
+    refused=$((refused + 1))
+    pass
+  else
+    fail "psql round $round: the loser's update: $(cat "$loser_out")"
+  fi
+  run_as "$winner" user set-role "$loser" admin
+  expect_rc 0
+done
+echo "case 5: through psql, the server refused $refused of 5 losers' updates (the others found no row they may change)"
+check [ "$(admins)" = "$ADM1 $ADM2" ]
 run_as "$ADM1" user set-role "$OWNER" admin
 expect_rc 0
 
