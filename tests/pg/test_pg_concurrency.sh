@@ -98,6 +98,8 @@ state() {
     SELECT 's' || s::text FROM tokenctl.secrets s UNION ALL SELECT 'l' || l::text FROM
     tokenctl.audit l UNION ALL SELECT 'm' || m::text FROM tokenctl.meta m ORDER BY 1" | sha256sum
 }
+# pg_locks rows of this database (advisory locks are per database; the view shows all).
+THIS_DATABASE="database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 audit_max() { sql "SELECT coalesce(max(id), 0) FROM tokenctl.audit"; }
 now() { date +%s.%N; }
 is_token_id() { [[ $1 =~ ^[0-9a-f]{16}$ ]]; }
@@ -313,8 +315,8 @@ start_holder() {
   echo "BEGIN; SELECT pg_advisory_xact_lock($LOCK_KEY);" >&9
   local i
   for ((i = 0; i < 100; i++)); do
-    [ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND
-      ((classid::bigint << 32) | objid::bigint) = $LOCK_KEY")" = 1 ] && return 0
+    [ "$(sql "SELECT count(*) FROM pg_locks WHERE $THIS_DATABASE AND locktype = 'advisory'
+      AND granted AND ((classid::bigint << 32) | objid::bigint) = $LOCK_KEY")" = 1 ] && return 0
     sleep 0.1
   done
   echo "the lock holder did not get the lock"
@@ -355,9 +357,10 @@ echo "case 3: the lock timed out after $(awk -v a="$t1" -v b="$t0" 'BEGIN { prin
 
 # ---------------------------------------------------------------------------------------
 case_ "kill -9 of writers mid-flight"
-# Rounds of six writers started at once (add-apps, a refresh, a download of one token),
-# each killed after a random 0-99 ms; some finish, some die before connecting, some in
-# their transaction.
+# Rounds of seven writers started at once (four add-apps, a refresh, a download, and the
+# owner's rekey, which re-seals every secret and replaces the key file), each killed
+# after a random 0-99 ms; some finish, some die before connecting, some in their
+# transaction, some between a rekey's commit and its key file.
 W5=${WRITERS[4]}
 W6=${WRITERS[5]}
 T5=$(tc "$W5" add-app -q --redirect-uri "$URI")
@@ -374,6 +377,8 @@ kill_round() {
   PGUSER=$W5 "$TOKENCTL_BIN" refresh "$T5" >/dev/null 2>&1 &
   pids+=($!)
   PGUSER=$W6 "$TOKENCTL_BIN" download "$T6" >/dev/null 2>&1 &
+  pids+=($!)
+  PGUSER=$OWNER "$TOKENCTL_BIN" rekey --yes >/dev/null 2>&1 &
   pids+=($!)
   for pid in "${pids[@]}"; do
     (
@@ -392,14 +397,14 @@ rollbacks_before=$(rollbacks)
 launched=0
 finished=0
 for round in $(seq 1 15); do
-  launched=$((launched + 6))
+  launched=$((launched + 7))
   finished=$((finished + $(kill_round 2>/dev/null)))
 done
 # The server ends the killed clients' transactions: their locks go with them.
 check wait_no_clients
 echo "case 4: $launched writers launched, $finished finished before kill -9;" \
   "the server rolled back $(($(rollbacks) - rollbacks_before)) transactions"
-check [ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0 ]
+check [ "$(sql "SELECT count(*) FROM pg_locks WHERE $THIS_DATABASE AND locktype = 'advisory'")" = 0 ]
 # No partial rows: every token has its secrets, every committed add-app its audit record
 # (same transaction), and the refreshed token's digests and sealed secrets agree.
 check [ "$(sql "SELECT count(*) FROM tokenctl.tokens t WHERE NOT EXISTS (SELECT 1 FROM
@@ -410,9 +415,12 @@ check [ "$(sql "SELECT count(*) FROM tokenctl.tokens t WHERE NOT EXISTS (SELECT 
   tokenctl.audit a WHERE a.action = 'add-app' AND a.subject = t.token_id)")" = 0 ]
 tc "$W5" download "$T5" -o "$W/t5.json"
 check [ "$(file_digests "$W/t5.json")" = "$(stored_digests "$T5")" ]
+# The owner's check opens every sealed secret with the key file on disk.
 run_as "$OWNER" check
 expect_rc 0
 check [ "$(printf '%s\n' "$OUT" | grep -vc '^ok ')" = 0 ]
+expect_out_has "ok secrets"
+expect_out_has "ok key-file"
 expect_err_empty
 # The next writer proceeds at once.
 t0=$(now)
