@@ -360,37 +360,32 @@ echo "case 3: the lock timed out after $(awk -v a="$t1" -v b="$t0" 'BEGIN { prin
 case_ "removed or demoted while waiting for the lock"
 # The holder removes a user, or demotes an administrator, while that login's write waits
 # for the lock: the write, once it has the lock, reads its user again and is refused.
-wait_for_waiter() {
-  local i
+# Runs tokenctl ARGS as LOGIN while the holder has the lock; once it waits, the holder
+# runs SQL and commits. Sets RC, OUT, ERR.
+race() {
+  local sql=$1 login=$2 i
+  shift 2
+  start_holder
+  tc "$login" "$@" >"$W/race.out" 2>"$W/race.err" &
+  local waiter=$!
   for ((i = 0; i < 100; i++)); do
     [ "$(sql "SELECT count(*) FROM pg_locks WHERE $THIS_DATABASE AND locktype = 'advisory'
-      AND NOT granted")" = 1 ] && return 0
+      AND NOT granted")" = 1 ] && break
     sleep 0.1
   done
-  return 1
+  if [ "$i" -lt 100 ]; then pass; else fail "tokenctl $* did not wait for the lock"; fi
+  echo "$sql; COMMIT;" >&9
+  exec 9>&-
+  wait $waiter
+  RC=$? OUT=$(cat "$W/race.out") ERR=$(cat "$W/race.err")
 }
 W7=${WRITERS[6]}
-start_holder
-before=$(state)
-tc "$W7" add-app -q --redirect-uri "$URI" >"$W/w7.out" 2>"$W/w7.err" &
-waiter=$!
-check wait_for_waiter
-echo "UPDATE tokenctl.users SET removed_at = 1 WHERE name = '$W7'; COMMIT;" >&9
-exec 9>&-
-wait $waiter
-RC=$? OUT=$(cat "$W/w7.out") ERR=$(cat "$W/w7.err")
+race "UPDATE tokenctl.users SET removed_at = 1 WHERE name = '$W7'" "$W7" add-app -q --redirect-uri "$URI"
 expect_error 3
 expect_err_has "$W7 is not a user of this database"
 check [ "$(sql "SELECT count(*) FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id
   WHERE u.name = '$W7'")" = "$(grep -c '^add-app 0 ' "$W/$W7.log")" ]
-start_holder
-tc "$ADM2" user set-role "$READER" admin >"$W/adm2.out" 2>"$W/adm2.err" &
-waiter=$!
-check wait_for_waiter
-echo "UPDATE tokenctl.users SET role = 'user' WHERE name = '$ADM2'; COMMIT;" >&9
-exec 9>&-
-wait $waiter
-RC=$? OUT=$(cat "$W/adm2.out") ERR=$(cat "$W/adm2.err")
+race "UPDATE tokenctl.users SET role = 'user' WHERE name = '$ADM2'" "$ADM2" user set-role "$READER" admin
 expect_error 3
 check [ "$(sql "SELECT role FROM tokenctl.users WHERE name = '$READER'")" = user ]
 run_as "$ADM1" user set-role "$ADM2" admin
