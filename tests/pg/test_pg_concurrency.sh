@@ -458,6 +458,10 @@ check [ "$(printf '%s\n' "$OUT" | grep -vc '^ok ')" = 0 ]
 expect_out_has "ok secrets"
 expect_out_has "ok key-file"
 expect_err_empty
+run_as "$ADM1" check
+expect_rc 0
+check [ "$(printf '%s\n' "$OUT" | grep -vc '^ok ')" = 0 ]
+expect_out_has "ok administrators"
 # The next writer proceeds at once.
 t0=$(now)
 run_as "$W1" add-app -q --redirect-uri "$URI"
