@@ -13,7 +13,7 @@
 # TOKENCTL_PG_PORT and TOKENCTL_PG_SUPERUSER, or TOKENCTL_PG_STATE naming the file its
 # --start wrote. Without a server the suite is skipped (exit 77). It makes its own
 # database and login roles (names carry the process ID: roles are the whole server's)
-# and drops them at the end. PG_CONC_OPS sets the commands per writer in case 1.
+# and drops them at the end. PG_CONC_OPS sets the rounds per writer in case 1.
 if [ -z "${TOKENCTL_PG_HOST-}" ] && [ -n "${TOKENCTL_PG_STATE-}" ]; then
   if [ ! -f "$TOKENCTL_PG_STATE" ]; then
     echo "test_pg_concurrency: no PostgreSQL server: $TOKENCTL_PG_STATE is missing (with-postgres --start writes it)"
@@ -41,7 +41,7 @@ LOCK_KEY=8390042714202403948
 W=$TMP/work
 mkdir -p "$W"
 
-P=pgc$$
+P=pgc$$r$RANDOM
 PGDB=${P}_db
 OWNER=${P}_own
 ADM1=${P}_adm1
