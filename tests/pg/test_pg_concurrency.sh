@@ -581,7 +581,7 @@ check [ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ]
 case_ "identity: a login that is no user of the registry"
 run_as "$OUTSIDER" list
 expect_error 3
-check [ "$ERR" = "tokenctl: error: your login is not a user of registry $DB
+check [ "$ERR" = "tokenctl: error: $OUTSIDER is not a user of this database
 hint: an administrator of the registry adds your login with \`tokenctl user add NAME\`" ]
 run_as "$OUTSIDER" add-app --redirect-uri "$URI"
 expect_error 3
