@@ -16,19 +16,11 @@
 #   pg_snapshot              the registry's rows (audit only with AUDIT=1) and its roles'
 #                            members, sorted, as text
 
-if [ -z "${TOKENCTL_PG_HOST-}" ] && [ -n "${TOKENCTL_PG_STATE-}" ]; then
-  if [ ! -f "$TOKENCTL_PG_STATE" ]; then
-    echo "no PostgreSQL server: $TOKENCTL_PG_STATE is missing (tests/pg/with-postgres --start writes it)"
-    exit 1
-  fi
-  # shellcheck disable=SC1090
-  . "$TOKENCTL_PG_STATE"
-fi
-if [ -z "${TOKENCTL_PG_HOST-}" ] || [ -z "${TOKENCTL_PG_PORT-}" ] || [ -z "${TOKENCTL_PG_SUPERUSER-}" ]; then
+. "$(dirname "${BASH_SOURCE[0]}")/server.sh"
+if ! pg_server_known; then
   echo "no PostgreSQL server: run the suite under tests/pg/with-postgres"
   exit 1
 fi
-export TOKENCTL_PG_HOST TOKENCTL_PG_PORT TOKENCTL_PG_SUPERUSER TOKENCTL_PG_DIR
 
 PG_DATABASE=$(printf 't_%s_%s' "${SUITE#test_}" "$$" | tr -c 'a-z0-9_' '_')
 export TOKENCTL_DB="postgresql:///$PG_DATABASE?host=$TOKENCTL_PG_HOST&port=$TOKENCTL_PG_PORT"

@@ -14,24 +14,18 @@
 # --start wrote. Without a server the suite is skipped (exit 77). It makes its own
 # database and login roles (names carry the process ID: roles are the whole server's)
 # and drops them at the end. PG_CONC_OPS sets the rounds per writer in case 1.
-if [ -z "${TOKENCTL_PG_HOST-}" ] && [ -n "${TOKENCTL_PG_STATE-}" ]; then
-  if [ ! -f "$TOKENCTL_PG_STATE" ]; then
-    echo "test_pg_concurrency: no PostgreSQL server: $TOKENCTL_PG_STATE is missing (with-postgres --start writes it)"
-    exit 1
-  fi
-  # shellcheck disable=SC1090
-  . "$TOKENCTL_PG_STATE"
-fi
-if [ -z "${TOKENCTL_PG_HOST-}" ] || [ -z "${TOKENCTL_PG_PORT-}" ] || [ -z "${TOKENCTL_PG_SUPERUSER-}" ]; then
+. "$(dirname "$0")/server.sh"
+if ! pg_server_known; then
   echo "test_pg_concurrency: skipped: no PostgreSQL server (run it under tests/pg/with-postgres)"
   exit 77
 fi
 
 . "$(dirname "$0")/../cli/lib.sh"
+# (finish then also looks for secrets in the server's log.)
+BACKEND=postgres
 
-# libpq's environment of whoever runs the tests must not reach the commands under test.
-unset TOKENCTL_USER PGUSER PGHOST PGHOSTADDR PGPORT PGDATABASE PGPASSWORD PGPASSFILE \
-  PGSERVICE PGSERVICEFILE PGOPTIONS PGSSLMODE PGAPPNAME PGCONNECT_TIMEOUT
+# Each command's login is PGUSER (lib.sh clears libpq's environment).
+unset TOKENCTL_USER
 
 OPS=${PG_CONC_OPS:-4}
 URI=https://app.example.com/cb
@@ -637,7 +631,10 @@ expect_rc 1
 check [ "$(printf '%s\n' "$ERR" | head -n 1)" = "$WARNING" ]
 expect_err_has "tokenctl: error: cannot connect to registry postgresql://$PWLOGIN:***@/${PGDB}_missing?host="
 expect_no_password
-# Nor is it stored anywhere.
+# Nor is it stored anywhere, nor in the server's log.
 check [ "$(sql "SELECT count(*) FROM tokenctl.audit a WHERE strpos(a::text, '$SECRET_PW') > 0")" = 0 ]
+if [ -n "${TOKENCTL_PG_DIR-}" ]; then
+  check [ "$(grep -caF -- "$SECRET_PW" "$TOKENCTL_PG_DIR/server.log")" = 0 ]
+fi
 
 finish
