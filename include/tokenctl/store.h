@@ -98,6 +98,10 @@ class Store {
     // rethrown). Waiting for another writer is bounded; a writer that waited too long gets
     // Error(failure) with a hint, and `body` has not run. Not reentrant.
     virtual void write(const std::function<void()>& body) = 0;
+    // As write(), but when another writer holds the registry it gives up at once: returns
+    // false, and `body` has not run. For writes that may be skipped (verify's record of a
+    // token's use), which must not keep a gateway waiting.
+    virtual bool write_if_free(const std::function<void()>& body) = 0;
     // Runs `body` in one read transaction: every read inside sees one snapshot, and
     // nothing is written.
     virtual void read(const std::function<void()>& body) = 0;

@@ -522,12 +522,15 @@ TokenRow verify_access_token(Session& session, const std::string& access_token) 
             fmt::format("its user gets a new one with `tokenctl refresh {}`", token->token_id));
     }
     token->status = TokenStatus::active;
-    // A busy gateway's verify writes at most once a minute per token; a registry that
-    // cannot be written (read-only media) still answers.
+    // A busy gateway's verify writes at most once a minute per token, and never waits for
+    // it: a registry another writer holds, or one that cannot be written (read-only
+    // media), still answers at once. Recording a use decides nothing: no lock-time check.
     if (!token->last_used_at || *token->last_used_at <= now - k_last_use_resolution_ms) {
         try {
-            session.write([&] { session.store().stamp_last_used(token->id, now); });
-            token->last_used_at = now;
+            if (session.store().write_if_free(
+                    [&] { session.store().stamp_last_used(token->id, now); })) {
+                token->last_used_at = now;
+            }
         } catch (const Error&) {
         }
     }

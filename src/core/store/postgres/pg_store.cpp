@@ -720,6 +720,19 @@ class PostgresStore final : public Store {
                     "begin a write transaction", false, body);
     }
 
+    bool write_if_free(const std::function<void()>& body) override {
+        bool free = false;
+        transaction({"BEGIN"}, "begin a write transaction", false, [&] {
+            free = query("begin a write transaction",
+                         fmt::format("SELECT pg_try_advisory_xact_lock({})", k_write_lock))
+                       .view(0, 0) == "t";
+            if (free) {
+                body();
+            }
+        });
+        return free;
+    }
+
     void read(const std::function<void()>& body) override {
         transaction({"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}, "begin a read transaction",
                     true, body);

@@ -442,6 +442,26 @@ class SqliteStore final : public Store {
         finish_transaction(body);
     }
 
+    bool write_if_free(const std::function<void()>& body) override {
+        if (m_access.read_only) {
+            return false;
+        }
+        reset_statements();
+        m_db->setBusyTimeout(0);
+        try {
+            m_db->exec("BEGIN IMMEDIATE");
+        } catch (const SQLite::Exception& e) {
+            m_db->setBusyTimeout(k_busy_timeout_ms);
+            if ((e.getErrorCode() & 0xFF) == SQLITE_BUSY) {
+                return false;
+            }
+            guarded("begin a write transaction", [&] { throw; });
+        }
+        m_db->setBusyTimeout(k_busy_timeout_ms);
+        finish_transaction(body);
+        return true;
+    }
+
     void read(const std::function<void()>& body) override {
         reset_statements(); // the listing reads one fresh snapshot, as write() does
         guarded("begin a read transaction", [&] { m_db->exec("BEGIN"); });
