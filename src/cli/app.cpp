@@ -51,7 +51,7 @@ constexpr std::array k_commands{
     Command{"verify", "Check an access token read from standard input", &set_verify_command},
     Command{"audit", "Show the audit log (administrators only)", &set_audit_command},
     Command{"whoami", "Show the acting user and their role", &set_whoami_command},
-    Command{"backup", "Copy the database and its key file (administrators only)",
+    Command{"backup", "Copy a SQLite database and its key file (administrators only)",
             &set_backup_command},
     Command{"rekey", "Rotate the key that encrypts the stored secrets (administrators only)",
             &set_rekey_command},
