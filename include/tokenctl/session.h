@@ -49,8 +49,10 @@ class Session {
     // Opens the database at `paths` for `command` (its audit action name) run by the
     // acting user (acting_name of `claimed`). A missing or foreign database is
     // Error(failure); an unknown or removed acting user is Error(permission), recorded in
-    // the audit log.
-    Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command);
+    // the audit log. `migrate` opens a registry of an older schema and upgrades it
+    // (open_store).
+    Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command,
+            bool migrate = false);
 
     const User& actor() const { return m_actor; }
     Store& store() { return *m_store; }

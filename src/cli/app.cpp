@@ -51,15 +51,13 @@ constexpr std::array k_commands{
     Command{"verify", "Check an access token read from standard input", &set_verify_command},
     Command{"audit", "Show the audit log (administrators only)", &set_audit_command},
     Command{"whoami", "Show the acting user and their role", &set_whoami_command},
-    Command{"backup", "Copy the database and its key file (administrators only)",
+    Command{"backup", "Copy a SQLite database and its key file (administrators only)",
             &set_backup_command},
     Command{"rekey", "Rotate the key that encrypts the stored secrets (administrators only)",
             &set_rekey_command},
     Command{"check", "Check the registry's health: integrity, key file, modes, administrators",
             &set_check_command},
-    Command{"migrate",
-            "Upgrade the registry's schema to this tokenctl's (administrators; on PostgreSQL "
-            "its owner)",
+    Command{"migrate", "Upgrade the registry's schema (administrators; on PostgreSQL, its owner)",
             &set_migrate_command},
     Command{"help", "Show the help of tokenctl or of a command", &set_help_command},
 };
@@ -246,7 +244,8 @@ int run(int argc, char** argv) {
         }
     } restore{original};
 
-    CLI::App app{"Manage API applications and their access tokens on a local SQLite database",
+    CLI::App app{"Manage API applications and their access tokens in a SQLite database or a "
+                 "registry shared on PostgreSQL",
                  "tokenctl"};
     app.set_help_flag("-h,--help", "Show this help and exit");
     app.set_version_flag("--version", std::string("tokenctl ") + TOKENCTL_VERSION,
@@ -257,11 +256,12 @@ int run(int argc, char** argv) {
 
     Globals globals;
     globals.complete_files(app.add_option("--db", globals.db,
-                                          "Database file (default: TOKENCTL_DB, else "
-                                          "$XDG_DATA_HOME/tokenctl/tokens.db)")
+                                          "Database file or postgresql:// URI (default: "
+                                          "TOKENCTL_DB, else $XDG_DATA_HOME/tokenctl/tokens.db)")
                                ->option_text("PATH"));
     globals.complete(app.add_option("--as", globals.as,
-                                    "Acting user (default: TOKENCTL_USER, else your login name)")
+                                    "Acting user (default: TOKENCTL_USER, else your login name; on "
+                                    "PostgreSQL, only your login)")
                          ->option_text("NAME"),
                      NameSet::users);
     for (const Command& command : k_commands) {

@@ -13,7 +13,8 @@ namespace {
 constexpr std::string_view k_footer =
     R"(Exit status: 0 success, 1 operational failure or declined prompt, 2 usage or
 invalid input, 3 permission denied, 4 not found, 5 conflict or state.
-Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME.
+Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME,
+XDG_CONFIG_HOME; on PostgreSQL also libpq's (PGUSER, PGPASSFILE, PGSSLMODE, ...).
 Run `tokenctl help COMMAND` for a command's options; `man tokenctl` for more.
 )";
 
@@ -24,7 +25,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 24> k_exampl
          "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
          "tokenctl list --format json\n"},
     {"init", "tokenctl init --admin admin@example.com\n"
-             "tokenctl --db /srv/tokenctl/tokens.db init\n"},
+             "tokenctl --db /srv/tokenctl/tokens.db init\n"
+             "PGUSER=owner tokenctl --db 'postgresql://db.example.com/tokens?sslmode=verify-full' "
+             "init\n"},
     {"user", "tokenctl user add dev@example.com\n"
              "tokenctl user list --format json\n"
              "tokenctl user set-role ops@example.com admin\n"
@@ -74,8 +77,10 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 24> k_exampl
               "tokenctl rekey --yes   # in a script: no prompt\n"},
     {"check", "tokenctl check\n"
               "tokenctl check || echo 'see the problem lines above' >&2\n"},
-    {"migrate", "tokenctl migrate\n"
-                "tokenctl --db postgresql://db.example.com/tokens migrate\n"},
+    {"migrate",
+     "tokenctl migrate\n"
+     "PGUSER=owner tokenctl --db 'postgresql://db.example.com/tokens?sslmode=verify-full' "
+     "migrate\n"},
     {"help", "tokenctl help revoke\n"
              "tokenctl help user add\n"},
 }};

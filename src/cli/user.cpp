@@ -25,7 +25,9 @@ void set_user_command(CLI::App& user, Globals& globals) {
     auto opts = std::make_shared<UserOptions>();
 
     auto* add = user.add_subcommand("add", "Add a user");
-    add->add_option("NAME", opts->name, "User name (A-Z a-z 0-9 . _ @ + -)")->required();
+    add->add_option("NAME", opts->name,
+                    "User name (A-Z a-z 0-9 . _ @ + -; on PostgreSQL, an existing login)")
+        ->required();
     add_choice_option(add, globals, "--role", opts->role, {"admin", "user", "verifier"},
                       "Role of the new user")
         ->option_text("ROLE")

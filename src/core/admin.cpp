@@ -134,27 +134,14 @@ std::int64_t rekey(Session& session) {
 
 std::pair<int, int> migrate_registry(const Paths& paths,
                                      const std::optional<std::string>& claimed) {
-    auto store = open_store(paths.db, true);
-    const std::string name = acting_name(*store, claimed);
-    auto user = store->find_user(name, false);
-    if (!user) {
-        throw Error(Status::permission, fmt::format("{} is not a user of this database", name));
-    }
-    auto decision = policy::may_administer(*user, "migrate the registry");
-    if (!decision.allowed()) {
-        throw Error(decision.status, decision.reason);
-    }
-    std::pair<int, int> versions{store->opened_schema_version(), store->schema_version()};
+    Session session(paths, claimed, "migrate", true);
+    session.enforce(policy::may_administer(session.actor(), "migrate the registry"));
+    Store& store = session.store();
+    std::pair<int, int> versions{store.opened_schema_version(), store.schema_version()};
     if (versions.first != versions.second) {
-        store->write([&] {
-            store->append_audit(AuditEntry{
-                0,
-                now_ms(),
-                user->name,
-                "migrate",
-                {},
-                "ok",
-                fmt::format("schema version {} -> {}", versions.first, versions.second)});
+        session.write([&] {
+            session.audit_ok(
+                {}, fmt::format("schema version {} -> {}", versions.first, versions.second));
         });
     }
     return versions;

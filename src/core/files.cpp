@@ -337,8 +337,8 @@ Key read_key_file(const std::filesystem::path& path) {
         int err = errno;
         if (err == ENOENT) {
             throw Error(Status::failure, fmt::format("key file {} is missing", path.string()),
-                        "the key file is created by `tokenctl init` beside the database, or "
-                        "named by TOKENCTL_KEY_FILE");
+                        "put here a copy of the key file that `tokenctl init` wrote, mode 0600, "
+                        "or name it with TOKENCTL_KEY_FILE");
         }
         if (err == ELOOP) {
             throw Error(Status::failure,

@@ -109,8 +109,9 @@ std::string acting_name(Store& store, const std::optional<std::string>& claimed)
     return pw->pw_name;
 }
 
-Session::Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command)
-    : m_paths(paths), m_store(open_store(paths.db)), m_command(std::move(command)) {
+Session::Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command,
+                 bool migrate)
+    : m_paths(paths), m_store(open_store(paths.db, migrate)), m_command(std::move(command)) {
     if (m_paths.key.empty()) {
         if (auto id = m_store->registry_id()) {
             m_paths.key = registry_key_path(*id);

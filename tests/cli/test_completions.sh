@@ -167,7 +167,7 @@ bob_id=$("$TOKENCTL_BIN" --db "$DB2" --as bob add-app -q --redirect-uri https://
 export TOKENCTL_USER=alice
 MISSING="$TMP/missing/tokens.db"
 
-all_commands=(init user app add-app list system-list revoke download refresh verify audit whoami backup rekey check help)
+all_commands=(init user app add-app list system-list revoke download refresh verify audit whoami backup rekey check migrate help)
 
 # ---------------------------------------------------------------------------------- bash
 case_ "bash: a command prefix"

@@ -8,13 +8,13 @@
 fresh_db
 
 commands=(init user "user add" "user list" "user set-role" "user remove" app "app list" "app remove" add-app list system-list backup rekey check
-  revoke download refresh verify audit whoami help)
+  migrate revoke download refresh verify audit whoami help)
 
 case_ "tokenctl --help: usage, commands, global options, examples"
 run --help
 expect_rc 0
 expect_out_has "Usage: tokenctl [--db PATH] [--as NAME] COMMAND [OPTIONS]"
-for c in init user app add-app list system-list revoke download refresh verify audit whoami backup rekey check help; do
+for c in init user app add-app list system-list revoke download refresh verify audit whoami backup rekey check migrate help; do
   printf '%s\n' "$OUT" | grep -qE "^  $c +[A-Z]" || fail "tokenctl --help does not list $c"
 done
 expect_out_has "Global options:"

@@ -138,4 +138,36 @@ expect_rc 0
 run --db "$V1" user add gate --role verifier
 expect_rc 0
 
+
+case_ "migrate upgrades a schema-1 database, says so once, and leaves an audit record"
+mkdir -p "$TMP/v1m"
+cp "$TOKENCTL_SOURCE_DIR/tests/cli/data/v1.db" "$TOKENCTL_SOURCE_DIR/tests/cli/data/v1.db.key" "$TMP/v1m/"
+chmod 600 "$TMP/v1m/v1.db" "$TMP/v1m/v1.db.key"
+V1M="$TMP/v1m/v1.db"
+check test "$(sqlite3 "$V1M" "pragma user_version")" = 1
+run --db "$V1M" --as admin migrate
+expect_rc 0
+expect_out "upgraded the schema from version 1 to 2"
+expect_err_empty
+check test "$(sqlite3 "$V1M" "pragma user_version")" = 2
+run --db "$V1M" --as admin migrate
+expect_rc 0
+expect_out "schema version 2: up to date"
+
+case_ "migrate by a non-admin or an unknown user is exit 3, audited, and changes nothing"
+snapshot_v1m() { sqlite3 -batch "$V1M" .dump | grep -v "^INSERT INTO audit "; }
+before=$(snapshot_v1m)
+run --db "$V1M" --as alice migrate
+expect_error 3
+expect_err_has "only administrators can migrate the registry"
+run --db "$V1M" --as nobody migrate
+expect_error 3
+expect_err_has "nobody is not a user of this database"
+check test "$(snapshot_v1m)" = "$before"
+run --db "$V1M" --as admin audit --action migrate --format csv --no-headers
+expect_rc 0
+check test "$(printf '%s\n' "$OUT" | tr -d '\r' | cut -d, -f2-)" = "admin,migrate,,ok,schema version 1 -> 2
+alice,migrate,,denied,only administrators can migrate the registry
+nobody,migrate,,denied,unknown acting user"
+
 finish

@@ -131,8 +131,11 @@ done
 
 case_ "every environment variable is documented"
 environment=$(section_of .SH ENVIRONMENT)
-for var in TOKENCTL_DB TOKENCTL_USER TOKENCTL_KEY_FILE XDG_DATA_HOME; do
+for var in TOKENCTL_DB TOKENCTL_USER TOKENCTL_KEY_FILE XDG_DATA_HOME XDG_CONFIG_HOME PGPASSFILE \
+  PGCONNECT_TIMEOUT; do
   check grep -qx "\\.B $var" <<<"$environment"
 done
+# libpq's variables that name the server and the login, described together.
+check grep -q "^\\.BR PGUSER .*PGHOST" <<<"$environment"
 
 finish

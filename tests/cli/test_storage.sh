@@ -86,6 +86,7 @@ snapshot
 run --as alice download "$a1"
 expect_error 1
 expect_err_has "key file $DB.key is missing"
+expect_err_has "hint: put here a copy of the key file that \`tokenctl init\` wrote, mode 0600, or name it with TOKENCTL_KEY_FILE"
 run --as alice add-app --redirect-uri https://app.example.com/cb
 expect_error 1
 expect_err_has "missing"
