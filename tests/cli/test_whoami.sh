@@ -198,6 +198,14 @@ expect_err_has "alice"
 expect_err_has "tokenctl help whoami"
 AUDIT=1 expect_unchanged
 
+case_ "a verifier asks whoami (it holds no tokens), and nothing else"
+"$TOKENCTL_BIN" user add gw --role verifier >/dev/null
+run --as gw whoami --format csv --no-headers
+expect_rc 0
+check test "$(printf '%s\n' "$OUT" | tr -d '\r' | cut -d, -f1,2,4)" = "gw,verifier,0"
+run --as gw list
+expect_error 3
+
 case_ "a missing database is exit 1 and creates nothing"
 run --db "$TMP/missing/tokens.db" whoami
 expect_error 1

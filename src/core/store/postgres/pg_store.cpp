@@ -385,10 +385,10 @@ REVOKE ALL ON SCHEMA tokenctl FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
 GRANT USAGE ON SCHEMA tokenctl TO {admin}, {user}, {verifier};
 
--- Everyone: the registry's mark and key check, their own row, the audit log to append to,
--- and verify.
+-- Everyone: the registry's mark and key check, their own row and tokens (a verifier has
+-- none: whoami counts them), the audit log to append to, and verify.
 GRANT SELECT ON tokenctl.registry, tokenctl.meta TO {admin}, {user}, {verifier};
-GRANT SELECT ON tokenctl.users TO {admin}, {user}, {verifier};
+GRANT SELECT ON tokenctl.users, tokenctl.tokens TO {admin}, {user}, {verifier};
 GRANT INSERT (at, actor, action, subject, outcome, detail) ON tokenctl.audit
     TO {admin}, {user}, {verifier};
 GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_admin(),
