@@ -1310,6 +1310,8 @@ class PostgresStore final : public Store {
                     }
                 }
             }
+            // The constructor throws: no destructor will close it.
+            pq.PQfinish(std::exchange(m_conn, nullptr));
             throw Error(Status::failure,
                         fmt::format("cannot connect to registry {}: {}", m_shown, reason),
                         "check the server, the URI (--db or TOKENCTL_DB), your password in "
