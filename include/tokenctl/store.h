@@ -74,6 +74,12 @@ struct Location {
 // else a SQLite path. Error(usage) when empty.
 Location parse_location(std::string_view text);
 
+// `text` (a message of libpq's, say) with `location`'s URI shown as location.text, and each
+// of its passwords as ***, wherever the text holds one as a password: quoted, as user
+// info, as a parameter's value, or anywhere when it is long enough not to be a word of
+// the message. A one-letter password leaves every other letter of the message alone.
+std::string hide_passwords(std::string_view text, const Location& location);
+
 // A token's secrets as stored: their digests and their sealed (encrypted) forms.
 struct SealedSecrets {
     std::int64_t id = 0; // the token's row id

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace tokenctl {
 
 namespace {
@@ -28,6 +30,12 @@ std::vector<TokenRow> active_tokens_of(Store& store, const App& app, Millis now)
     return tokens;
 }
 
+// How many of `tokens` belong to someone other than `actor`.
+std::size_t others_of(const std::vector<TokenRow>& tokens, const User& actor) {
+    return static_cast<std::size_t>(std::count_if(
+        tokens.begin(), tokens.end(), [&](const TokenRow& t) { return t.user_id != actor.id; }));
+}
+
 } // namespace
 
 void list_apps(Session& session, bool all, const ListingSink<AppRow>& sink) {
@@ -48,6 +56,9 @@ AppRemoval plan_app_removal(Session& session, const std::string& name) {
         plan.app = require_live_app(session.store(), name);
         session.enforce(policy::may_remove_app(session.actor(), plan.app), plan.app.name);
         plan.tokens = active_tokens_of(session.store(), plan.app, now_ms());
+        session.enforce(policy::may_remove_app_holding(session.actor(), plan.app,
+                                                       others_of(plan.tokens, session.actor())),
+                        plan.app.name);
     });
     return plan;
 }
@@ -65,7 +76,11 @@ std::vector<std::string> remove_app(Session& session, const AppRemoval& plan) {
         }
         session.enforce(policy::may_remove_app(session.actor(), app), app.name);
         Millis now = now_ms();
-        for (const TokenRow& token : active_tokens_of(store, app, now)) {
+        const auto tokens = active_tokens_of(store, app, now);
+        session.enforce(policy::may_remove_app_holding(session.actor(), app,
+                                                       others_of(tokens, session.actor())),
+                        app.name);
+        for (const TokenRow& token : tokens) {
             store.revoke_token(token.id, session.actor().id, now);
             revoked.push_back(token.token_id);
         }

@@ -404,7 +404,11 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
         wipe(text);
         throw;
     }
-    return TokenFile(std::move(text), {});
+    // Nothing but the record of the download changed: it may simply be run again.
+    return TokenFile(std::move(text),
+                     fmt::format("the download of token {} was recorded; get its file with "
+                                 "`tokenctl download {}`",
+                                 token_id, token_id));
 }
 
 TokenFile refresh_token(Session& session, const std::string& token_id, const Delivery& delivery) {

@@ -107,11 +107,43 @@ TEST_CASE("format characters (Cf) and C1 controls are refused in names and URIs"
         CHECK(status_of(validate_app_name, std::string("a") + c1) == Status::usage);
         CHECK(status_of(validate_redirect_uri, std::string("https://x/") + c1) == Status::usage);
     }
-    // Neighbours of the ranges are visible and stay allowed; so do the ignorable marks
-    // (variation selectors, the combining grapheme joiner), which emoji need.
-    for (const char* ok : {"\u00AC", "\u00AE", "\u2070", "\uFEFE", "\u202F", "\uFE0F", "\u034F",
-                           "\U000E0100", "\u3165"}) {
+    // Neighbours of the ranges are visible and stay allowed; so do the variation
+    // selectors, which emoji need.
+    for (const char* ok : {"\u00AC", "\u00AE", "\u2070", "\uFEFE", "\uFE0F", "\U000E0100",
+                           "\u3165"}) {
         CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + ok) == Status::ok, ok);
+    }
+}
+
+TEST_CASE("names that read as spaces or nothing are refused") {
+    // White space a writer may put between words: inside a name only.
+    for (const char* space : {" ", "\u00A0", "\u202F", "\u3000"}) {
+        CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + space + "b") == Status::ok,
+                      printable(space));
+        for (std::string bad : {std::string(space) + "ci", "ci" + std::string(space),
+                                std::string(space), std::string(space) + space}) {
+            CHECK_MESSAGE(status_of(validate_app_name, bad) == Status::usage, printable(bad));
+        }
+        CHECK(status_of(validate_redirect_uri, std::string("https://x/a") + space + "b") ==
+              Status::usage);
+    }
+    // Other spaces, and what is drawn blank or as nothing: anywhere.
+    for (const char* blank :
+         {"\u1680", "\u2000", "\u2005", "\u200A", "\u205F", "\u034F", "\u115F", "\u1160",
+          "\u17B4", "\u17B5", "\u180B", "\u180E", "\u180F", "\u2800", "\u3164", "\uFFA0"}) {
+        for (std::string bad : {std::string(blank) + "ci", "ci" + std::string(blank),
+                                "c" + std::string(blank) + "i", std::string(blank)}) {
+            CHECK_MESSAGE(status_of(validate_app_name, bad) == Status::usage, printable(bad));
+        }
+        CHECK_MESSAGE(status_of(validate_redirect_uri, std::string("https://x/a") + blank) ==
+                          Status::usage,
+                      printable(blank));
+        CHECK(status_of(validate_user_name, std::string("a") + blank) == Status::usage);
+    }
+    // Their neighbours are visible.
+    for (const char* ok : {"\u17B3", "\u17B6", "\u2801", "\u034E", "\u1161", "\uFFA1"}) {
+        CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + ok) == Status::ok,
+                      printable(ok));
     }
 }
 

@@ -1132,7 +1132,8 @@ std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
     return std::make_unique<SqliteStore>(path, ::geteuid(), true, SqliteOptions{});
 }
 
-void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest) {
+void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest,
+                   const std::filesystem::path& shown) {
     check_header(source);
     try {
         // A source this process cannot write is read as the store reads it, so that SQLite
@@ -1146,7 +1147,7 @@ void sqlite_backup(const std::filesystem::path& source, const std::filesystem::p
         backup.executeStep(); // every page at once: one snapshot of the source
     } catch (const SQLite::Exception& e) {
         throw Error(Status::failure, fmt::format("cannot copy database {} to {}: {}",
-                                                 source.string(), dest.string(), e.what()));
+                                                 source.string(), shown.string(), e.what()));
     }
 }
 
