@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <tokenctl/error.h>
+#include <tokenctl/validate.h>
 
 #include <fmt/format.h>
 
@@ -80,7 +81,8 @@ void set_check_command(CLI::App& cmd, Globals& globals) {
         for (const CheckLine& line : lines) {
             if (!line.skipped.empty()) {
                 ++skipped;
-                std::cout << fmt::format("skipped {}: {}\n", line.name, line.skipped);
+                std::cout << fmt::format("skipped {}: {}\n", line.name,
+                                         escape_controls(line.skipped));
                 continue;
             }
             if (line.problem.empty()) {
@@ -88,9 +90,10 @@ void set_check_command(CLI::App& cmd, Globals& globals) {
                 continue;
             }
             ++problems;
-            std::cout << fmt::format("problem {}: {}{}\n", line.name, line.problem,
-                                     line.hint.empty() ? ""
-                                                       : fmt::format(" (hint: {})", line.hint));
+            // What a damaged file says may hold anything: one line, shown as it is stored.
+            std::cout << fmt::format(
+                "problem {}: {}{}\n", line.name, escape_controls(line.problem),
+                line.hint.empty() ? "" : fmt::format(" (hint: {})", escape_controls(line.hint)));
         }
         if (problems > 0) {
             throw Error(Status::failure,

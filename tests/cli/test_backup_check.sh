@@ -141,8 +141,16 @@ check test ! -e "$TMP/-.key"
 case_ "backup into a missing folder names DEST, never a temporary file"
 run backup "$TMP/missing/dir/x.db"
 expect_error 1
-check test "$(printf '%s' "$ERR" | grep -c 'tokenctl-')" = 0
-expect_err_has "$TMP/missing/dir"
+check test "$(printf '%s' "$ERR" | grep -c '\.x\.db\.tokenctl-')" = 0
+expect_err_has "tokenctl: error: cannot write $TMP/missing/dir/x.db: the folder $TMP/missing/dir does not exist"
+if [ "$(id -u)" -ne 0 ]; then
+  mkdir -p "$TMP/ro" && chmod 500 "$TMP/ro"
+  run backup "$TMP/ro/x.db"
+  expect_error 1
+  check test "$(printf '%s' "$ERR" | grep -c '\.x\.db\.tokenctl-')" = 0
+  expect_err_has "$TMP/ro/x.db"
+  check test -z "$(ls -A "$TMP/ro")"
+fi
 
 case_ "a backup killed before linking leaves temporary files that the next backup removes"
 mkdir -p "$TMP/kill"
@@ -171,9 +179,14 @@ check test "$(cd "$TMP/kill" && ls -A | sort | tr '\n' ' ')" = ".k.db.tokenctl-B
 # --- check ends on any file, however damaged ------------------------------------------
 # A copy of the registry with tokens whose row ids are 0, negative and positive, in one
 # leaf page of the tokens table.
+SMALL="$TMP/small/t.db"
+"$TOKENCTL_BIN" --db "$SMALL" init --admin admin >/dev/null
+"$TOKENCTL_BIN" --db "$SMALL" user add alice >/dev/null
+for i in 1 2 3 4; do new_token --db "$SMALL" --as alice >/dev/null; done
+sqlite3 "$SMALL" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 damaged_copy() {
-  cp "$DB" "$TMP/bk/$1.db"
-  cp -p "$DB.key" "$TMP/bk/$1.db.key"
+  cp "$SMALL" "$TMP/bk/$1.db"
+  cp -p "$SMALL.key" "$TMP/bk/$1.db.key"
   sqlite3 "$TMP/bk/$1.db" "PRAGMA journal_mode = DELETE" >/dev/null
 }
 # Reverses the cell pointers of table $2's root page in database $1: its rows' keys out
@@ -207,9 +220,7 @@ check_ends_with_problems() {
 }
 
 case_ "tokens whose row ids are 0 or negative are checked like the others"
-for i in 1 2 3; do new_token --as alice >/dev/null; done
-cp "$DB" "$TMP/bk/low.db"
-cp -p "$DB.key" "$TMP/bk/low.db.key"
+damaged_copy low
 sqlite3 "$TMP/bk/low.db" "update tokens set id = 0 where id = (select min(id) from tokens);
   update tokens set id = -7 where id = (select max(id) from tokens);"
 run --db "$TMP/bk/low.db" check
@@ -225,7 +236,7 @@ case_ "check ends on a tokens table whose rows are out of order (row 0 after the
 damaged_copy order
 sqlite3 "$TMP/bk/order.db" "update tokens set id = 0 where id = (select min(id) from tokens);
   update tokens set id = -3 where id = (select max(id) from tokens);"
-reverse_cells "$TMP/bk/order.db" tokens
+reverse_cells "$TMP/bk/order.db" tokens || fail "cannot reverse the cells of the tokens table"
 check_ends_with_problems "$TMP/bk/order.db"
 expect_out_has "problem integrity:"
 

@@ -54,7 +54,7 @@ expect_rc 1
 expect_error_line
 new=$(sql "select token_id from tokens order by id desc limit 1")
 check test "$(sql "select count(*) from tokens")" = $((count + 1))
-expect_error_is "$EPIPE; token $new was created; its user gets its file with \`tokenctl --as alice download $new -o token.json\`"
+expect_error_is "$EPIPE; token $new was created; get its file with \`tokenctl download $new\`"
 run --as alice download "$new" -o "$TMP/new.json"
 expect_rc 0
 

@@ -155,7 +155,13 @@ ESC_URI='https://app.example.com/\x0aforged\x09row'
 ESC_DETAIL='line one\x0aline two\x1b]0;title\x07'
 # No raw C0 control (but the line ends), no C1 CSI, no RLO; one line per row.
 expect_clean_lines() {
-  if printf '%s' "$OUT" | tr -d '\n\r' | LC_ALL=C grep -q "$(printf '[\001-\037\177]')"; then
+  # TSV's separators are tabs: as many on every line.
+  local separators='\n\r'
+  if [ "$format" = tsv ]; then
+    separators='\n\r\t'
+    check test "$(printf '%s\n' "$OUT" | awk -F '\t' '{ print NF }' | sort -u | wc -l)" = 1
+  fi
+  if printf '%s' "$OUT" | tr -d "$separators" | LC_ALL=C grep -q "$(printf '[\001-\037\177]')"; then
     fail "stdout holds a raw control character"
   else
     pass
