@@ -96,9 +96,8 @@ void set_check_command(CLI::App& cmd, Globals& globals) {
                 line.hint.empty() ? "" : fmt::format(" (hint: {})", escape_controls(line.hint)));
         }
         if (problems > 0) {
-            throw Error(Status::failure,
-                        fmt::format("{} of {} checks found a problem", problems,
-                                    lines.size() - skipped));
+            throw Error(Status::failure, fmt::format("{} of {} checks found a problem", problems,
+                                                     lines.size() - skipped));
         }
     });
 }

@@ -208,9 +208,8 @@ std::vector<CheckLine> check_registry(const Paths& paths,
     } else if (!key_ok) {
         skip_check(lines, "secrets", "the key file is needed to open them");
     } else {
-        run_check(lines, "secrets", [&](std::string& hint) {
-            return check_secrets(store, session->key(), hint);
-        });
+        run_check(lines, "secrets",
+                  [&](std::string& hint) { return check_secrets(store, session->key(), hint); });
     }
     return lines;
 }

@@ -117,11 +117,10 @@ char32_t last_code_point(std::string_view s) {
 // Unicode's White_Space characters and those drawn blank (braille blank, Hangul fillers,
 // Khmer inherent vowels, the combining grapheme joiner), independent of the validator.
 bool is_blank(char32_t cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 ||
-           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0x2800 || cp == 0x115F ||
-           cp == 0x1160 || cp == 0x3164 || cp == 0xFFA0 || cp == 0x17B4 || cp == 0x17B5 ||
-           cp == 0x034F;
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000 || cp == 0x2800 || cp == 0x115F || cp == 0x1160 ||
+           cp == 0x3164 || cp == 0xFFA0 || cp == 0x17B4 || cp == 0x17B5 || cp == 0x034F;
 }
 
 } // namespace

@@ -109,8 +109,8 @@ TEST_CASE("format characters (Cf) and C1 controls are refused in names and URIs"
     }
     // Neighbours of the ranges are visible and stay allowed; so do the variation
     // selectors, which emoji need.
-    for (const char* ok : {"\u00AC", "\u00AE", "\u2070", "\uFEFE", "\uFE0F", "\U000E0100",
-                           "\u3165"}) {
+    for (const char* ok :
+         {"\u00AC", "\u00AE", "\u2070", "\uFEFE", "\uFE0F", "\U000E0100", "\u3165"}) {
         CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + ok) == Status::ok, ok);
     }
 }
@@ -129,8 +129,8 @@ TEST_CASE("names that read as spaces or nothing are refused") {
     }
     // Other spaces, and what is drawn blank or as nothing: anywhere.
     for (const char* blank :
-         {"\u1680", "\u2000", "\u2005", "\u200A", "\u205F", "\u034F", "\u115F", "\u1160",
-          "\u17B4", "\u17B5", "\u180B", "\u180E", "\u180F", "\u2800", "\u3164", "\uFFA0"}) {
+         {"\u1680", "\u2000", "\u2005", "\u200A", "\u205F", "\u034F", "\u115F", "\u1160", "\u17B4",
+          "\u17B5", "\u180B", "\u180E", "\u180F", "\u2800", "\u3164", "\uFFA0"}) {
         for (std::string bad : {std::string(blank) + "ci", "ci" + std::string(blank),
                                 "c" + std::string(blank) + "i", std::string(blank)}) {
             CHECK_MESSAGE(status_of(validate_app_name, bad) == Status::usage, printable(bad));
