@@ -157,6 +157,14 @@ class Store {
     // Tokens matching `filter`, oldest first, streamed to `fn`.
     virtual void for_each_token(const TokenFilter& filter,
                                 const std::function<void(const TokenRow&)>& fn) = 0;
+    // How many tokens of application `app_id` active at `now` belong to users other than
+    // `user_id`, whatever the acting login may read of them (a non-admin's app remove is
+    // refused while there are any). This default counts what for_each_token shows: every
+    // token on SQLite. A backend that hides other users' rows from the login must
+    // override it (PostgreSQL: it needs a function of the schema that counts past
+    // row-level security; until then a non-admin sees none).
+    virtual std::int64_t count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
+                                                    Millis now);
     // Up to query.limit names matching `query`, in order, streamed to `fn`; active users
     // only. Each query reads an index range, however many names there are.
     virtual void for_each_name(const NameQuery& query,

@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
 namespace tokenctl {
 
 namespace {
@@ -30,10 +28,17 @@ std::vector<TokenRow> active_tokens_of(Store& store, const App& app, Millis now)
     return tokens;
 }
 
-// How many of `tokens` belong to someone other than `actor`.
-std::size_t others_of(const std::vector<TokenRow>& tokens, const User& actor) {
-    return static_cast<std::size_t>(std::count_if(
-        tokens.begin(), tokens.end(), [&](const TokenRow& t) { return t.user_id != actor.id; }));
+// A non-admin removes their application only while it holds no other user's active token:
+// removing it would revoke those. Asked of the store, which counts them whatever the actor
+// may read.
+void enforce_removable(Session& session, const App& app, Millis now) {
+    if (session.actor().is_admin()) {
+        return;
+    }
+    auto others = session.store().count_others_active_tokens(app.id, session.actor().id, now);
+    session.enforce(
+        policy::may_remove_app_holding(session.actor(), app, static_cast<std::size_t>(others)),
+        app.name);
 }
 
 } // namespace
@@ -55,10 +60,9 @@ AppRemoval plan_app_removal(Session& session, const std::string& name) {
     session.read([&] {
         plan.app = require_live_app(session.store(), name);
         session.enforce(policy::may_remove_app(session.actor(), plan.app), plan.app.name);
-        plan.tokens = active_tokens_of(session.store(), plan.app, now_ms());
-        session.enforce(policy::may_remove_app_holding(session.actor(), plan.app,
-                                                       others_of(plan.tokens, session.actor())),
-                        plan.app.name);
+        Millis now = now_ms();
+        enforce_removable(session, plan.app, now);
+        plan.tokens = active_tokens_of(session.store(), plan.app, now);
     });
     return plan;
 }
@@ -76,11 +80,8 @@ std::vector<std::string> remove_app(Session& session, const AppRemoval& plan) {
         }
         session.enforce(policy::may_remove_app(session.actor(), app), app.name);
         Millis now = now_ms();
-        const auto tokens = active_tokens_of(store, app, now);
-        session.enforce(policy::may_remove_app_holding(session.actor(), app,
-                                                       others_of(tokens, session.actor())),
-                        app.name);
-        for (const TokenRow& token : tokens) {
+        enforce_removable(session, app, now);
+        for (const TokenRow& token : active_tokens_of(store, app, now)) {
             store.revoke_token(token.id, session.actor().id, now);
             revoked.push_back(token.token_id);
         }

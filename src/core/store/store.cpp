@@ -177,6 +177,16 @@ std::string hide_passwords(std::string_view text, const Location& location) {
     return out;
 }
 
+std::int64_t Store::count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
+                                               Millis now) {
+    TokenFilter filter;
+    filter.app_id = app_id;
+    filter.active_at = now;
+    std::int64_t others = 0;
+    for_each_token(filter, [&](const TokenRow& row) { others += row.user_id != user_id ? 1 : 0; });
+    return others;
+}
+
 void Store::insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) {
     for (const Token& token : tokens) {
         auto id = insert_token(token);
