@@ -290,6 +290,9 @@ TEST_CASE("parse_location hides a PostgreSQL URI's passwords where libpq finds t
         }
     }
     CHECK_THROWS_AS(parse_location("postgresql://u:p@ss@host/db"), Error);
+    // An '@' in the query, after the host, is the query's.
+    CHECK(shown("postgresql://u:pw@host?user=a@b.c") ==
+          std::pair(std::string("postgresql://u:***@host?user=a@b.c"), Passwords{"pw"}));
     // A '@' after the first '/' is no user info.
     CHECK(shown("postgresql://host/db?user=a@b.c") ==
           std::pair(std::string("postgresql://host/db?user=a@b.c"), Passwords{}));

@@ -87,7 +87,8 @@ std::string redact_uri(std::string_view uri, std::vector<std::string>& passwords
     auto info_end = uri.find_first_of("@/", rest);
     raw_at = false;
     if (info_end != std::string_view::npos && uri[info_end] == '@') {
-        auto last_at = uri.substr(0, uri.find('/', info_end)).rfind('@');
+        // The host ends at the path or the query, whose '@'s are their own.
+        auto last_at = uri.substr(0, uri.find_first_of("/?", info_end)).rfind('@');
         raw_at = last_at != info_end;
         info_end = last_at;
         auto info = uri.substr(rest, info_end - rest);
