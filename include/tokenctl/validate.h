@@ -47,9 +47,11 @@ std::string redact_secret_shapes(std::string_view text);
 // cut to a readable length, so hostile input cannot drive the terminal.
 std::string printable(std::string_view text);
 
-// `text` with C0 and C1 control characters, DEL, Unicode format characters (Cf) and
-// bytes that are not UTF-8 shown as \xNN, each byte of them: an error line quoting raw
-// input can neither drive the terminal, nor reorder what it shows, nor split in two.
+// `text` with C0 and C1 control characters, DEL, Unicode format characters (Cf), the
+// characters names refuse as drawn blank or as nothing (U+2800, U+3164, U+034F, the
+// typographic spaces, ...) and bytes that are not UTF-8 shown as \xNN, each byte of them:
+// an error line or a listing quoting raw text can neither drive the terminal, nor reorder
+// what it shows, nor split in two, nor hide a character.
 std::string escape_controls(std::string_view text);
 
 } // namespace tokenctl

@@ -189,7 +189,7 @@ std::string escape_controls(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
         char32_t cp = 0;
         std::size_t len = utf8_sequence(text, i, cp);
-        if (len == 0 || is_control(cp) || is_format_char(cp)) {
+        if (len == 0 || is_control(cp) || is_format_char(cp) || is_blank_looking(cp)) {
             for (std::size_t k = 0; k < std::max<std::size_t>(len, 1); ++k) {
                 out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i + k]));
             }

@@ -150,6 +150,8 @@ sql "update apps set name = 'ev' || $chr(27) || '[2Jil' || $chr(155) || 'x' || $
 sql "insert into audit (at, actor, action, subject, outcome, detail)
      values (1000, 'admin', 'user add', 'x' || $chr(13) || 'y', 'ok',
              'line one' || $chr(10) || 'line two' || $chr(27) || ']0;title' || $chr(7))"
+# And a name that ends in a braille blank: it would read as plain `ci`.
+sql "update apps set name = 'ci' || $chr(10240) where name = 'tca_demo'"
 ESC_NAME='ev\x1b[2Jil\xc2\x9bx\xe2\x80\xaey'
 ESC_URI='https://app.example.com/\x0aforged\x09row'
 ESC_DETAIL='line one\x0aline two\x1b]0;title\x07'
@@ -181,6 +183,7 @@ for format in table csv tsv; do
   expect_clean_lines "$(($(sql "select count(*) from apps where removed_at is null") + 1))"
   expect_out_has "$ESC_NAME"
   expect_out_has "$ESC_URI"
+  expect_out_has 'ci\xe2\xa0\x80'
   run --as alice list --format "$format"
   expect_rc 0
   expect_clean_lines 2

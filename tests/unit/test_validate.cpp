@@ -173,6 +173,9 @@ TEST_CASE("escape_controls shows C0, C1, DEL, format characters and stray bytes 
     CHECK(escape_controls("plain caf\u00e9 \u2026") == "plain caf\u00e9 \u2026");
     CHECK(escape_controls("a\nb\x1b[0m\x7f") == "a\\x0ab\\x1b[0m\\x7f");
     CHECK(escape_controls("x\u009b31m") == "x\\xc2\\x9b31m");
+    // Blank-looking characters are shown too; the spaces a name may hold inside are not.
+    CHECK(escape_controls("ci\u2800") == "ci\\xe2\\xa0\\x80");
+    CHECK(escape_controls("a\u00a0b\u3000c") == "a\u00a0b\u3000c");
     CHECK(escape_controls("l\u202Er") == "l\\xe2\\x80\\xaer");
     CHECK(escape_controls("bad \xff\x9b end") == "bad \\xff\\x9b end");
 }
