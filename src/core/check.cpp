@@ -18,15 +18,18 @@ namespace {
 constexpr std::size_t k_batch = 1000;
 
 // Runs one check: `fn` returns the problem ("" when ok) and may set the hint; an Error it
-// throws is the problem, with the error's hint.
+// throws is the problem, with the error's hint, and so is any other exception: whatever a
+// damaged file makes a library throw, check goes on to its next line.
 void run_check(std::vector<CheckLine>& lines, std::string name,
                const std::function<std::string(std::string& hint)>& fn) {
-    CheckLine line{std::move(name), {}, {}};
+    CheckLine line{std::move(name), {}, {}, {}};
     try {
         line.problem = fn(line.hint);
     } catch (const Error& e) {
         line.problem = e.what();
         line.hint = e.hint();
+    } catch (const std::exception& e) {
+        line.problem = fmt::format("unexpected failure: {}", e.what());
     }
     lines.push_back(std::move(line));
 }

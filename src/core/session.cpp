@@ -125,7 +125,13 @@ Session::Session(const Paths& paths, const std::optional<std::string>& claimed, 
         // is a user of the registry, the refusal is theirs and is audited as theirs.
         auto login = m_store->login();
         if (e.status() == Status::permission && login && claimed) {
-            if (auto user = m_store->find_user(*login, false)) {
+            std::optional<User> user;
+            try {
+                user = m_store->find_user(*login, false);
+            } catch (const Error&) {
+                // The refusal is what the user must hear about, as in record_denial.
+            }
+            if (user) {
                 m_actor = std::move(*user);
                 deny(AuditEntry{0, now_ms(), m_actor.name, m_command, *claimed, "denied",
                                 fmt::format("asked to act as {}", *claimed)});
