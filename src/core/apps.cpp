@@ -9,7 +9,7 @@ namespace tokenctl {
 namespace {
 
 App require_live_app(Store& store, const std::string& name) {
-    validate_app_name(name);
+    validate_app_name_to_find(name);
     auto app = store.find_app(name);
     if (!app) {
         throw Error(Status::not_found, fmt::format("no application named {}", printable(name)),

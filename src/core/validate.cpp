@@ -233,7 +233,9 @@ void validate_user_name(std::string_view name) {
     refuse_secret("user name", name);
 }
 
-void validate_app_name(std::string_view name) {
+namespace {
+
+void check_app_name(std::string_view name, bool new_name) {
     if (name.empty()) {
         throw Error(Status::usage, "application name must not be empty");
     }
@@ -259,13 +261,13 @@ void validate_app_name(std::string_view name) {
                                     "character U+{:04X}",
                                     printable(name), static_cast<std::uint32_t>(cp)));
         }
-        if (is_blank_looking(cp)) {
+        if (new_name && is_blank_looking(cp)) {
             throw Error(Status::usage,
                         fmt::format("application name {} contains U+{:04X}, which shows as a "
                                     "blank or as nothing",
                                     printable(name), static_cast<std::uint32_t>(cp)));
         }
-        if (is_inner_space(cp) && (i == 0 || i + len == name.size())) {
+        if (new_name && is_inner_space(cp) && (i == 0 || i + len == name.size())) {
             throw Error(Status::usage,
                         fmt::format("application name {} has a leading or trailing space{}",
                                     printable(name),
@@ -277,6 +279,16 @@ void validate_app_name(std::string_view name) {
         i += len;
     }
     refuse_secret("application name", name);
+}
+
+} // namespace
+
+void validate_app_name(std::string_view name) {
+    check_app_name(name, true);
+}
+
+void validate_app_name_to_find(std::string_view name) {
+    check_app_name(name, false);
 }
 
 void validate_redirect_uri(std::string_view uri) {

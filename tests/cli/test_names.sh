@@ -215,6 +215,21 @@ run_pty n --as alice revoke "$id"
 expect_err_lacks_bytes '\033[2J'
 expect_err_has 'ev\x1b[2Jil'
 
+case_ "an application an older tokenctl let in under a blank-looking name can still be removed"
+# `ci` and a braille blank, renamed so above: named to find it, it is no new name.
+blank_ci="ci$(u 2800)"
+check test "$(sql "select count(*) from apps where name = '$blank_ci' and removed_at is null")" = 1
+run revoke --app "$blank_ci" --yes
+expect_rc 0
+run audit --subject "$blank_ci" --format csv
+expect_rc 0
+run app remove "$blank_ci" --yes
+expect_rc 0
+expect_out_has 'removed application'
+check test "$(sql "select count(*) from apps where name = '$blank_ci' and removed_at is null")" = 0
+# A new one under that name is still refused.
+refused add-app --name "$blank_ci" --redirect-uri "$URI"
+
 case_ "the table of format characters matches the Unicode data Debian ships"
 if [ -r /usr/share/unicode/UnicodeData.txt ] && [ -n "${TOKENCTL_SOURCE_DIR-}" ]; then
   check python3 "$TOKENCTL_SOURCE_DIR/scripts/gen-format-chars" --check

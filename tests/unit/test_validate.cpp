@@ -190,3 +190,15 @@ TEST_CASE("secrets are redacted from error text") {
     CHECK(redact_secrets("starts with tca_ and is") == "starts with tca_ and is");
     CHECK(redact_secrets("tca_1") == "tca_\u2026(redacted)");
 }
+
+TEST_CASE("a name that finds an existing application may hold what new names refuse") {
+    for (std::string old : {std::string("ci\u2800"), std::string("\u00a0ci"),
+                            std::string("c\u034fi"), std::string("ci ")}) {
+        CHECK_MESSAGE(status_of(validate_app_name, old) == Status::usage, printable(old));
+        CHECK_MESSAGE(status_of(validate_app_name_to_find, old) == Status::ok, printable(old));
+    }
+    // Controls, format characters and secrets never find anything.
+    for (std::string bad : {std::string("a\nb"), std::string("a\u202eb"), std::string()}) {
+        CHECK(status_of(validate_app_name_to_find, bad) == Status::usage);
+    }
+}
