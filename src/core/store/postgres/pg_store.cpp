@@ -982,15 +982,7 @@ class PostgresStore final : public Store {
         }
         if (pq.PQstatus(m_conn) != CONNECTION_OK) {
             // libpq quotes a malformed part of the URI, which may be the password.
-            std::string reason = one_line(pq.PQerrorMessage(m_conn));
-            for (const std::string& password : location.passwords) {
-                if (!password.empty()) {
-                    for (auto at = reason.find(password); at != std::string::npos;
-                         at = reason.find(password, at + 3)) {
-                        reason.replace(at, password.size(), "***");
-                    }
-                }
-            }
+            std::string reason = hide_passwords(one_line(pq.PQerrorMessage(m_conn)), location);
             // The constructor throws: no destructor will close it.
             pq.PQfinish(std::exchange(m_conn, nullptr));
             throw Error(Status::failure,
