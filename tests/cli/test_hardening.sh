@@ -5,6 +5,7 @@
 # dlopen and declared in a .note.dlopen ELF note, or linked as any shared library
 # (TOKENCTL_DLOPEN_LIBCRYPTO); libpq always loaded with dlopen, declared "recommended". The build's choices come from tests/cli/CMakeLists.txt.
 . "$(dirname "$0")/lib.sh"
+require_tools readelf objcopy
 
 : "${TOKENCTL_DLOPEN_LIBCRYPTO:?TOKENCTL_DLOPEN_LIBCRYPTO must be 1 or 0}"
 : "${TOKENCTL_FORTIFIED:?TOKENCTL_FORTIFIED must be 1 or 0}"

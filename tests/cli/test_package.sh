@@ -5,6 +5,7 @@
 # whose binary works too, and which lintian (when installed) passes without errors or
 # warnings. `tokenctl --version` prints the version of CMake's project().
 . "$(dirname "$0")/lib.sh"
+require_tools cpack dpkg-deb dpkg-shlibdeps readelf gzip od cmp
 
 : "${TOKENCTL_SOURCE_DIR:?TOKENCTL_SOURCE_DIR must name the source tree}"
 # The build folder CTest runs from: the binary is BUILD/src/tokenctl.
