@@ -45,6 +45,19 @@ else
   echo "note: _FORTIFY_SOURCE does not apply to this build (debug or sanitizers); not checked"
 fi
 
+case_ "stack clash and control-flow protection, as Debian 13's hardening=+all adds"
+# Read from the compile command of main.cpp (compile_commands.json, beside CMakeCache.txt):
+# CET leaves no mark of its own on a binary that links objects built without it.
+commands="$(dirname "$BIN")/../compile_commands.json"
+if [ -f "$commands" ]; then
+  OUT=$(grep -F '"command"' "$commands" | grep -F '/tokenctl.dir/main.cpp.o' | head -n 1)
+  expect_out_has "-fstack-clash-protection"
+  case $(uname -m) in x86_64 | i?86) expect_out_has "-fcf-protection" ;; esac
+else
+  echo "note: no compile_commands.json beside $BIN; the compile flags were not checked"
+fi
+OUT=""
+
 needed=$(readelf -d "$BIN" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 # The entries of the .note.dlopen notes, read back field by field: owner, type and the
 # JSON description (NUL ended), one line per library.
