@@ -663,6 +663,14 @@ probe_nonadmin() {
     "$(token_insert "$U_BOB" "$APP_BOB" "$U_BOB")"
   allow "$T_TOKENS" "$ALICE" "non-admin: INSERT of her own token works" \
     "$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")" "INSERT 0 1"
+  deny "$T_TOKENS" "$ALICE" "a new token lives as long as its lifetimes say (no 100-year refresh)" \
+    "$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE" | sed 's/+ 1296000000/+ 3153600000000/')"
+  deny "$T_TOKENS" "$ALICE" "a new token lives within SPEC's bounds (no 100-year lifetime)" \
+    "$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE" | sed 's/1296000000/3153600000000/g')"
+  local fresh
+  fresh=$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")
+  deny "$T_TOKENS" "$ALICE" "a new token is made now (not back-dated)" \
+    "${fresh//"$NOW_MS"/($NOW_MS - 86400000)}"
   allow "$T_SECRETS" "$ALICE" "non-admin: INSERT of her own token's secrets works" \
     "$(token_and_secrets_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")" "INSERT 0 1"
   deny "$T_TOKENS" "$ALICE" "non-admin: UPDATE tokens only own (revoke another's)" \

@@ -47,6 +47,19 @@ constexpr int k_answer_timeout_ms = 30000;
 constexpr std::string_view k_changed = "TK001";
 // The SQLSTATE of keep_an_admin() refusing to demote or remove the schema's owner.
 constexpr std::string_view k_owner_stays = "TK002";
+// The SQLSTATE of require_now(): the client's clock is too far from the server's.
+constexpr std::string_view k_clock_skew = "TK003";
+// What tokens_add asks of a new token's times (the policy is in policies.sql and
+// upgrade-2.sql): made now by the server's clock, active, unused, with lifetimes within
+// SPEC's bounds (access 1 minute to 30 days, refresh up to 365 days) and the expiries they
+// give.
+constexpr std::string_view k_fresh_token =
+    "AND abs(generated_at - (extract(epoch FROM clock_timestamp()) * 1000)::bigint) <= 300000 "
+    "AND issued_at = generated_at AND revoked_at IS NULL AND revoked_by IS NULL "
+    "AND last_used_at IS NULL AND access_ttl BETWEEN 60000 AND 2592000000 "
+    "AND refresh_ttl BETWEEN access_ttl AND 31536000000 "
+    "AND access_expires_at = issued_at + access_ttl "
+    "AND refresh_expires_at = issued_at + refresh_ttl";
 
 // The row id of a token or application that exists but that row-level security hides from
 // the acting login (Store::find_token, find_app): no row and no user has it.
@@ -69,6 +82,8 @@ std::string schema_sql(std::string_view text, const std::string& id) {
         {"id_text", quoted(id)},
         {"changed", std::string(k_changed)},
         {"owner_stays", std::string(k_owner_stays)},
+        {"clock_skew", std::string(k_clock_skew)},
+        {"fresh_token", std::string(k_fresh_token)},
         {"last_use_resolution", std::to_string(k_last_use_resolution_ms)},
     };
     std::string out;
@@ -1102,6 +1117,11 @@ class PostgresStore final : public Store {
             return Error(Status::permission, message,
                          "the server refused: your login lacks the grant; an administrator "
                          "changes roles with `tokenctl user set-role`");
+        }
+        if (sqlstate == k_clock_skew) {
+            return Error(Status::failure, fmt::format("registry {}: {}", m_shown, reason),
+                         "set this host's clock right (NTP, systemd-timesyncd); the registry "
+                         "stores the times its hosts give within five minutes of its own");
         }
         if (sqlstate == k_owner_stays) {
             return Error(Status::conflict, fmt::format("registry {}: {}", m_shown, reason),

@@ -78,23 +78,46 @@ $$;
 -- revocation): each checks who may, as row-level security would, and token_rules() checks
 -- the rest.
 --
+-- Refuses a time `at_ms` of the caller's that is more than five minutes from the server's:
+-- the times the functions below store are the server's to vouch for, within a clock's
+-- drift, as the audit log's are.
+CREATE OR REPLACE FUNCTION tokenctl.require_now(at_ms bigint) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF at_ms IS NULL OR abs(at_ms - (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                        > 300000 THEN
+        RAISE EXCEPTION 'this host''s clock is more than five minutes from the server''s'
+            USING ERRCODE = '@clock_skew@';
+    END IF;
+END
+$$;
+
 -- Revokes the active token of row `token_row`: administrators any, others their own.
 CREATE OR REPLACE FUNCTION tokenctl.revoke_token(token_row bigint, at_ms bigint) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
+    PERFORM tokenctl.require_now(at_ms);
     UPDATE tokenctl.tokens t SET revoked_at = at_ms, revoked_by = tokenctl.my_id()
     WHERE t.id = token_row AND t.revoked_at IS NULL
         AND (tokenctl.is_admin() OR t.user_id = tokenctl.my_id());
     RETURN FOUND;
 END
 $$;
--- Rotates both secrets of the caller's own token (token_rules: only while it is active).
+-- Rotates both secrets of the caller's own token (token_rules: only while it is active),
+-- issued now, with the token's own lifetimes.
 CREATE OR REPLACE FUNCTION tokenctl.rotate_token(token_row bigint, new_issued_at bigint,
     new_access_expires_at bigint, new_refresh_expires_at bigint, new_access_digest bytea,
     new_refresh_digest bytea, new_access_sealed bytea, new_refresh_sealed bytea)
 RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
+    PERFORM tokenctl.require_now(new_issued_at);
+    IF EXISTS (SELECT 1 FROM tokenctl.tokens t WHERE t.id = token_row AND (
+                   new_access_expires_at <> new_issued_at + t.access_ttl OR
+                   new_refresh_expires_at <> new_issued_at + t.refresh_ttl)) THEN
+        RAISE EXCEPTION 'a rotated token keeps its lifetimes'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     UPDATE tokenctl.tokens t SET issued_at = new_issued_at,
         access_expires_at = new_access_expires_at, refresh_expires_at = new_refresh_expires_at,
         access_digest = new_access_digest, refresh_digest = new_refresh_digest
@@ -112,6 +135,7 @@ $$;
 CREATE OR REPLACE FUNCTION tokenctl.stamp_own_token_use(token_row bigint, at_ms bigint) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
+    PERFORM tokenctl.require_now(at_ms);
     UPDATE tokenctl.tokens t SET last_used_at = at_ms
     WHERE t.id = token_row AND t.user_id = tokenctl.my_id()
         AND (t.last_used_at IS NULL OR t.last_used_at <= at_ms - @last_use_resolution@);
@@ -131,11 +155,13 @@ SET search_path = pg_catalog, tokenctl, pg_temp AS $$
         SELECT 1 FROM tokenctl.apps a WHERE a.id = app_row
             AND tokenctl.fold(a.name) = tokenctl.fold(session_user))
 $$;
--- Marks an application removed: administrators any, others the one named after them, and
--- only while it holds no active token of another user (which they may not revoke).
+-- Marks an application removed and revokes its tokens: administrators any, others the one
+-- named after them, and only while it holds no active token of another user (which they
+-- may not revoke).
 CREATE OR REPLACE FUNCTION tokenctl.remove_app(app_row bigint, at_ms bigint) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
+    PERFORM tokenctl.require_now(at_ms);
     IF NOT tokenctl.is_admin() AND tokenctl.others_active_tokens(app_row, at_ms) > 0 THEN
         RAISE EXCEPTION 'the application holds other users'' tokens'
             USING ERRCODE = 'insufficient_privilege';
@@ -143,7 +169,13 @@ BEGIN
     UPDATE tokenctl.apps a SET removed_at = at_ms
     WHERE a.id = app_row AND a.removed_at IS NULL
         AND (tokenctl.is_admin() OR tokenctl.fold(a.name) = tokenctl.fold(session_user));
-    RETURN FOUND;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    -- Its tokens go with it, as app remove revokes them.
+    UPDATE tokenctl.tokens t SET revoked_at = at_ms, revoked_by = tokenctl.my_id()
+    WHERE t.app_id = app_row AND t.revoked_at IS NULL;
+    RETURN true;
 END
 $$;
 

@@ -25,7 +25,7 @@ GRANT SELECT, INSERT ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets TO @adm
 GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
     tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
     tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint),
-    tokenctl.others_active_tokens(bigint, bigint)
+    tokenctl.others_active_tokens(bigint, bigint), tokenctl.require_now(bigint)
     TO @admin@, @user@;
 
 -- Administrators: users, and the audit log.

@@ -28,15 +28,18 @@ CREATE POLICY apps_add ON apps FOR INSERT WITH CHECK (
     created_by = (SELECT my_id()) AND ((SELECT is_admin()) OR fold(name) = fold(session_user)));
 
 -- Tokens: administrators read any, and create them for themselves and for non-admin users;
--- others read and create only their own, of their application (the functions above change
--- them).
+-- others read and create only their own, of their application (functions change them). A
+-- new token is made now (by the server's clock, within five minutes), active and unused,
+-- with lifetimes within SPEC's bounds and expiries that follow from them: nobody gives
+-- their own token a longer life.
 CREATE POLICY tokens_read ON tokens FOR SELECT
     USING ((SELECT is_admin()) OR user_id = (SELECT my_id()));
 CREATE POLICY tokens_add ON tokens FOR INSERT WITH CHECK (
     created_by = (SELECT my_id()) AND (
         (user_id = (SELECT my_id()) AND
          ((SELECT is_admin()) OR app_id = ANY ((SELECT apps_named_as_me())::bigint[])))
-        OR ((SELECT is_admin()) AND role_of(user_id) = 'user')));
+        OR ((SELECT is_admin()) AND role_of(user_id) = 'user'))
+    @fresh_token@);
 
 -- Sealed secrets: only the token's own user reads them (and rotates them, through
 -- rotate_token()), administrators included; whoever creates the token stores them once.

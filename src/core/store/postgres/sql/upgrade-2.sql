@@ -7,6 +7,14 @@ DROP POLICY tokens_change ON tokenctl.tokens;
 DROP POLICY secrets_change ON tokenctl.secrets;
 REVOKE UPDATE ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets
     FROM @admin@, @user@, @verifier@;
+DROP POLICY tokens_add ON tokenctl.tokens;
+CREATE POLICY tokens_add ON tokenctl.tokens FOR INSERT WITH CHECK (
+    created_by = (SELECT tokenctl.my_id()) AND (
+        (user_id = (SELECT tokenctl.my_id()) AND
+         ((SELECT tokenctl.is_admin()) OR
+          app_id = ANY ((SELECT tokenctl.apps_named_as_me())::bigint[])))
+        OR ((SELECT tokenctl.is_admin()) AND tokenctl.role_of(user_id) = 'user'))
+    @fresh_token@);
 DROP POLICY audit_add ON tokenctl.audit;
 CREATE POLICY audit_add ON tokenctl.audit FOR INSERT WITH CHECK (
     login = session_user AND tokenctl.fold(actor) = tokenctl.fold(session_user) AND
@@ -17,6 +25,6 @@ GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
 GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
     tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
     tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint),
-    tokenctl.others_active_tokens(bigint, bigint)
+    tokenctl.others_active_tokens(bigint, bigint), tokenctl.require_now(bigint)
     TO @admin@, @user@;
 GRANT EXECUTE ON FUNCTION tokenctl.sync_registry_role(text) TO @admin@, @user@, @verifier@;
