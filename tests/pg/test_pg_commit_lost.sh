@@ -73,6 +73,7 @@ populate() {
   tc "$L_own" user add "$L_alice" >/dev/null && tc "$L_own" user add "$L_bob" >/dev/null &&
     tc "$L_own" user add "$L_gw" --role verifier >/dev/null || { echo "setup: user add failed"; exit 1; }
   TOKENS=()
+  rm -f "$TMP"/*.json
   local who id n=0
   for who in "$L_alice" "$L_alice" "$L_bob" "$L_bob"; do
     id=$(tc "$who" add-app -q --redirect-uri "$URI") || { echo "setup: add-app failed"; exit 1; }
@@ -88,6 +89,7 @@ every_token_works() {
   local entry who id file
   for entry in "${TOKENS[@]}"; do
     read -r who id file <<<"$entry"
+    rm -f "$TMP/again.json"
     run_as "$who" download "$id" -o "$TMP/again.json"
     if [ "$RC" -eq 0 ] && [ "$(access_of "$TMP/again.json")" = "$(access_of "$file")" ]; then pass; else
       fail "token $id of $who does not download (exit $RC) or its secrets changed"
@@ -161,6 +163,7 @@ tc "$L_own" user add "$L_alice" >/dev/null 2>&1
 id=$(tc "$L_alice" add-app -q --redirect-uri "$URI" 2>"$TMP/err")
 RC=$? ERR=$(cat "$TMP/err") OUT=$id
 expect_rc 0
+rm -f "$TMP/init.json"
 run_as "$L_alice" download "$id" -o "$TMP/init.json"
 expect_rc 0
 run_as "$L_own" check
@@ -180,6 +183,7 @@ tc "$L_own" user add "$L_alice" >/dev/null 2>&1
 id=$(tc "$L_alice" add-app -q --redirect-uri "$URI" 2>"$TMP/err")
 RC=$? ERR=$(cat "$TMP/err") OUT=$id
 expect_rc 0
+rm -f "$TMP/init.json"
 run_as "$L_alice" download "$id" -o "$TMP/init.json"
 expect_rc 0
 
