@@ -554,13 +554,14 @@ revoke_sql() { # TOKEN REVOKED_BY
   printf "UPDATE %s.%s SET revoked_at = %s, revoked_by = %s WHERE id = %s" \
     "$S" "$T_TOKENS" "$NOW_MS" "$2" "$1"
 }
-audit_insert() { # LOGIN-or-DEFAULT
+audit_insert() { # LOGIN-or-DEFAULT [ACTOR [AT]]: an audit record (actor the login's own)
+  local actor=${2-x} at=${3-$NOW_MS}
   if [ "$1" = DEFAULT ]; then
-    printf "INSERT INTO %s.%s (at, actor, action, outcome) VALUES (%s, 'x', 'probe', 'ok')" \
-      "$S" "$T_AUDIT" "$NOW_MS"
+    printf "INSERT INTO %s.%s (at, actor, action, outcome) VALUES (%s, '%s', 'probe', 'ok')" \
+      "$S" "$T_AUDIT" "$at" "$actor"
   else
-    printf "INSERT INTO %s.%s (at, actor, action, outcome, login) VALUES (%s, 'x', 'probe', 'ok', '%s')" \
-      "$S" "$T_AUDIT" "$NOW_MS" "$1"
+    printf "INSERT INTO %s.%s (at, actor, action, outcome, login) VALUES (%s, '%s', 'probe', 'ok', '%s')" \
+      "$S" "$T_AUDIT" "$at" "$actor" "$1"
   fi
 }
 
@@ -715,10 +716,21 @@ probe_admin() {
 
   local login
   for login in $ADM2 $ALICE $GW; do
-    allow "$T_AUDIT" "$login" "$login: audit INSERT as itself works" "$(audit_insert DEFAULT)" "INSERT 0 1"
+    allow "$T_AUDIT" "$login" "$login: audit INSERT as itself works" "$(audit_insert DEFAULT "$login")" "INSERT 0 1"
     deny "$T_AUDIT" "$login" "audit login = session_user (an INSERT claiming another is refused)" \
       "$(audit_insert "$BOB")"
     deny "$T_AUDIT" "$login" "no UPDATE of audit" "UPDATE $S.$T_AUDIT SET detail = 'x'"
+  done
+  # Forged records: an actor that is not the login, a time that is not now.
+  for login in $ALICE $GW; do
+    deny "$T_AUDIT" "$login" "audit actor is the login (a record naming another is refused)" \
+      "$(audit_insert DEFAULT "$ADM2")"
+    deny "$T_AUDIT" "$login" "audit actor is the login (a record naming another is refused)" \
+      "$(audit_insert DEFAULT "$OWN")"
+    deny "$T_AUDIT" "$login" "audit at is now (a back-dated record is refused)" \
+      "$(audit_insert DEFAULT "$login" "$NOW_MS - 86400000")"
+    deny "$T_AUDIT" "$login" "audit at is now (a record dated in the future is refused)" \
+      "$(audit_insert DEFAULT "$login" "$NOW_MS + 86400000")"
   done
 }
 
@@ -746,7 +758,7 @@ probe_verifier() {
     "SELECT * FROM $S.$F_LOOKUP('\\x$B1_DIGEST'::bytea)"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all ($F_STAMP)" \
     "SELECT $S.$F_STAMP('\\x$B1_DIGEST'::bytea, $NOW_MS)"
-  deny "$T_AUDIT" "$STRANGER" "stranger: nothing at all (audit INSERT)" "$(audit_insert DEFAULT)"
+  deny "$T_AUDIT" "$STRANGER" "stranger: nothing at all (audit INSERT)" "$(audit_insert DEFAULT "$STRANGER")"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all (INSERT tokens)" \
     "$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")"
 }
@@ -797,6 +809,17 @@ case_ "tokenctl as alice downloads her token"
 as "$ALICE" download "$TID_A1" -o "$TMP/a1.json"
 expect_rc 0
 check test -s "$TMP/a1.json"
+
+# --- No function of the schema runs a login's code: each pins its search_path -----------------
+# (tests/pg/test_pg_planted.sh plants the objects and calls every function.)
+case_ "every function of schema $S pins a search_path that ends with pg_temp"
+unpinned=$(q1 "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = '$S' AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c
+    WHERE c ~ '^search_path=' AND c ~ '(^search_path=|,\s*)\"?pg_temp\"?\s*$') ORDER BY 1")
+if [ -z "$unpinned" ]; then pass; else
+  fail "functions whose search_path does not end with pg_temp: $(echo $unpinned)"
+  BROKEN+=("$CASE")
+fi
 
 # --- The probes, on the registry -----------------------------------------------------------
 keep_pristine
