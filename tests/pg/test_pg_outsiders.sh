@@ -53,7 +53,8 @@ hold() {
     kill -0 "${HOLDS[-1]}" 2>/dev/null || break
     sleep 0.05
   done
-  echo "the held session of $login did not start: $(cat "$TMP/hold.$login.err")"
+  grep -q 'permission denied for database' "$TMP/hold.$login.err" ||
+    echo "the held session of $login did not start: $(cat "$TMP/hold.$login.err")"
   return 1
 }
 end_holds() {
@@ -126,6 +127,9 @@ if hold "$L_stranger" "SELECT pg_advisory_lock($LOCK_KEY);
   timed 5 "$L_alice" revoke "$T_ALICE2" --yes
   expect_in_time "a user's revoke" && expect_rc 0
   check test "$(sql "SELECT revoked_at IS NOT NULL FROM tokenctl.tokens WHERE token_id = '$T_ALICE2'")" = t
+elif grep -q 'permission denied for database' "$TMP/hold.$L_stranger.err"; then
+  # The registry's database takes no connection from outsiders at all: stronger still.
+  pass
 else
   fail "the outsider's session did not start"
 fi
@@ -204,6 +208,10 @@ case_ "verify never waits: an outsider holds the advisory lock keys"
 unstamp
 if hold "$L_stranger" "SELECT pg_advisory_lock($LOCK_KEY); BEGIN; SELECT pg_advisory_xact_lock($LOCK_KEY);"; then
   verify_ok "advisory lock held"
+elif grep -q 'permission denied for database' "$TMP/hold.$L_stranger.err"; then
+  pass
+else
+  fail "the outsider's session did not start"
 fi
 end_holds
 
