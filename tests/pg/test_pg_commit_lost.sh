@@ -63,6 +63,8 @@ through() {
   fi
 }
 
+# The first token ID (16 hexadecimal digits, not the registry's ID) in text $1.
+token_id_in() { printf '%s\n' "$1" | grep -oE '\b[0-9a-f]{16}\b' | grep -vxF "$(registry_id_now)" | head -n 1; }
 key_path() { printf '%s/tokenctl/%s.key\n' "$XDG_CONFIG_HOME" "$(registry_id_now)"; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
@@ -194,7 +196,7 @@ start_proxy after
 through "$L_alice" add-app -q --redirect-uri "$URI"
 expect_rc 1
 expect_error_line
-named=$(printf '%s\n' "$ERR" | grep -oE '\b[0-9a-f]{16}\b' | head -n 1)
+named=$(token_id_in "$ERR")
 check test -n "$named"
 expect_err_has "tokenctl list --all"
 case_ "add-app, the COMMIT's answer lost: the named token exists and downloads"
@@ -216,7 +218,7 @@ start_proxy before
 through "$L_alice" add-app -q --redirect-uri "$URI"
 expect_rc 1
 expect_error_line
-named=$(printf '%s\n' "$ERR" | grep -oE '\b[0-9a-f]{16}\b' | head -n 1)
+named=$(token_id_in "$ERR")
 check test "$(sql "SELECT count(*) FROM tokenctl.tokens")" = "$before"
 if [ -n "$named" ]; then
   run_as "$L_alice" list --all --no-headers
