@@ -11,8 +11,10 @@
 #   tc LOGIN ARGS...       tokenctl as LOGIN
 #   run_as LOGIN ARGS...   lib.sh's run, as LOGIN
 #   psql_login LOGIN ...   psql as LOGIN on the suite's database (no ON_ERROR_STOP)
-#   new_registry           a fresh database with a registry made by `own`
-#   registry_groups        the registry's group roles, quoted, comma-separated
+#   new_database           a fresh, empty database owned by `own`
+#   new_registry           the same, with a registry that `own` made (`tokenctl init`)
+#   registry_id_now        the registry's ID (empty without one)
+#   EXTRA_CLEANUP          shell code the exit runs first (a suite's own leftovers)
 #   token_file LOGIN ID F  LOGIN downloads token ID to file F
 #   access_of F            the access token of token file F
 #   within SECONDS CMD...  runs CMD with a time limit; RC is its status (124: killed)
@@ -66,12 +68,6 @@ within() {
 }
 
 registry_id_now() { sql "SELECT registry_id FROM tokenctl.registry" 2>/dev/null; }
-REGISTRY_IDS=()
-registry_groups() {
-  local id
-  id=$(registry_id_now)
-  printf '"tokenctl_%s_admin", "tokenctl_%s_user", "tokenctl_%s_verifier"' "$id" "$id" "$id"
-}
 
 drop_registry() {
   local id

@@ -81,7 +81,7 @@ case_ "every SECURITY DEFINER function of schema tokenctl has pg_catalog first i
 bad=$(sql "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
   WHERE n.nspname = 'tokenctl' AND p.prosecdef AND NOT EXISTS (
     SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c ~ '^search_path=\"?pg_catalog\"?,')")
-if [ -z "$bad" ]; then pass; else OUT=$bad ERR= fail "search_path without pg_catalog first: $(echo $bad)"; fi
+if [ -z "$bad" ]; then pass; else OUT=$bad ERR='' fail "search_path without pg_catalog first: $(echo $bad)"; fi
 
 # --- The superuser's snapshot -------------------------------------------------------------
 SNAP_SQL=$(
