@@ -90,7 +90,7 @@ stuck() {
   rm -f "$TMP/during.json"
   run --as "$who" download "$id" -o "$TMP/during.json"
   if [ "$RC" -eq 0 ]; then
-    check test "$(access_of "$TMP/during.json")" = "$(access_of "$file")"
+    if [ "$(access_of "$TMP/during.json")" = "$(access_of "$file")" ]; then pass; else fail "the download's secrets differ"; fi
   else
     expect_rc 1
     expect_error_line

@@ -10,6 +10,7 @@
 # (two users', two each) were downloaded first:
 #   1. rekey, answer lost after the COMMIT: exit 1, "unknown", KEY.new kept; the next
 #      command puts the new key in place; every token downloads and verifies
+#      (the next command an administrator's check, or a user's download)
 #   2. rekey, cut before the COMMIT: exit 1; the next command keeps the old key and
 #      removes KEY.new; every token downloads and verifies
 #   3. init, after and before: exit 1, "unknown"; after `after` the key file is kept and
@@ -125,6 +126,23 @@ check test ! -e "$KEY.new"
 check test "$(sha "$KEY")" = "$new"
 check test "$(sha "$KEY")" != "$old"
 check test "$(stat -c %a "$KEY")" = 600
+every_token_works
+
+case_ "rekey, the COMMIT's answer lost: a user's download, the next command, puts the new key in place"
+populate
+KEY=$(key_path)
+start_proxy after
+through "$L_own" rekey --yes
+expect_rc 1
+check test -f "$KEY.new"
+new=$(sha "$KEY.new" 2>/dev/null)
+read -r who id file <<<"${TOKENS[2]}"
+rm -f "$TMP/next.json"
+run_as "$who" download "$id" -o "$TMP/next.json"
+expect_rc 0
+if [ "$(access_of "$TMP/next.json" 2>/dev/null)" = "$(access_of "$file")" ]; then pass; else fail "the download's secrets differ"; fi
+check test ! -e "$KEY.new"
+check test "$(sha "$KEY")" = "$new"
 every_token_works
 
 # ---------------------------------------------------------------------------------------
@@ -246,7 +264,7 @@ if mount --bind "$KEY" "$KEY" 2>/dev/null && mount -o remount,ro,bind "$KEY" 2>/
   run_as "$who" download "$id" -o "$TMP/during.json"
   if [ "$RC" -eq 0 ]; then
     # Served under the key that opens the registry: also acceptable, if the secrets are right.
-    check test "$(access_of "$TMP/during.json")" = "$(access_of "$file")"
+    if [ "$(access_of "$TMP/during.json")" = "$(access_of "$file")" ]; then pass; else fail "the download's secrets differ"; fi
   else
     expect_rc 1
     expect_err_has "key rotation"
