@@ -257,11 +257,17 @@ shadow_domains_sql() {
 }
 
 # --- The calls: every function of the schema, with real arguments --------------------------
-# $1: attacker login; $2 the digest it holds or verifies; $3 its own role; $4 a token ID.
+# $1: attacker login; $2 the digest it holds or verifies; $3 its own role; $4 a token ID;
+# $5: `all` (every function and procedure), or `known` (only the functions that read, or
+# write what a legitimate call may: their work is committed, a function added later might
+# write anything, so `all` runs in a transaction that is rolled back).
+KNOWN_FUNCTIONS=" fold my_id is_admin my_app_ids my_app_creators apps_named_as_me role_of require_meta
+  token_exists user_exists app_exists token_by_access_digest stamp_token_use grant_registry_role "
 calls_sql() {
-  local login=$1 digest=$2 role=$3 tid=$4 name ident rettype argnames argtypes retset args i an at v
-  while IFS='|' read -r name ident rettype argnames argtypes retset; do
+  local login=$1 digest=$2 role=$3 tid=$4 which=$5 name ident rettype argnames argtypes retset kind args i an at v
+  while IFS='|' read -r name ident rettype argnames argtypes retset kind; do
     [ "$rettype" = trigger ] && continue
+    [ "$which" = all ] || [[ $KNOWN_FUNCTIONS == *" $name "* ]] || continue
     IFS=',' read -r -a ANAMES <<<"$argnames"
     IFS=',' read -r -a ATYPES <<<"$argtypes"
     args=()
@@ -288,7 +294,9 @@ calls_sql() {
     done
     local joined
     joined=$(IFS=,; printf '%s' "${args[*]}")
-    if [ "$retset" = t ]; then
+    if [ "$kind" = p ]; then
+      printf 'CALL tokenctl.%s(%s);\n' "$name" "$joined"
+    elif [ "$retset" = t ]; then
       printf 'SELECT count(*) FROM tokenctl.%s(%s);\n' "$name" "$joined"
     else
       printf 'SELECT tokenctl.%s(%s) IS NULL;\n' "$name" "$joined"
@@ -296,8 +304,8 @@ calls_sql() {
   done < <(sql "SELECT p.proname, p.oid::regprocedure::text, p.prorettype::regtype::text,
       coalesce(array_to_string(p.proargnames[1:p.pronargs], ','), ''),
       coalesce((SELECT string_agg(format_type(t, NULL), ',' ORDER BY o) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, o)), ''),
-      p.proretset FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname = 'tokenctl' AND p.prokind = 'f' ORDER BY p.proname")
+      p.proretset, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'tokenctl' AND p.prokind IN ('f', 'p') ORDER BY p.proname")
 }
 
 # What fires the schema's triggers, for what each kind of login may write (rolled back:
@@ -351,6 +359,8 @@ attack() { # LOGIN KIND DIGEST ROLE TOKEN_ID
   before=$(snap)
   {
     echo "SET client_min_messages = warning;"
+    # (each statement on its own: a refused one does not end the transaction around it)
+    echo "\\set ON_ERROR_ROLLBACK on"
     echo "SELECT 'PLANT';"
     evil_sql pg_temp
     evil_sql "\"$login\""
@@ -374,7 +384,10 @@ attack() { # LOGIN KIND DIGEST ROLE TOKEN_ID
       "tokenctl, \"\$user\", public"; do
       i=$((i + 1))
       echo "SET search_path = $sp;"
-      calls_sql "$login" "$digest" "$role" "$tid"
+      echo "BEGIN;"
+      calls_sql "$login" "$digest" "$role" "$tid" all
+      echo "ROLLBACK;"
+      calls_sql "$login" "$digest" "$role" "$tid" known
       triggers_sql "$login" "$tid"
       reads_sql "p$i"
     done
