@@ -30,4 +30,13 @@ class Error : public std::runtime_error {
     std::string m_hint;
 };
 
+// A write whose commit may or may not have happened: the answer to COMMIT was lost. What
+// the committed state may need (a key, a file) must be kept, and the message says how to
+// find out. Exit status 1.
+class UnknownOutcome : public Error {
+  public:
+    UnknownOutcome(const std::string& message, std::string hint)
+        : Error(Status::failure, message, std::move(hint)) {}
+};
+
 } // namespace tokenctl

@@ -81,6 +81,35 @@ class TempBeside {
     bool m_kept = false;
 };
 
+// Re-seals every secret under `new_key` and stores its key check; how many tokens.
+std::int64_t reseal(Session& session, const Key& old_key, const Key& new_key) {
+    std::int64_t count = 0;
+    session.enforce(policy::may_administer(session.actor(), k_rotate));
+    auto& store = session.store();
+    Sealer sealer(new_key);
+    std::int64_t after = 0;
+    for (auto batch = store.sealed_batch(after, k_batch); !batch.empty();
+         batch = store.sealed_batch(after, k_batch)) {
+        for (const SealedSecrets& t : batch) {
+            auto access_context = sealing_context(t.token_id, SecretKind::access);
+            auto refresh_context = sealing_context(t.token_id, SecretKind::refresh);
+            std::string access = open_sealed(old_key, t.access_sealed, access_context);
+            std::string refresh = open_sealed(old_key, t.refresh_sealed, refresh_context);
+            Bytes access_sealed = sealer.seal(access, access_context);
+            Bytes refresh_sealed = sealer.seal(refresh, refresh_context);
+            wipe(access);
+            wipe(refresh);
+            store.replace_sealed(t.id, access_sealed, refresh_sealed);
+            ++count;
+        }
+        after = batch.back().id;
+    }
+    store_key_check(store, new_key);
+    session.audit_ok(
+        {}, fmt::format("{} token{} re-sealed under a new key", count, count == 1 ? "" : "s"));
+    return count;
+}
+
 } // namespace
 
 std::int64_t plan_rekey(Session& session) {
@@ -103,31 +132,15 @@ std::int64_t rekey(Session& session) {
     Key new_key = Key::generate();
     PendingKey pending(session.paths().key, new_key);
     std::int64_t count = 0;
-    session.write([&] {
-        session.enforce(policy::may_administer(session.actor(), k_rotate));
-        auto& store = session.store();
-        Sealer sealer(new_key);
-        std::int64_t after = 0;
-        for (auto batch = store.sealed_batch(after, k_batch); !batch.empty();
-             batch = store.sealed_batch(after, k_batch)) {
-            for (const SealedSecrets& t : batch) {
-                auto access_context = sealing_context(t.token_id, SecretKind::access);
-                auto refresh_context = sealing_context(t.token_id, SecretKind::refresh);
-                std::string access = open_sealed(old_key, t.access_sealed, access_context);
-                std::string refresh = open_sealed(old_key, t.refresh_sealed, refresh_context);
-                Bytes access_sealed = sealer.seal(access, access_context);
-                Bytes refresh_sealed = sealer.seal(refresh, refresh_context);
-                wipe(access);
-                wipe(refresh);
-                store.replace_sealed(t.id, access_sealed, refresh_sealed);
-                ++count;
-            }
-            after = batch.back().id;
-        }
-        store_key_check(store, new_key);
-        session.audit_ok(
-            {}, fmt::format("{} token{} re-sealed under a new key", count, count == 1 ? "" : "s"));
-    });
+    try {
+        session.write([&] { count = reseal(session, old_key, new_key); });
+    } catch (const UnknownOutcome& e) {
+        pending.keep(); // if the re-sealing committed, it alone opens the secrets
+        throw UnknownOutcome(
+            fmt::format("{}; {} is kept", e.what(), pending.path().string()),
+            "run `tokenctl check`: the next command finds out which key the registry uses, "
+            "and puts it in place or removes the other");
+    }
     pending.install();
     return count;
 }

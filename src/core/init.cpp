@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <unistd.h>
 
 namespace tokenctl {
@@ -25,6 +26,27 @@ class Cleanup {
   private:
     std::vector<std::filesystem::path> m_paths;
 };
+
+// Creates the registry at `paths.db`, with its first administrator, in one transaction; the
+// key file with `make_key_file` once its place is known.
+void create_registry(const Paths& paths, const std::optional<std::string>& claimed_admin,
+                     const Key& key,
+                     const std::function<void(const std::filesystem::path&)>& make_key_file,
+                     InitResult& result) {
+    create_store(paths.db, [&](Store& store) {
+        result.admin = acting_name(store, claimed_admin);
+        result.registry_id = store.registry_id();
+        if (result.key.empty()) {
+            make_key_file(registry_key_path(*result.registry_id));
+        }
+        Millis now = now_ms();
+        store.insert_user(result.admin, Role::admin, now);
+        store.grant_login(result.admin, Role::admin);
+        store_key_check(store, key);
+        store.append_audit(
+            AuditEntry{0, now, result.admin, "init", result.admin, "ok", "first administrator"});
+    });
+}
 
 } // namespace
 
@@ -68,19 +90,17 @@ InitResult init_database(const Paths& paths, const std::optional<std::string>& c
     for (auto& made : paths.db.files()) {
         cleanup.add(made);
     }
-    create_store(paths.db, [&](Store& store) {
-        result.admin = acting_name(store, claimed_admin);
-        result.registry_id = store.registry_id();
-        if (result.key.empty()) {
-            make_key_file(registry_key_path(*result.registry_id));
-        }
-        Millis now = now_ms();
-        store.insert_user(result.admin, Role::admin, now);
-        store.grant_login(result.admin, Role::admin);
-        store_key_check(store, key);
-        store.append_audit(
-            AuditEntry{0, now, result.admin, "init", result.admin, "ok", "first administrator"});
-    });
+    try {
+        create_registry(paths, claimed_admin, key, make_key_file, result);
+    } catch (const UnknownOutcome& e) {
+        // The registry may exist, and then this key file alone opens its secrets.
+        cleanup.dismiss();
+        throw UnknownOutcome(
+            fmt::format("{}; the key file {} is kept", e.what(), result.key.string()),
+            fmt::format("run `tokenctl whoami`: if it finds the registry, {} is its key file; if "
+                        "it finds none, remove the key file and run init again",
+                        result.key.string()));
+    }
     cleanup.dismiss();
     return result;
 }

@@ -70,7 +70,7 @@ PendingKey::PendingKey(const std::filesystem::path& key_path, const Key& key)
 }
 
 PendingKey::~PendingKey() {
-    if (!m_installed) {
+    if (!m_installed && !m_kept) {
         ::unlink(m_pending.c_str());
     }
     ::close(m_fd); // releases the lock last
@@ -78,46 +78,56 @@ PendingKey::~PendingKey() {
 
 void PendingKey::install() {
     if (::rename(m_pending.c_str(), m_key_path.c_str()) != 0) {
+        m_kept = true; // the registry's secrets open with it alone now
         throw Error(Status::failure,
-                    fmt::format("the key was rotated, but {} could not be renamed to {}: {}",
+                    fmt::format("the key was rotated, but {} could not replace {}: {}",
                                 m_pending.string(), m_key_path.string(), std::strerror(errno)),
-                    "the next tokenctl command that reads the key puts it in place");
+                    fmt::format("the registry's secrets now open with {} alone: put it in place "
+                                "of {} (a mounted secret: update its source), then run any "
+                                "tokenctl command",
+                                m_pending.string(), m_key_path.string()));
     }
     m_installed = true;
     sync_folder(folder_of(m_key_path));
 }
 
-void recover_pending_key(const std::filesystem::path& key_path,
-                         const std::function<bool(const Key&)>& matches) {
+KeyRecovery recover_pending_key(const std::filesystem::path& key_path,
+                                const std::function<bool(const Key&)>& matches) {
+    using State = KeyRecovery::State;
     const auto pending = pending_key_path(key_path);
     int fd = ::open(pending.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        return; // nothing was left half done
+        return {};
     }
     struct Close {
         int fd;
         ~Close() { ::close(fd); }
     } close_fd{fd};
     struct stat st {};
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd, &st) != 0 || st.st_nlink == 0) {
-        return; // a live rekey holds it, or another process has just recovered it
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd, &st) != 0) {
+        return {State::busy, {}};
+    }
+    if (st.st_nlink == 0) {
+        return {}; // another process has just recovered it
     }
     Key fresh = read_key_file(pending);
     if (matches(fresh)) {
         if (::rename(pending.c_str(), key_path.c_str()) != 0) {
-            fail("put the rotated key in place at", key_path, errno);
+            return {State::stuck, std::strerror(errno)};
         }
         sync_folder(folder_of(key_path));
-        return;
+        return {State::finished, {}};
     }
     try {
         if (matches(read_key_file(key_path))) {
             ::unlink(pending.c_str());
             sync_folder(folder_of(pending));
+            return {State::rolled_back, {}};
         }
     } catch (const Error&) {
-        // Neither opens the registry: leave both for the administrator to look at.
+        // KEY is missing or unreadable: neither opens the registry.
     }
+    return {State::neither, {}};
 }
 
 } // namespace tokenctl

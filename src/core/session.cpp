@@ -162,14 +162,36 @@ bool key_matches(Store& store, const Key& key, Bytes* check_read) {
 
 const Key& Session::key() {
     if (!m_key) {
-        recover_pending_key(m_paths.key, [&](const Key& k) { return key_matches(*m_store, k); });
+        using State = KeyRecovery::State;
+        const auto recovery = recover_pending_key(
+            m_paths.key, [&](const Key& k) { return key_matches(*m_store, k); });
+        const auto pending = pending_key_path(m_paths.key);
+        if (recovery.state == State::stuck) {
+            throw Error(Status::failure,
+                        fmt::format("a key rotation is under way: the registry's secrets open "
+                                    "with {}, which cannot replace {}: {}",
+                                    pending.string(), m_paths.key.string(), recovery.error),
+                        fmt::format("put {} in place of {} (a mounted secret: update its "
+                                    "source), then run the command again",
+                                    pending.string(), m_paths.key.string()));
+        }
         Key key = read_key_file(m_paths.key);
         if (!key_matches(*m_store, key, &m_key_check)) {
+            if (recovery.state == State::busy) {
+                throw Error(Status::failure,
+                            "a key rotation is under way: tokenctl rekey has re-sealed the "
+                            "secrets and is putting the new key file in place",
+                            "run the command again in a moment");
+            }
             throw Error(Status::failure,
                         fmt::format("key file {} does not match database {}", m_paths.key.string(),
                                     m_paths.db.text),
-                        "use the key file that `tokenctl init` created with this database "
-                        "(TOKENCTL_KEY_FILE names another place)");
+                        recovery.state == State::neither
+                            ? fmt::format("neither it nor {} opens the registry; use the key "
+                                          "file that `tokenctl init` created with it",
+                                          pending.string())
+                            : "use the key file that `tokenctl init` created with this database "
+                              "(TOKENCTL_KEY_FILE names another place)");
         }
         m_key.emplace(std::move(key));
     }

@@ -251,6 +251,14 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
             session.audit_ok(token.token_id, fmt::format("application {}{}, user {}", app->name,
                                                          created ? " (new)" : "", owner.name));
         });
+    } catch (const UnknownOutcome& e) {
+        wipe(access);
+        wipe(refresh);
+        throw UnknownOutcome(
+            fmt::format("{}; token {} may have been created", e.what(), token.token_id),
+            fmt::format("find out with `tokenctl list --all`: if token {} is listed, get its file "
+                        "with `tokenctl download {}`",
+                        token.token_id, token.token_id));
     } catch (...) {
         wipe(access);
         wipe(refresh);
@@ -427,6 +435,11 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
             session.store().stamp_last_used(token.id, now);
             session.audit_ok(token_id, "both secrets rotated");
         });
+    } catch (const UnknownOutcome& e) {
+        wipe(text);
+        throw UnknownOutcome(
+            fmt::format("{}; token {} may have been refreshed", e.what(), token_id),
+            fmt::format("get its current file with `tokenctl download {}`", token_id));
     } catch (...) {
         wipe(text);
         throw;

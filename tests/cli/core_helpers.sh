@@ -117,8 +117,8 @@ PY
 }
 
 # The lock holder: takes the write lock, says so, waits for $TMP/release, runs SQL, commits.
-# On SQLite the write lock is BEGIN IMMEDIATE; on PostgreSQL, the advisory lock that every
-# writer takes (the store's k_write_lock, "tokenctl" in ASCII).
+# On SQLite the write lock is BEGIN IMMEDIATE; on PostgreSQL, the registry's row that every
+# writer locks through tokenctl.lock_writers().
 cat >"$TMP/hold.py" <<'PY'
 import os, sqlite3, sys, time
 db, sql, ready, release = sys.argv[1:5]
@@ -138,7 +138,7 @@ hold_lock() {
   if [ "$BACKEND" = postgres ]; then
     pg_psql <<SQL
 BEGIN;
-SELECT pg_advisory_xact_lock(8390042714202403948);
+SELECT tokenctl.lock_writers();
 \\! touch '$ready'
 \\! for i in \$(seq 1000); do [ -e '$release' ] && break; sleep 0.02; done
 $sql;

@@ -554,14 +554,13 @@ revoke_sql() { # TOKEN REVOKED_BY
   printf "UPDATE %s.%s SET revoked_at = %s, revoked_by = %s WHERE id = %s" \
     "$S" "$T_TOKENS" "$NOW_MS" "$2" "$1"
 }
-audit_insert() { # LOGIN-or-DEFAULT [ACTOR [AT]]: an audit record (actor the login's own)
-  local actor=${2-x} at=${3-$NOW_MS}
-  if [ "$1" = DEFAULT ]; then
+audit_insert() { # ACTOR LOGIN-or-DEFAULT [AT]: a record in ACTOR's name, at AT (default now)
+  if [ "$2" = DEFAULT ]; then
     printf "INSERT INTO %s.%s (at, actor, action, outcome) VALUES (%s, '%s', 'probe', 'ok')" \
-      "$S" "$T_AUDIT" "$at" "$actor"
+      "$S" "$T_AUDIT" "${3:-$NOW_MS}" "$1"
   else
     printf "INSERT INTO %s.%s (at, actor, action, outcome, login) VALUES (%s, '%s', 'probe', 'ok', '%s')" \
-      "$S" "$T_AUDIT" "$at" "$actor" "$1"
+      "$S" "$T_AUDIT" "${3:-$NOW_MS}" "$1" "$2"
   fi
 }
 
@@ -704,8 +703,12 @@ probe_admin() {
     "$(user_insert "new_$RUN" user)" "INSERT 0 1"
   allow "$T_USERS" "$ADM2" "admin: manage users (UPDATE users) works" \
     "UPDATE $S.$T_USERS SET role = 'admin' WHERE id = $U_BOB" "UPDATE 1"
-  allow "$T_USERS" "$ADM2" "admin: demoting one of two administrators works" \
-    "UPDATE $S.$T_USERS SET role = 'user' WHERE id = $U_OWN" "UPDATE 1"
+  allow "$T_USERS" "$ADM2" "admin: demoting one of several administrators works" \
+    "UPDATE $S.$T_USERS SET role = 'user' WHERE id = $U_BOB" "UPDATE 1"
+  deny "$T_USERS" "$ADM2" "the schema's owner stays an administrator (demote)" \
+    "UPDATE $S.$T_USERS SET role = 'user' WHERE id = $U_OWN"
+  deny "$T_USERS" "$ADM2" "the schema's owner stays an administrator (remove)" \
+    "UPDATE $S.$T_USERS SET removed_at = 1 WHERE id = $U_OWN"
   deny "$T_USERS" "$ADM2" "never zero active admins (demote)" \
     "UPDATE $S.$T_USERS SET role = 'user' WHERE role = 'admin'"
   deny "$T_USERS" "$ADM2" "never zero active admins (remove)" \
@@ -716,21 +719,24 @@ probe_admin() {
 
   local login
   for login in $ADM2 $ALICE $GW; do
-    allow "$T_AUDIT" "$login" "$login: audit INSERT as itself works" "$(audit_insert DEFAULT "$login")" "INSERT 0 1"
+    allow "$T_AUDIT" "$login" "$login: audit INSERT as itself works" \
+      "$(audit_insert "$login" DEFAULT)" "INSERT 0 1"
     deny "$T_AUDIT" "$login" "audit login = session_user (an INSERT claiming another is refused)" \
-      "$(audit_insert "$BOB")"
+      "$(audit_insert "$login" "$BOB")"
+    deny "$T_AUDIT" "$login" "audit actor = the login (a record in another's name is refused)" \
+      "$(audit_insert "$BOB" DEFAULT)"
+    deny "$T_AUDIT" "$login" "audit at = now (a back-dated record is refused)" \
+      "$(audit_insert "$login" DEFAULT "($NOW_MS - 86400000)")"
     deny "$T_AUDIT" "$login" "no UPDATE of audit" "UPDATE $S.$T_AUDIT SET detail = 'x'"
   done
-  # Forged records: an actor that is not the login, a time that is not now.
+  # More forged records: in an administrator's or the owner's name, dated in the future.
   for login in $ALICE $GW; do
-    deny "$T_AUDIT" "$login" "audit actor is the login (a record naming another is refused)" \
-      "$(audit_insert DEFAULT "$ADM2")"
-    deny "$T_AUDIT" "$login" "audit actor is the login (a record naming another is refused)" \
-      "$(audit_insert DEFAULT "$OWN")"
-    deny "$T_AUDIT" "$login" "audit at is now (a back-dated record is refused)" \
-      "$(audit_insert DEFAULT "$login" "$NOW_MS - 86400000")"
-    deny "$T_AUDIT" "$login" "audit at is now (a record dated in the future is refused)" \
-      "$(audit_insert DEFAULT "$login" "$NOW_MS + 86400000")"
+    deny "$T_AUDIT" "$login" "audit actor = the login (a record in another's name is refused)" \
+      "$(audit_insert "$ADM2" DEFAULT)"
+    deny "$T_AUDIT" "$login" "audit actor = the login (a record in another's name is refused)" \
+      "$(audit_insert "$OWN" DEFAULT)"
+    deny "$T_AUDIT" "$login" "audit at = now (a record dated in the future is refused)" \
+      "$(audit_insert "$login" DEFAULT "($NOW_MS + 86400000)")"
   done
 }
 
@@ -758,7 +764,7 @@ probe_verifier() {
     "SELECT * FROM $S.$F_LOOKUP('\\x$B1_DIGEST'::bytea)"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all ($F_STAMP)" \
     "SELECT $S.$F_STAMP('\\x$B1_DIGEST'::bytea, $NOW_MS)"
-  deny "$T_AUDIT" "$STRANGER" "stranger: nothing at all (audit INSERT)" "$(audit_insert DEFAULT "$STRANGER")"
+  deny "$T_AUDIT" "$STRANGER" "stranger: nothing at all (audit INSERT)" "$(audit_insert "$STRANGER" DEFAULT)"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all (INSERT tokens)" \
     "$(token_insert "$U_ALICE" "$APP_ALICE" "$U_ALICE")"
 }
@@ -780,7 +786,7 @@ probe_set_role() {
       UPDATE $S.$T_SECRETS SET access_sealed = '\\x00' WHERE token = $B1;
       UPDATE $S.$T_AUDIT SET detail = 'x'; DELETE FROM $S.$T_AUDIT; TRUNCATE $S.$T_AUDIT;
       ALTER TABLE $S.$T_AUDIT DISABLE TRIGGER ALL;
-      $(audit_insert "$BOB")"
+      $(audit_insert "$login" "$BOB")"
     for target in $OWN $G_ADMIN $G_USER $G_VERIFIER; do
       reads "$TABLES" "$login" "SET ROLE $target gives $login nothing more (reads)" "SET ROLE $target;"
       deny "$TABLES" "$login" "SET ROLE $target gives $login nothing more (writes)" "SET ROLE $target; $writes"

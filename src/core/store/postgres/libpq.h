@@ -8,6 +8,7 @@
     X(PQclear)                                                                                     \
     X(PQcmdTuples)                                                                                 \
     X(PQconnectdbParams)                                                                           \
+    X(PQconsumeInput)                                                                              \
     X(PQenterPipelineMode)                                                                         \
     X(PQconninfoFree)                                                                              \
     X(PQconninfoParse)                                                                             \
@@ -21,16 +22,19 @@
     X(PQgetlength)                                                                                 \
     X(PQgetvalue)                                                                                  \
     X(PQgetResult)                                                                                 \
+    X(PQisBusy)                                                                                    \
     X(PQntuples)                                                                                   \
     X(PQpipelineSync)                                                                              \
     X(PQputCopyData)                                                                               \
     X(PQputCopyEnd)                                                                                \
     X(PQresultErrorField)                                                                          \
     X(PQresultStatus)                                                                              \
+    X(PQsendQuery)                                                                                 \
     X(PQsendQueryParams)                                                                           \
     X(PQserverVersion)                                                                             \
     X(PQsetNoticeProcessor)                                                                        \
     X(PQsetSingleRowMode)                                                                          \
+    X(PQsocket)                                                                                    \
     X(PQstatus)                                                                                    \
     X(PQuser)
 

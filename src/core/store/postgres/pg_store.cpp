@@ -6,10 +6,13 @@
 #include <tokenctl/store/postgres.h>
 #include <tokenctl/validate.h>
 
+#include <fmt/args.h>
 #include <fmt/format.h>
 
 #include <array>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -19,23 +22,31 @@
 #include <utility>
 #include <vector>
 
+#include <poll.h>
+
 namespace tokenctl {
 
 namespace {
 
-// What upgrades schema version N to N + 1 is k_migrations[N - 1]; k_schema creates the
-// newest schema at once.
-constexpr std::array<std::string_view, 0> k_migrations{};
-constexpr int k_schema_version = 1 + static_cast<int>(k_migrations.size());
+// The schema's versions: k_schema creates the newest at once, upgrade_sql() upgrades.
+// 2: every function's search_path pinned (pg_temp last), the writers' lock a row only the
+// registry's users may lock, audit records only in the writer's own name and time.
+constexpr int k_schema_version = 2;
 
-// Every writer takes this advisory lock (per database) for its whole transaction, as
-// BEGIN IMMEDIATE serializes SQLite's writers; the server releases it when the
-// transaction ends or its client goes away.
-constexpr std::int64_t k_write_lock = 0x746f6b656e63746c; // "tokenctl"
+// Every writer locks the registry's row (tokenctl.lock_writers()) for its whole
+// transaction, as BEGIN IMMEDIATE serializes SQLite's writers; the server releases it when
+// the transaction ends or its client goes away. Version 1's writers took this advisory
+// lock instead, which an upgrade takes too.
+constexpr std::int64_t k_version_1_write_lock = 0x746f6b656e63746c; // "tokenctl"
 constexpr std::string_view k_lock_timeout = "10s";
+// How long tokenctl waits for any answer of the server: past it, the network or the server
+// has gone silent, and the connection is given up.
+constexpr int k_answer_timeout_ms = 30000;
 
 // The SQLSTATE of require_meta(): the value is not what the command read before.
 constexpr std::string_view k_changed = "TK001";
+// The SQLSTATE of keep_an_admin() refusing to demote or remove the schema's owner.
+constexpr std::string_view k_owner_stays = "TK002";
 
 // The row id of a token or application that exists but that row-level security hides from
 // the acting login (Store::find_token, find_app): no row and no user has it.
@@ -44,15 +55,103 @@ constexpr std::int64_t k_hidden_id = 0;
 // A listing this short is kept for the table format's second reading.
 constexpr std::size_t k_replay_rows = 2000;
 
+// The writers' lock: the registry's one row, which only its users may lock (outsiders have
+// no right on the schema), taken through these functions (they have no right to update
+// it). try_lock_writers() answers at once whether it got it.
+constexpr std::string_view k_lock_writers = R"sql(
+CREATE FUNCTION tokenctl.lock_writers() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM tokenctl.registry FOR UPDATE;
+END
+$$;
+CREATE FUNCTION tokenctl.try_lock_writers() RETURNS boolean LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM tokenctl.registry FOR UPDATE SKIP LOCKED)
+$$;
+)sql";
+
+// The last administrator: nobody demotes or removes them, even two logins at once; nor the
+// schema's owner, the administrator of last resort (whose membership of the groups it
+// created the server keeps on PostgreSQL 16 and newer). The checks take the writers' lock
+// first, and refuse a snapshot older than the statement.
+constexpr std::string_view k_keep_an_admin = R"sql(
+CREATE OR REPLACE FUNCTION tokenctl.keep_an_admin() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF OLD.role = 'admin' AND OLD.removed_at IS NULL AND
+       (NEW.role <> 'admin' OR NEW.removed_at IS NOT NULL) THEN
+        PERFORM tokenctl.lock_writers();
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'administrators change in READ COMMITTED transactions only'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        -- Read after the lock, as it now stands: an administrator demoted by the writer
+        -- this one waited for changes no one.
+        IF EXISTS (SELECT 1 FROM tokenctl.users u WHERE u.removed_at IS NULL AND
+                   tokenctl.fold(u.name) = tokenctl.fold(session_user)) AND
+           NOT EXISTS (SELECT 1 FROM tokenctl.users u WHERE u.removed_at IS NULL AND
+                       u.role = 'admin' AND tokenctl.fold(u.name) = tokenctl.fold(session_user))
+        THEN
+            RAISE EXCEPTION '% is no longer an administrator of the registry', session_user
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                   WHERE n.nspname = 'tokenctl' AND
+                         tokenctl.fold(n.nspowner::regrole::text) = tokenctl.fold(OLD.name)) THEN
+            RAISE EXCEPTION '% owns the registry''s schema and stays its administrator', OLD.name
+                USING ERRCODE = 'TK002';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM tokenctl.users WHERE role = 'admin' AND removed_at IS NULL
+                       AND id <> OLD.id) THEN
+            RAISE EXCEPTION 'that would leave the registry without an administrator'
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+)sql";
+
+// verify's record of a use, by whoever holds the access token (its digest): at most once a
+// minute, at a time near the server's, and never waiting: a row locked by another
+// transaction is left unstamped.
+constexpr std::string_view k_stamp_token_use = R"sql(
+CREATE OR REPLACE FUNCTION tokenctl.stamp_token_use(digest bytea, now bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+DECLARE
+    server_now bigint := (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint;
+BEGIN
+    IF tokenctl.my_id() IS NULL OR abs(now - server_now) > 300000 THEN
+        RETURN false;
+    END IF;
+    UPDATE tokenctl.tokens t SET last_used_at = now WHERE t.id = (
+        SELECT s.id FROM tokenctl.tokens s WHERE s.access_digest = digest
+            AND (s.last_used_at IS NULL OR s.last_used_at <= now - {last_use_resolution})
+        FOR UPDATE SKIP LOCKED);
+    RETURN FOUND;
+END
+$$;
+)sql";
+
+// Everyone appends to the audit log as the login they are, naming themselves, at the
+// server's time (give or take five minutes): no back-dated record, none in another's name.
+constexpr std::string_view k_audit_add = R"sql(
+CREATE POLICY audit_add ON tokenctl.audit FOR INSERT WITH CHECK (
+    login = session_user AND tokenctl.fold(actor) = tokenctl.fold(session_user) AND
+    abs(at - (extract(epoch FROM clock_timestamp()) * 1000)::bigint) <= 300000);
+)sql";
+
 // The schema, created by `init` in one transaction. Text compares byte-wise (COLLATE "C",
 // as SQLite's BINARY); user names case-insensitively by fold(), which folds ASCII letters
 // only, as SQLite's NOCASE. Times are milliseconds since the epoch, as on SQLite.
 constexpr std::string_view k_schema = R"sql(
 CREATE SCHEMA tokenctl;
-SET LOCAL search_path = tokenctl;
+SET LOCAL search_path = tokenctl, pg_temp;
 
 CREATE FUNCTION fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$ SELECT translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
+    SET search_path = pg_catalog, tokenctl, pg_temp
+    AS $$ SELECT pg_catalog.translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
 
 CREATE TABLE registry (
     only_row       boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -133,7 +232,8 @@ CREATE INDEX audit_by_actor ON audit (fold(actor), id);
 CREATE INDEX audit_by_action ON audit (action, id);
 CREATE INDEX audit_by_time ON audit (at);
 
-CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'audit records cannot be %',
         CASE TG_OP WHEN 'UPDATE' THEN 'changed' ELSE 'deleted' END
@@ -150,12 +250,12 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
 -- Who the connecting login is in the registry. SECURITY DEFINER: they read users past its
 -- policies; session_user, not current_user, so that SET ROLE changes nothing.
 CREATE FUNCTION my_id() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT id FROM tokenctl.users
     WHERE tokenctl.fold(name) = tokenctl.fold(session_user) AND removed_at IS NULL
 $$;
 CREATE FUNCTION is_admin() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT coalesce((SELECT role = 'admin' FROM tokenctl.users WHERE tokenctl.fold(name) =
                      tokenctl.fold(session_user) AND removed_at IS NULL), false)
 $$;
@@ -164,25 +264,26 @@ $$;
 -- policy that read them directly would recurse): arrays, so that each is read once a
 -- statement.
 CREATE FUNCTION my_app_ids() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT coalesce(array_agg(DISTINCT t.app_id), '{{}}') FROM tokenctl.tokens t
     WHERE t.user_id = tokenctl.my_id()
 $$;
 CREATE FUNCTION my_app_creators() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT coalesce(array_agg(DISTINCT a.created_by), '{{}}') FROM tokenctl.apps a
     WHERE a.id = ANY (tokenctl.my_app_ids())
 $$;
 CREATE FUNCTION apps_named_as_me() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT coalesce(array_agg(a.id), '{{}}') FROM tokenctl.apps a
     WHERE tokenctl.fold(a.name) = tokenctl.fold(session_user)
 $$;
 CREATE FUNCTION role_of(id bigint) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT role FROM tokenctl.users WHERE users.id = $1 AND removed_at IS NULL
 $$;
 
+{lock_writers}
 -- Row-level security: what each login reads and writes, whatever client it uses. The
 -- owner (the administrator of last resort) is not subject to it. (SELECT f()) runs f once
 -- a statement, not once a row.
@@ -237,13 +338,13 @@ CREATE POLICY secrets_change ON secrets FOR UPDATE
 
 -- Audit: administrators read it; everyone appends, as the login they are.
 CREATE POLICY audit_read ON audit FOR SELECT USING ((SELECT is_admin()));
-CREATE POLICY audit_add ON audit FOR INSERT WITH CHECK (login = session_user);
+{audit_add}
 
 -- What no policy can say. A token's identity never changes; a revoked token stays revoked,
 -- by whom it was; whoever revokes is the acting login; only the token's own user rotates
 -- it, and only while it is active.
 CREATE FUNCTION token_rules() RETURNS trigger LANGUAGE plpgsql
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
     IF (NEW.token_id, NEW.user_id, NEW.app_id, NEW.created_by, NEW.generated_at,
         NEW.access_ttl, NEW.refresh_ttl) IS DISTINCT FROM
@@ -285,27 +386,7 @@ $$;
 CREATE TRIGGER token_rules BEFORE UPDATE ON tokens
     FOR EACH ROW EXECUTE FUNCTION token_rules();
 
--- The last administrator: nobody demotes or removes them, even two logins at once. The
--- check takes the writers' lock, and refuses a snapshot older than the statement.
-CREATE FUNCTION keep_an_admin() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl AS $$
-BEGIN
-    IF OLD.role = 'admin' AND OLD.removed_at IS NULL AND
-       (NEW.role <> 'admin' OR NEW.removed_at IS NOT NULL) THEN
-        PERFORM pg_advisory_xact_lock({write_lock});
-        IF current_setting('transaction_isolation') <> 'read committed' THEN
-            RAISE EXCEPTION 'administrators change in READ COMMITTED transactions only'
-                USING ERRCODE = 'serialization_failure';
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM tokenctl.users WHERE role = 'admin' AND removed_at IS NULL
-                       AND id <> OLD.id) THEN
-            RAISE EXCEPTION 'that would leave the registry without an administrator'
-                USING ERRCODE = 'check_violation';
-        END IF;
-    END IF;
-    RETURN NEW;
-END
-$$;
+{keep_an_admin}
 CREATE TRIGGER keep_an_admin BEFORE UPDATE ON users
     FOR EACH ROW EXECUTE FUNCTION keep_an_admin();
 
@@ -318,7 +399,7 @@ CREATE FUNCTION token_by_access_digest(digest bytea) RETURNS TABLE (
     app_id bigint, created_by bigint, issued_at bigint, access_ttl bigint,
     refresh_ttl bigint, access_digest bytea, refresh_digest bytea, access_sealed bytea,
     refresh_sealed bytea)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at,
            t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id,
            t.last_used_at, t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl,
@@ -331,46 +412,32 @@ $$;
 -- not read it: tokenctl then refuses it as another user's (exit 3), as on SQLite, instead
 -- of calling it missing. Nothing else of it is told.
 CREATE FUNCTION token_exists(token_id text) RETURNS boolean LANGUAGE sql STABLE
-    SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
         SELECT 1 FROM tokenctl.tokens t WHERE t.token_id = $1)
 $$;
 CREATE FUNCTION user_exists(name text, include_removed boolean) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
         SELECT 1 FROM tokenctl.users u WHERE tokenctl.fold(u.name) = tokenctl.fold($1)
         AND ($2 OR u.removed_at IS NULL))
 $$;
 CREATE FUNCTION app_exists(name text) RETURNS boolean LANGUAGE sql STABLE
-    SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
     SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
         SELECT 1 FROM tokenctl.apps a WHERE a.name = $1 AND a.removed_at IS NULL)
 $$;
 
 -- A write's check that what it read before taking the lock is still so (the key check).
 CREATE FUNCTION require_meta(name text, value bytea) RETURNS void LANGUAGE plpgsql
-    SET search_path = pg_catalog, tokenctl AS $$
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM tokenctl.meta m WHERE m.name = $1 AND m.value = $2) THEN
         RAISE EXCEPTION 'the registry''s % changed', $1 USING ERRCODE = '{changed}';
     END IF;
 END
 $$;
--- verify's record of a use, by whoever holds the access token (its digest): at most once a
--- minute, at a time near the server's.
-CREATE FUNCTION stamp_token_use(digest bytea, now bigint) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
-DECLARE
-    server_now bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
-BEGIN
-    IF tokenctl.my_id() IS NULL OR abs(now - server_now) > 300000 THEN
-        RETURN false;
-    END IF;
-    UPDATE tokenctl.tokens SET last_used_at = now WHERE access_digest = digest
-        AND (last_used_at IS NULL OR last_used_at <= now - {last_use_resolution});
-    RETURN FOUND;
-END
-$$;
+{stamp_token_use}
 )sql";
 
 // The group roles of a registry (roles are the server's, so their names carry the
@@ -395,7 +462,8 @@ GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_adm
     tokenctl.my_app_ids(), tokenctl.my_app_creators(), tokenctl.apps_named_as_me(),
     tokenctl.role_of(bigint), tokenctl.require_meta(text, bytea),
     tokenctl.token_exists(text), tokenctl.app_exists(text), tokenctl.user_exists(text, boolean),
-    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bytea, bigint)
+    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bytea, bigint),
+    tokenctl.lock_writers(), tokenctl.try_lock_writers()
     TO {admin}, {user}, {verifier};
 
 -- Users and administrators: applications and tokens, as the policies allow. Columns that
@@ -414,7 +482,7 @@ GRANT SELECT ON tokenctl.audit TO {admin};
 -- user add, set-role and remove: a login's group role, changed for administrators by this
 -- function, which runs as the schema's owner (it may grant the roles it created).
 CREATE FUNCTION tokenctl.grant_registry_role(login text, role text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
     IF NOT tokenctl.is_admin() THEN
         RAISE EXCEPTION 'only an administrator of the registry changes its grants'
@@ -430,6 +498,63 @@ $$;
 REVOKE ALL ON FUNCTION tokenctl.grant_registry_role(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tokenctl.grant_registry_role(text, text) TO {admin};
 )sql";
+
+// Version 1 to 2: the functions above that changed or are new, the audit log's insert
+// policy, and every function's search_path pinned.
+constexpr std::string_view k_upgrade_to_2 = R"sql(
+{lock_writers}
+{keep_an_admin}
+{stamp_token_use}
+DROP POLICY audit_add ON tokenctl.audit;
+{audit_add}
+REVOKE ALL ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
+    TO {admin}, {user}, {verifier};
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'tokenctl'::regnamespace LOOP
+        EXECUTE pg_catalog.format(
+            'ALTER FUNCTION %s SET search_path = pg_catalog, tokenctl, pg_temp', f);
+    END LOOP;
+END
+$$;
+)sql";
+
+// The named pieces of SQL that k_schema, k_grants and the upgrades are made of, for the
+// registry `id`.
+fmt::dynamic_format_arg_store<fmt::format_context> schema_args(const std::string& id) {
+    auto group = [&](std::string_view role) { return fmt::format("tokenctl_{}_{}", id, role); };
+    auto quoted = [](const std::string& text) { return "'" + text + "'"; };
+    fmt::dynamic_format_arg_store<fmt::format_context> args;
+    args.push_back(fmt::arg("lock_writers", k_lock_writers));
+    args.push_back(fmt::arg("keep_an_admin", k_keep_an_admin));
+    args.push_back(fmt::arg(
+        "stamp_token_use", fmt::format(fmt::runtime(k_stamp_token_use),
+                                       fmt::arg("last_use_resolution", k_last_use_resolution_ms))));
+    args.push_back(fmt::arg("audit_add", k_audit_add));
+    args.push_back(fmt::arg("changed", k_changed));
+    args.push_back(fmt::arg("admin", group("admin")));
+    args.push_back(fmt::arg("user", group("user")));
+    args.push_back(fmt::arg("verifier", group("verifier")));
+    args.push_back(fmt::arg("admin_text", quoted(group("admin"))));
+    args.push_back(fmt::arg("user_text", quoted(group("user"))));
+    args.push_back(fmt::arg("verifier_text", quoted(group("verifier"))));
+    args.push_back(fmt::arg("id_text", quoted(id)));
+    return args;
+}
+
+// What upgrades schema version `from` to from + 1.
+std::string upgrade_sql(int from, const std::string& id) {
+    switch (from) {
+    case 1:
+        return fmt::vformat(k_upgrade_to_2, schema_args(id));
+    default:
+        throw Error(Status::failure, fmt::format("no upgrade from schema version {}", from));
+    }
+}
 
 namespace col = token_columns;
 
@@ -517,7 +642,15 @@ class Result {
   public:
     explicit Result(PGresult* result) : m_result(result) {}
     Result(Result&& other) noexcept : m_result(std::exchange(other.m_result, nullptr)) {}
-    Result& operator=(Result&&) = delete;
+    Result& operator=(Result&& other) noexcept {
+        if (this != &other) {
+            if (m_result != nullptr) {
+                libpq().PQclear(m_result);
+            }
+            m_result = std::exchange(other.m_result, nullptr);
+        }
+        return *this;
+    }
     ~Result() {
         if (m_result != nullptr) {
             libpq().PQclear(m_result);
@@ -668,7 +801,8 @@ class PostgresStore final : public Store {
                                      "SELECT schema_version FROM tokenctl.registry FOR UPDATE")
                                    .int64(0, 0);
                 for (auto v = current; v < k_schema_version; ++v) {
-                    exec("upgrade the registry", std::string(k_migrations[v - 1]));
+                    exec("upgrade the registry",
+                         upgrade_sql(static_cast<int>(v), m_registry_id.value()));
                 }
                 run("upgrade the registry", "UPDATE tokenctl.registry SET schema_version = $1",
                     Params().text(std::int64_t{k_schema_version}));
@@ -678,7 +812,8 @@ class PostgresStore final : public Store {
 
     // Creates the schema and runs `first_write`, in one transaction.
     void create(const std::function<void(Store&)>& first_write) {
-        write([&] {
+        // Before the schema exists, two inits are kept apart by version 1's advisory lock.
+        locked_write(fmt::format("SELECT pg_advisory_xact_lock({})", k_version_1_write_lock), [&] {
             auto exists =
                 query("look for a registry", "SELECT count(*), session_user FROM pg_namespace "
                                              "WHERE nspname = 'tokenctl'");
@@ -690,22 +825,9 @@ class PostgresStore final : public Store {
             }
             const std::string id = random_hex(8);
             m_registry_id = id;
-            exec("create the registry",
-                 fmt::format(k_schema, fmt::arg("write_lock", k_write_lock),
-                             fmt::arg("last_use_resolution", k_last_use_resolution_ms),
-                             fmt::arg("changed", k_changed)));
-            auto group = [&](std::string_view role) {
-                return fmt::format("tokenctl_{}_{}", id, role);
-            };
-            auto quoted = [](const std::string& text) { return "'" + text + "'"; };
-            exec("create the registry's roles",
-                 fmt::format(k_grants, fmt::arg("admin", group("admin")),
-                             fmt::arg("user", group("user")),
-                             fmt::arg("verifier", group("verifier")),
-                             fmt::arg("admin_text", quoted(group("admin"))),
-                             fmt::arg("user_text", quoted(group("user"))),
-                             fmt::arg("verifier_text", quoted(group("verifier"))),
-                             fmt::arg("id_text", quoted(id))));
+            const auto args = schema_args(id);
+            exec("create the registry", fmt::vformat(k_schema, args));
+            exec("create the registry's roles", fmt::vformat(k_grants, args));
             run("mark the registry",
                 "INSERT INTO tokenctl.registry (application, schema_version, registry_id) "
                 "VALUES ('tokenctl', $1, $2)",
@@ -715,16 +837,17 @@ class PostgresStore final : public Store {
     }
 
     void write(const std::function<void()>& body) override {
-        transaction({"BEGIN", fmt::format("SET LOCAL lock_timeout = '{}'", k_lock_timeout),
-                     fmt::format("SELECT pg_advisory_xact_lock({})", k_write_lock)},
-                    "begin a write transaction", false, body);
+        // A registry of version 1 is written only to be upgraded, under its writers' lock.
+        locked_write(m_opened_version < 2
+                         ? fmt::format("SELECT pg_advisory_xact_lock({})", k_version_1_write_lock)
+                         : std::string("SELECT tokenctl.lock_writers()"),
+                     body);
     }
 
     bool write_if_free(const std::function<void()>& body) override {
         bool free = false;
         transaction({"BEGIN"}, "begin a write transaction", false, [&] {
-            free = query("begin a write transaction",
-                         fmt::format("SELECT pg_try_advisory_xact_lock({})", k_write_lock))
+            free = query("begin a write transaction", "SELECT tokenctl.try_lock_writers()")
                        .view(0, 0) == "t";
             if (free) {
                 body();
@@ -1277,6 +1400,13 @@ class PostgresStore final : public Store {
     }
 
   private:
+    // A write transaction whose first statement, `lock`, takes the writers' lock.
+    void locked_write(std::string lock, const std::function<void()>& body) {
+        transaction({"BEGIN", fmt::format("SET LOCAL lock_timeout = '{}'", k_lock_timeout),
+                     std::move(lock)},
+                    "begin a write transaction", false, body);
+    }
+
     using ErrorMapper = Error (PostgresStore::*)(std::string_view what, const PGresult* result,
                                                  std::string_view sqlstate) const;
 
@@ -1289,6 +1419,16 @@ class PostgresStore final : public Store {
         if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {
             keywords.push_back("connect_timeout");
             values.push_back("10");
+        }
+        // A network that drops the connection's packets is noticed by TCP itself: probes
+        // after 10 s of silence, and unacknowledged data given up after 30 s.
+        for (auto [keyword, value] : {std::pair{"keepalives", "1"},
+                                      {"keepalives_idle", "10"},
+                                      {"keepalives_interval", "5"},
+                                      {"keepalives_count", "3"},
+                                      {"tcp_user_timeout", "30000"}}) {
+            keywords.push_back(keyword);
+            values.push_back(value);
         }
         keywords.push_back("dbname");
         values.push_back(uri.c_str());
@@ -1342,16 +1482,38 @@ class PostgresStore final : public Store {
             if (read_only) {
                 defer("end a read transaction", "COMMIT", Params());
             } else {
-                query("commit", "COMMIT");
+                commit();
             }
         } catch (...) {
             m_in_transaction = false;
             m_pending.clear();
             // A connection that is gone has rolled back already; the original error says why.
-            Result rollback(libpq().PQexec(m_conn, "ROLLBACK"));
+            if (!m_gone) {
+                try {
+                    exec("roll back", "ROLLBACK");
+                } catch (const Error&) {
+                }
+            }
             throw;
         }
         m_in_transaction = false;
+    }
+
+    // COMMIT, with the statements deferred before it. When the connection is lost on the
+    // way, the server may have committed or not: UnknownOutcome.
+    void commit() {
+        try {
+            query("commit", "COMMIT");
+        } catch (const Error& e) {
+            if (!m_gone && libpq().PQstatus(m_conn) != CONNECTION_BAD) {
+                throw;
+            }
+            throw UnknownOutcome(
+                fmt::format("registry {}: the connection was lost while the change was being "
+                            "committed; whether it was made is unknown ({})",
+                            m_shown, e.what()),
+                "find out whether it was made before trying again");
+        }
     }
 
     Error lock_error(std::string_view what, const PGresult* result,
@@ -1393,13 +1555,19 @@ class PostgresStore final : public Store {
                                : "")
                 : std::string();
         if (reason.empty()) {
-            reason = one_line(libpq().PQerrorMessage(m_conn));
+            reason = m_conn != nullptr ? one_line(libpq().PQerrorMessage(m_conn))
+                                       : std::string("the connection was given up");
         }
         std::string message = fmt::format("registry {}: cannot {}: {}", m_shown, what, reason);
         if (sqlstate == "42501") {
             return Error(Status::permission, message,
                          "the server refused: your login lacks the grant; an administrator "
                          "changes roles with `tokenctl user set-role`");
+        }
+        if (sqlstate == k_owner_stays) {
+            return Error(Status::conflict, fmt::format("registry {}: {}", m_shown, reason),
+                         "the owner of the schema tokenctl is the registry's administrator of "
+                         "last resort");
         }
         if (sqlstate == "23505") {
             return Error(Status::conflict, message, "another writer got there first; try again");
@@ -1431,8 +1599,10 @@ class PostgresStore final : public Store {
         if (!m_pending.empty()) {
             return pipeline(what, sql, params, on_error);
         }
-        Result r(libpq().PQexecParams(m_conn, sql.c_str(), params.count(), nullptr, params.values(),
-                                      params.lengths(), params.formats(), 0));
+        send(what,
+             libpq().PQsendQueryParams(m_conn, sql.c_str(), params.count(), nullptr,
+                                       params.values(), params.lengths(), params.formats(), 0));
+        Result r = last_result(what);
         check(what, r, on_error);
         return r;
     }
@@ -1479,11 +1649,11 @@ class PostgresStore final : public Store {
         std::optional<Error> failure;
         std::optional<Result> last;
         for (const Pending& p : pending) {
-            Result r(pq.PQgetResult(m_conn));
+            Result r(next_result(what));
             if (r.get() == nullptr) {
                 throw lost();
             }
-            while (PGresult* end = pq.PQgetResult(m_conn)) {
+            while (PGresult* end = next_result(what)) {
                 pq.PQclear(end);
             }
             const char* state = pq.PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
@@ -1500,7 +1670,7 @@ class PostgresStore final : public Store {
                 last.emplace(std::move(r));
             }
         }
-        Result sync(pq.PQgetResult(m_conn));
+        Result sync(next_result(what));
         pq.PQexitPipelineMode(m_conn);
         if (failure) {
             throw *failure;
@@ -1512,8 +1682,64 @@ class PostgresStore final : public Store {
     void exec(std::string_view what, const std::string& sql,
               ErrorMapper on_error = &PostgresStore::server_error) {
         flush();
-        Result r(libpq().PQexec(m_conn, sql.c_str()));
+        send(what, libpq().PQsendQuery(m_conn, sql.c_str()));
+        Result r = last_result(what);
         check(what, r, on_error);
+    }
+
+    // Whether a statement was sent; the connection's error if not.
+    void send(std::string_view what, int sent) {
+        if (m_gone) {
+            throw server_error(what, nullptr, "");
+        }
+        if (sent != 1) {
+            throw server_error(what, nullptr, "");
+        }
+    }
+
+    // The next result of what was sent, as PQgetResult, but waiting at most
+    // k_answer_timeout_ms for the server: a silent network or server is given up on (the
+    // connection is closed) instead of waited for.
+    PGresult* next_result(std::string_view what) {
+        const Libpq& pq = libpq();
+        auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(k_answer_timeout_ms);
+        while (!m_gone && pq.PQisBusy(m_conn) == 1) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - std::chrono::steady_clock::now())
+                            .count();
+            pollfd fd{pq.PQsocket(m_conn), POLLIN, 0};
+            int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(left)) : 0;
+            if (ready < 0 && errno == EINTR) {
+                continue;
+            }
+            if (ready == 0) {
+                m_gone = true;
+                pq.PQfinish(std::exchange(m_conn, nullptr));
+                throw Error(Status::failure,
+                            fmt::format("registry {}: cannot {}: no answer from the server in {} "
+                                        "s; the connection was given up",
+                                        m_shown, what, k_answer_timeout_ms / 1000),
+                            "check the network and the server; if a change was being "
+                            "committed, check whether it was made before trying again");
+            }
+            if (pq.PQconsumeInput(m_conn) != 1) {
+                break; // the connection failed: PQgetResult says so
+            }
+        }
+        if (m_gone) {
+            throw server_error(what, nullptr, "");
+        }
+        return pq.PQgetResult(m_conn);
+    }
+
+    // The last of the results of what was sent (as PQexec returns it).
+    Result last_result(std::string_view what) {
+        Result last(next_result(what));
+        while (PGresult* more = next_result(what)) {
+            last = Result(more);
+        }
+        return last;
     }
 
     // Sends the deferred statements now.
@@ -1541,7 +1767,8 @@ class PostgresStore final : public Store {
               Line&& line) {
         const Libpq& pq = libpq();
         flush();
-        Result start(pq.PQexec(m_conn, sql.c_str()));
+        send(what, pq.PQsendQuery(m_conn, sql.c_str()));
+        Result start(next_result(what));
         if (start.get() == nullptr || pq.PQresultStatus(start.get()) != PGRES_COPY_IN) {
             check(what, start, &PostgresStore::server_error);
         }
@@ -1564,7 +1791,7 @@ class PostgresStore final : public Store {
             throw server_error(what, nullptr, "");
         }
         // The COPY's own result, then the end of the results.
-        for (PGresult* r = pq.PQgetResult(m_conn); r != nullptr; r = pq.PQgetResult(m_conn)) {
+        for (PGresult* r = next_result(what); r != nullptr; r = next_result(what)) {
             Result result(r);
             check(what, result, &PostgresStore::server_error);
         }
@@ -1598,7 +1825,7 @@ class PostgresStore final : public Store {
         }
         std::vector<std::shared_ptr<Result>> kept;
         bool keep = m_read_only;
-        while (PGresult* raw = pq.PQgetResult(m_conn)) {
+        while (PGresult* raw = next_result(what)) {
             auto row = std::make_shared<Result>(raw);
             auto status = pq.PQresultStatus(raw);
             if (status == PGRES_SINGLE_TUPLE) {
@@ -1611,7 +1838,7 @@ class PostgresStore final : public Store {
                     kept.clear();
                 }
             } else if (status != PGRES_TUPLES_OK) {
-                while (PGresult* rest = pq.PQgetResult(m_conn)) {
+                while (PGresult* rest = next_result(what)) {
                     pq.PQclear(rest);
                 }
                 check(what, *row, &PostgresStore::server_error);
@@ -1653,6 +1880,8 @@ class PostgresStore final : public Store {
 
     std::string m_shown; // the URI, its password hidden
     PGconn* m_conn = nullptr;
+    // The connection was given up (no answer in time): m_conn is closed.
+    bool m_gone = false;
     bool m_in_transaction = false;
     std::optional<std::string> m_login;
     std::optional<std::string> m_registry_id;

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# pg_migrate: `tokenctl migrate` upgrades a PostgreSQL registry of schema version 1 to the
+# current one: every function's search_path pinned (pg_temp last), the writers' lock a row
+# that only the registry's users may lock, and audit records only in the writer's name and
+# time. Version 1 is made from a fresh registry by undoing what version 2 added.
+. "$(dirname "$0")/../cli/lib.sh"
+
+# The schema's functions whose search_path is not pinned with pg_temp last.
+unpinned() {
+  sql "SELECT coalesce(string_agg(p.proname, ' ' ORDER BY p.proname), '') FROM pg_proc p
+    WHERE p.pronamespace = 'tokenctl'::regnamespace AND NOT coalesce(
+      'search_path=pg_catalog, tokenctl, pg_temp' = ANY (p.proconfig), false)"
+}
+
+case_ "a new registry pins every function's search_path"
+fresh_db
+pg_psql -c "DO \$\$ BEGIN CREATE ROLE adm2 LOGIN; EXCEPTION WHEN duplicate_object THEN END \$\$" >/dev/null
+run --as admin user add adm2 --role admin
+expect_rc 0
+check test "$(unpinned)" = ""
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 2
+
+case_ "a registry of version 1 is refused until migrated"
+t1=$(new_token --as admin)
+sql "DO \$\$ DECLARE f regprocedure; BEGIN
+  FOR f IN SELECT p.oid FROM pg_proc p WHERE p.pronamespace = 'tokenctl'::regnamespace LOOP
+    EXECUTE format('ALTER FUNCTION %s RESET search_path', f);
+  END LOOP; END \$\$;
+  DROP FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers();
+  DROP POLICY audit_add ON tokenctl.audit;
+  CREATE POLICY audit_add ON tokenctl.audit FOR INSERT WITH CHECK (login = session_user);
+  UPDATE tokenctl.registry SET schema_version = 1" >/dev/null
+check test "$(unpinned)" != ""
+run list
+expect_error 1
+expect_err_has "schema version 1, older than this tokenctl's (2)"
+expect_err_has "tokenctl migrate"
+
+case_ "migrate by an administrator who is not the owner is refused"
+run --as adm2 migrate
+check test "$RC" -ne 0
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 1
+
+case_ "migrate by the owner upgrades to version 2"
+run --as admin migrate
+expect_rc 0
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 2
+check test "$(unpinned)" = ""
+check test "$(sql "SELECT count(*) FROM pg_proc WHERE proname IN ('lock_writers', 'try_lock_writers')
+  AND pronamespace = 'tokenctl'::regnamespace")" = 2
+# Only the registry's groups may call the new functions.
+check test "$(sql "SELECT has_function_privilege('public', 'tokenctl.lock_writers()', 'EXECUTE')")" = f
+check test "$(sql "SELECT has_function_privilege('tokenctl_$(registry_id)_user', 'tokenctl.lock_writers()', 'EXECUTE')")" = t
+check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail = 'schema version 1 -> 2'")" = 1
+
+case_ "after the upgrade, writes and reads work as before"
+run --as alice add-app -q --redirect-uri https://app.example.com/cb
+expect_rc 0
+t2=$OUT
+run --as alice download "$t2" --format access-token
+expect_rc 0
+run --stdin "$OUT" --as alice verify
+expect_rc 0
+run --as admin revoke "$t1" --yes
+expect_rc 0
+expect_out "revoked $t1"
+run --as adm2 user set-role admin user
+expect_error 5
+expect_err_has "owns the registry's schema"
+
+case_ "after the upgrade, the audit log refuses records in another's name"
+out=$(pg_psql_as alice -c "INSERT INTO tokenctl.audit (at, actor, action, outcome)
+  VALUES ((extract(epoch FROM now()) * 1000)::bigint, 'admin', 'forged', 'ok')" 2>&1)
+check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'forged'")" = 0
+printf '%s\n' "$out" | grep -q "row-level security" && pass || fail "alice's forged record: $out"
+
+finish
