@@ -5,6 +5,8 @@
 #      tokenctl's old advisory lock key, session and transaction variants, and tries
 #      LOCK TABLE and SELECT … FOR UPDATE (refused: no USAGE on the schema); meanwhile an
 #      administrator's revoke, user add and add-app complete within 5 s
+#   1b. a verifier takes whatever lock it can (the writers' lock function, FOR UPDATE, LOCK
+#      TABLE); an administrator's revoke and add-app complete within 5 s
 #   2. a plain user pins their own token rows (FOR UPDATE, FOR SHARE) in an open
 #      transaction; an administrator's revoke and user remove complete within 5 s
 #   3. verify never waits: while an administrator holds the token's row FOR UPDATE, and
@@ -132,6 +134,31 @@ elif grep -q 'permission denied for database' "$TMP/hold.$L_stranger.err"; then
   pass
 else
   fail "the outsider's session did not start"
+fi
+end_holds
+
+# --- 1b. A verifier and the writers -------------------------------------------------------------
+# A verifier may verify and nothing else (SPEC.md): holding the writers' lock, or the rows
+# writers change, is something else.
+case_ "a verifier holds up no administrator's write"
+id=$(new_id "$L_bob")
+locks="SELECT pg_advisory_lock($LOCK_KEY); BEGIN; SELECT pg_advisory_xact_lock($LOCK_KEY);"
+for f in $(sql "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'tokenctl' AND p.proname LIKE '%lock%' AND p.pronargs = 0 AND p.prokind = 'f'"); do
+  locks+=" SELECT tokenctl.$f();"
+done
+for t in registry meta users apps tokens secrets audit; do
+  locks+=" SELECT 1 FROM tokenctl.$t FOR UPDATE; SELECT 1 FROM tokenctl.$t FOR SHARE;"
+  locks+=" LOCK TABLE tokenctl.$t IN SHARE ROW EXCLUSIVE MODE;"
+done
+if hold "$L_gw" "$locks"; then
+  timed 5 "$L_adm" revoke "$id" --yes
+  expect_in_time "revoke" && expect_rc 0
+  check test "$(sql "SELECT revoked_at IS NOT NULL FROM tokenctl.tokens WHERE token_id = '$id'")" = t
+  timed 5 "$L_adm" add-app -q --redirect-uri "$URI"
+  expect_in_time "add-app" && expect_rc 0
+else
+  fail "the verifier's session did not start"
 fi
 end_holds
 
