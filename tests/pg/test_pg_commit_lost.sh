@@ -17,7 +17,9 @@
 #      the registry works with it; after `before` a new init works
 #   4. add-app, after: exit 1 naming the token ID and `tokenctl list --all`, and the token
 #      exists and downloads; before: the named token does not exist
-#   5. rekey whose final rename fails (the key file a read-only bind mount): exit 1,
+#   5. refresh, after: exit 1 saying `tokenctl download ID`, and the token was refreshed;
+#      before: the old file still verifies
+#   6. rekey whose final rename fails (the key file a read-only bind mount): exit 1,
 #      KEY.new kept; download says a key rotation is under way; once the mount is gone,
 #      the next command puts the key in place and every token downloads and verifies
 SUITE_TAG=pgk
@@ -243,6 +245,45 @@ if [ -n "$named" ]; then
   expect_rc 0
   if printf '%s' "$OUT" | grep -qF "$named"; then fail "token $named, named by the failed add-app, exists"; else pass; fi
 fi
+
+# ---------------------------------------------------------------------------------------
+case_ "refresh, the COMMIT's answer lost: exit 1 says how to get the current file"
+populate
+read -r who id file <<<"${TOKENS[0]}"
+start_proxy after
+rm -f "$TMP/refreshed.json"
+through "$who" refresh "$id" -o "$TMP/refreshed.json"
+expect_rc 1
+expect_error_line
+expect_err_has "tokenctl download $id"
+check test ! -e "$TMP/refreshed.json"
+case_ "refresh, the COMMIT's answer lost: the token was refreshed, and its current file downloads and verifies"
+rm -f "$TMP/current.json"
+run_as "$who" download "$id" -o "$TMP/current.json"
+expect_rc 0
+if [ "$RC" -eq 0 ] && [ "$(access_of "$TMP/current.json")" != "$(access_of "$file")" ]; then pass; else
+  fail "the token's secrets did not change, though the refresh committed"
+fi
+access_of "$TMP/current.json" >"$TMP/access" 2>/dev/null
+PGUSER=$L_gw "$TOKENCTL_BIN" verify <"$TMP/access" >"$TMP/out" 2>"$TMP/err"
+RC=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
+expect_rc 0
+access_of "$file" >"$TMP/access"
+PGUSER=$L_gw "$TOKENCTL_BIN" verify <"$TMP/access" >"$TMP/out" 2>"$TMP/err"
+RC=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
+if [ "$RC" -ne 0 ]; then pass; else fail "the old access token still verifies after a committed refresh"; fi
+
+case_ "refresh, cut before the COMMIT: exit 1, the old file still verifies"
+read -r who id file <<<"${TOKENS[1]}"
+start_proxy before
+rm -f "$TMP/refreshed.json"
+through "$who" refresh "$id" -o "$TMP/refreshed.json"
+expect_rc 1
+expect_error_line
+access_of "$file" >"$TMP/access"
+PGUSER=$L_gw "$TOKENCTL_BIN" verify <"$TMP/access" >"$TMP/out" 2>"$TMP/err"
+RC=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
+expect_rc 0
 
 # ---------------------------------------------------------------------------------------
 case_ "rekey whose final rename fails (the key file a read-only bind mount)"
