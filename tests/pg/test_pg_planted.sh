@@ -15,6 +15,10 @@
 # function of schema tokenctl that pg_proc lists, with real arguments (a real digest, real
 # names and token IDs), fires the triggers it may fire, and reads every table.
 #
+# Then a user plants overloads in public that would match tokenctl's own queries better
+# than pg_catalog's, and the other logins run tokenctl as they would: nothing planted may
+# run in their sessions.
+#
 # Required: evil() never ran as a role other than the attacker; a superuser's snapshot
 # of the registry (rows but tokens.last_used_at, grants, memberships, role attributes,
 # functions) is unchanged; each table reads as it did before anything was planted; and,
@@ -435,10 +439,164 @@ attack "$L_gw" "verifier" "$D_BOB" verifier "$TID_BOB"
 attack "$L_alice" "plain user" "$D_ALICE" user "$TID_ALICE"
 attack "$L_adm" "administrator (not the owner)" "$D_ADM" admin "$TID_ADM_OWN"
 
+# --- tokenctl's own sessions, with the default search path ------------------------------------
+# A user who may create objects in public (before PostgreSQL 15, everyone) plants there
+# overloads that match what a query could name better than pg_catalog's own (an argument
+# of type name, an aggregate of bigint, format of two texts, || and = of name and text),
+# each reporting through public.evil2() and then doing what the real one does. Then the
+# administrators, the owner, the verifier and a user run tokenctl as they would: nothing
+# planted may run in their sessions (a sequence counts the calls outside the planter's
+# own sessions: a nextval is never rolled back), and the planter gains nothing.
+victim_plants_sql() {
+  local planter=$1
+  cat <<SQL
+CREATE FUNCTION public.evil2() RETURNS boolean LANGUAGE plpgsql AS \$evil\$
+BEGIN
+  IF session_user OPERATOR(pg_catalog.<>) '$planter'::pg_catalog.name THEN
+    PERFORM pg_catalog.nextval('watch.foreign_hits'::pg_catalog.regclass);
+    BEGIN
+      INSERT INTO watch.log (cur, sess, what) VALUES (current_user, session_user, 'public, in tokenctl');
+    EXCEPTION WHEN others THEN NULL;
+    END;
+    BEGIN
+      EXECUTE pg_catalog.format('GRANT %I TO %I', 'tokenctl_${REG}_admin', '$planter');
+    EXCEPTION WHEN others THEN NULL;
+    END;
+    BEGIN
+      UPDATE tokenctl.users SET role = 'admin' WHERE name OPERATOR(pg_catalog.=) '$planter'::pg_catalog.text;
+    EXCEPTION WHEN others THEN NULL;
+    END;
+  END IF;
+  RETURN true;
+END
+\$evil\$;
+GRANT EXECUTE ON FUNCTION public.evil2() TO PUBLIC;
+SQL
+  local f
+  while IFS='@' read -r f body; do
+    [ -n "$f" ] || continue
+    printf 'CREATE FUNCTION public.%s AS $f$ SELECT CASE WHEN public.evil2() THEN %s END $f$;\n' "$f" "$body"
+  done <<'LIST'
+lower(name) RETURNS text LANGUAGE sql@pg_catalog.lower($1::pg_catalog.text)
+upper(name) RETURNS text LANGUAGE sql@pg_catalog.upper($1::pg_catalog.text)
+length(name) RETURNS integer LANGUAGE sql@pg_catalog.length($1::pg_catalog.text)
+btrim(name) RETURNS text LANGUAGE sql@pg_catalog.btrim($1::pg_catalog.text)
+starts_with(name, text) RETURNS boolean LANGUAGE sql@pg_catalog.starts_with($1::pg_catalog.text, $2)
+translate(name, text, text) RETURNS text LANGUAGE sql@pg_catalog.translate($1::pg_catalog.text, $2, $3)
+quote_ident(name) RETURNS text LANGUAGE sql@pg_catalog.quote_ident($1::pg_catalog.text)
+quote_literal(name) RETURNS text LANGUAGE sql@pg_catalog.quote_literal($1::pg_catalog.text)
+format(text, text) RETURNS text LANGUAGE sql@pg_catalog.format($1, $2)
+format(text, name) RETURNS text LANGUAGE sql@pg_catalog.format($1, $2)
+format(text, text, text) RETURNS text LANGUAGE sql@pg_catalog.format($1, $2, $3)
+format(text, bigint) RETURNS text LANGUAGE sql@pg_catalog.format($1, $2)
+concat(text, text) RETURNS text LANGUAGE sql@pg_catalog.concat($1, $2)
+concat(name, text) RETURNS text LANGUAGE sql@pg_catalog.concat($1, $2)
+to_hex(integer) RETURNS text LANGUAGE sql@pg_catalog.to_hex($1)
+encode(bytea, name) RETURNS text LANGUAGE sql@pg_catalog.encode($1, $2::pg_catalog.text)
+decode(text, name) RETURNS bytea LANGUAGE sql@pg_catalog.decode($1, $2::pg_catalog.text)
+to_regrole(name) RETURNS regrole LANGUAGE sql@pg_catalog.to_regrole($1::pg_catalog.text)
+pg_has_role(name, text) RETURNS boolean LANGUAGE sql@pg_catalog.pg_has_role($1, $2)
+array_position(bigint[], bigint) RETURNS integer LANGUAGE sql@pg_catalog.array_position($1, $2)
+array_length(bigint[], integer) RETURNS integer LANGUAGE sql@pg_catalog.array_length($1, $2)
+cardinality(bigint[]) RETURNS integer LANGUAGE sql@pg_catalog.cardinality($1)
+greatest(bigint, bigint) RETURNS bigint LANGUAGE sql@pg_catalog.int8larger($1, $2)
+LIST
+  cat <<'SQL'
+CREATE FUNCTION public.eq_name_text(name, text) RETURNS boolean LANGUAGE sql AS
+  $f$ SELECT public.evil2() AND $1 OPERATOR(pg_catalog.=) $2 $f$;
+CREATE FUNCTION public.eq_text_name(text, name) RETURNS boolean LANGUAGE sql AS
+  $f$ SELECT public.evil2() AND $1 OPERATOR(pg_catalog.=) $2 $f$;
+CREATE FUNCTION public.eq_name_name(name, name) RETURNS boolean LANGUAGE sql AS
+  $f$ SELECT public.evil2() AND $1 OPERATOR(pg_catalog.=) $2 $f$;
+CREATE FUNCTION public.eq_text_unknown(text, varchar) RETURNS boolean LANGUAGE sql AS
+  $f$ SELECT public.evil2() AND $1 OPERATOR(pg_catalog.=) $2::pg_catalog.text $f$;
+CREATE FUNCTION public.eq_int8_numeric(bigint, numeric) RETURNS boolean LANGUAGE sql AS
+  $f$ SELECT public.evil2() AND $1 OPERATOR(pg_catalog.=) $2 $f$;
+CREATE FUNCTION public.cat_name_text(name, text) RETURNS text LANGUAGE sql AS
+  $f$ SELECT CASE WHEN public.evil2() THEN $1::pg_catalog.text OPERATOR(pg_catalog.||) $2 END $f$;
+CREATE FUNCTION public.cat_text_name(text, name) RETURNS text LANGUAGE sql AS
+  $f$ SELECT CASE WHEN public.evil2() THEN $1 OPERATOR(pg_catalog.||) $2::pg_catalog.text END $f$;
+CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = text, FUNCTION = public.eq_name_text);
+CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = name, FUNCTION = public.eq_text_name);
+CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = name, FUNCTION = public.eq_name_name);
+CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.eq_text_unknown);
+CREATE OPERATOR public.= (LEFTARG = bigint, RIGHTARG = numeric, FUNCTION = public.eq_int8_numeric);
+CREATE OPERATOR public.|| (LEFTARG = name, RIGHTARG = text, FUNCTION = public.cat_name_text);
+CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = name, FUNCTION = public.cat_text_name);
+CREATE FUNCTION public.agg_bigint(bigint[], bigint) RETURNS bigint[] LANGUAGE sql AS
+  $f$ SELECT CASE WHEN public.evil2() THEN $1 OPERATOR(pg_catalog.||) $2 END $f$;
+CREATE AGGREGATE public.array_agg(bigint) (SFUNC = public.agg_bigint, STYPE = bigint[], INITCOND = '{}');
+CREATE FUNCTION public.count_step(bigint, bigint) RETURNS bigint LANGUAGE sql AS
+  $f$ SELECT CASE WHEN public.evil2() THEN $1 OPERATOR(pg_catalog.+) 1 END $f$;
+CREATE AGGREGATE public.count(bigint) (SFUNC = public.count_step, STYPE = bigint, INITCOND = '0');
+CREATE FUNCTION public.count_text_step(bigint, text) RETURNS bigint LANGUAGE sql AS
+  $f$ SELECT CASE WHEN public.evil2() THEN $1 OPERATOR(pg_catalog.+) 1 END $f$;
+CREATE AGGREGATE public.count(text) (SFUNC = public.count_text_step, STYPE = bigint, INITCOND = '0');
+CREATE FUNCTION public.agg_text(text, text, text) RETURNS text LANGUAGE sql AS
+  $f$ SELECT CASE WHEN public.evil2() THEN pg_catalog.concat_ws($3, $1, $2) END $f$;
+CREATE AGGREGATE public.string_agg(text, name) (SFUNC = public.agg_text, STYPE = text);
+SQL
+}
+
+case_ "tokenctl's own sessions run nothing a user planted in public"
+sql "DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC;
+     CREATE SEQUENCE watch.foreign_hits; GRANT USAGE ON SEQUENCE watch.foreign_hits TO PUBLIC;
+     DELETE FROM watch.log" >/dev/null
+{
+  echo "SET client_min_messages = warning;"
+  echo "\\set ON_ERROR_ROLLBACK on"
+  victim_plants_sql "$L_alice"
+} | psql_login "$L_alice" -f - >"$TMP/plant2.out" 2>"$TMP/plant2.err"
+OUT=$(head -c 1500 "$TMP/plant2.out") ERR=$(head -c 1500 "$TMP/plant2.err")
+nplanted=$(sql "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'")
+if [ "$nplanted" -ge 30 ]; then pass; else fail "only $nplanted functions planted in public"; fi
+# The plants work: in the planter's own session, nothing counts; from another login's
+# psql session with the default search path, a count(bigint) reaches evil2().
+psql_login "$L_bob" -c "SELECT count(x) FROM (VALUES (1::bigint)) v(x)" >/dev/null 2>&1
+if [ "$(sql "SELECT last_value FROM watch.foreign_hits")" -ge 1 ] 2>/dev/null &&
+  [ "$(sql "SELECT is_called FROM watch.foreign_hits")" = t ]; then pass; else
+  fail "a planted count(bigint) did not run in bob's psql session: the test plants nothing that works"
+fi
+sql "SELECT setval('watch.foreign_hits', 1, false); DELETE FROM watch.log" >/dev/null
+alice_before=$(sql "SELECT string_agg(g.rolname, ' ' ORDER BY g.rolname) FROM pg_auth_members a
+  JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member WHERE m.rolname = '$L_alice'")
+rm -f "$TMP"/v_*.json
+victim_runs=(
+  "$L_adm|list --all" "$L_adm|app list" "$L_adm|audit" "$L_adm|user list" "$L_adm|whoami" "$L_adm|check"
+  "$L_adm|add-app -q --redirect-uri $URI" "$L_adm|add-app -q --redirect-uri $URI --for $L_bob --name victim_$P"
+  "$L_adm|revoke $TID_ADM --yes" "$L_adm|user set-role $L_bob user"
+  "$L_own|check" "$L_own|user list" "$L_own|audit --format json" "$L_own|rekey --yes" "$L_own|whoami"
+  "$L_bob|list --all" "$L_bob|app list" "$L_bob|download $TID_BOB -o $TMP/v_bob.json"
+  "$L_bob|refresh $TID_BOB -o $TMP/v_bob2.json" "$L_bob|add-app -q --redirect-uri $URI"
+  "$L_gw|whoami" "$L_gw|check"
+)
+failed_runs=""
+for entry in "${victim_runs[@]}"; do
+  login=${entry%%|*}
+  read -r -a args <<<"${entry#*|}"
+  PGUSER=$login timeout 30 "$TOKENCTL_BIN" "${args[@]}" >"$TMP/vout" 2>"$TMP/verr" </dev/null ||
+    failed_runs+="[${login#"${P}_"}: ${args[*]}: $(head -c 200 "$TMP/verr" | tr '\n' ' ')] "
+done
+if [ -f "$TMP/v_bob2.json" ]; then
+  access_of "$TMP/v_bob2.json" >"$TMP/v.access"
+  PGUSER=$L_gw timeout 30 "$TOKENCTL_BIN" verify <"$TMP/v.access" >"$TMP/vout" 2>"$TMP/verr" ||
+    failed_runs+="[gw: verify: $(head -c 200 "$TMP/verr" | tr '\n' ' ')] "
+fi
+OUT='' ERR=$failed_runs
+if [ -z "$failed_runs" ]; then pass; else fail "tokenctl commands failed with the plants in public"; fi
+hits=$(sql "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM watch.foreign_hits")
+logged=$(sql "SELECT sess || ' as ' || cur FROM watch.log GROUP BY 1")
+OUT='' ERR=$logged
+if [ "$hits" = 0 ]; then pass; else fail "objects alice planted in public ran $hits times in tokenctl's sessions of other logins"; fi
+alice_after=$(sql "SELECT string_agg(g.rolname, ' ' ORDER BY g.rolname) FROM pg_auth_members a
+  JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member WHERE m.rolname = '$L_alice'")
+check test "$alice_after" = "$alice_before"
+check test "$(sql "SELECT role FROM tokenctl.users WHERE name = '$L_alice'")" = user
+
 # --- And tokenctl still works afterwards ---------------------------------------------------
 case_ "tokenctl works after the attacks"
-printf '%s' "$(access_of "$TMP/bob.json")" >"$TMP/bob.access"
-PGUSER=$L_gw "$TOKENCTL_BIN" verify <"$TMP/bob.access" >"$TMP/v.out" 2>"$TMP/v.err"
+printf '%s' "$(access_of "$TMP/alice.json")" >"$TMP/alice.access"
+PGUSER=$L_gw "$TOKENCTL_BIN" verify <"$TMP/alice.access" >"$TMP/v.out" 2>"$TMP/v.err"
 RC=$? OUT=$(cat "$TMP/v.out") ERR=$(cat "$TMP/v.err")
 expect_rc 0
 run_as "$L_alice" download "$TID_ALICE" -o "$TMP/alice2.json"
