@@ -26,7 +26,14 @@ sql "DO \$\$ DECLARE f regprocedure; BEGIN
   FOR f IN SELECT p.oid FROM pg_proc p WHERE p.pronamespace = 'tokenctl'::regnamespace LOOP
     EXECUTE format('ALTER FUNCTION %s RESET search_path', f);
   END LOOP; END \$\$;
-  DROP FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers();
+  DROP FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers(),
+    tokenctl.revoke_token(bigint, bigint), tokenctl.stamp_own_token_use(bigint, bigint),
+    tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
+    tokenctl.remove_app(bigint, bigint);
+  CREATE POLICY apps_change ON tokenctl.apps FOR UPDATE USING (true);
+  CREATE POLICY tokens_change ON tokenctl.tokens FOR UPDATE USING (true);
+  CREATE POLICY secrets_change ON tokenctl.secrets FOR UPDATE USING (true);
+  GRANT UPDATE (removed_at) ON tokenctl.apps TO tokenctl_$(registry_id)_user;
   DROP POLICY audit_add ON tokenctl.audit;
   CREATE POLICY audit_add ON tokenctl.audit FOR INSERT WITH CHECK (login = session_user);
   UPDATE tokenctl.registry SET schema_version = 1" >/dev/null
@@ -51,6 +58,10 @@ check test "$(sql "SELECT count(*) FROM pg_proc WHERE proname IN ('lock_writers'
 # Only the registry's groups may call the new functions.
 check test "$(sql "SELECT has_function_privilege('public', 'tokenctl.lock_writers()', 'EXECUTE')")" = f
 check test "$(sql "SELECT has_function_privilege('tokenctl_$(registry_id)_user', 'tokenctl.lock_writers()', 'EXECUTE')")" = t
+check test "$(sql "SELECT has_function_privilege('tokenctl_$(registry_id)_verifier', 'tokenctl.revoke_token(bigint, bigint)', 'EXECUTE')")" = f
+# No login may update (and so lock) applications, tokens or secrets any more.
+check test "$(sql "SELECT count(*) FROM information_schema.column_privileges WHERE table_schema = 'tokenctl'
+  AND table_name IN ('apps', 'tokens', 'secrets') AND privilege_type = 'UPDATE' AND grantee LIKE 'tokenctl\_%'")" = 0
 check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail = 'schema version 1 -> 2'")" = 1
 
 case_ "after the upgrade, writes and reads work as before"

@@ -400,6 +400,18 @@ deny() {
   verdict 0
 }
 
+# refused LOGIN ITEM SQL: the server answers SQL with "permission denied" (a row lock,
+# which changes nothing and so would pass deny).
+refused() {
+  [ -z "$MUTANT" ] || return 0
+  local login=$1 sql=$3
+  case_ "$2"
+  psql_as "$login" "$sql"
+  if grep -q 'permission denied' "$TMP/perr"; then verdict 0; else
+    verdict 1 "as $login, [$sql] was not refused"
+  fi
+}
+
 # allow TABLES LOGIN ITEM SQL EXPECTED…: an allowed change, run in a transaction that is
 # rolled back; psql printed no error and each EXPECTED line (a command tag: UPDATE 1).
 allow() {
@@ -550,6 +562,18 @@ rotate() { # TOKEN
     access_expires_at = %s + 7200000, refresh_expires_at = %s + 1296000000 WHERE id = %s" \
     "$S" "$T_TOKENS" "$NOW_MS" "$NOW_MS" "$NOW_MS" "$1"
 }
+# The functions through which alone tokens and applications change.
+revoke_fn() { # TOKEN
+  printf "SELECT %s.revoke_token(%s, %s)" "$S" "$1" "$NOW_MS"
+}
+rotate_fn() { # TOKEN
+  printf "SELECT %s.rotate_token(%s, %s, %s + 7200000, %s + 1296000000,
+    sha256(random()::text::bytea), sha256(random()::text::bytea), '\\x00', '\\x00')" \
+    "$S" "$1" "$NOW_MS" "$NOW_MS" "$NOW_MS"
+}
+remove_app_fn() { # APP
+  printf "SELECT %s.remove_app(%s, %s)" "$S" "$1" "$NOW_MS"
+}
 revoke_sql() { # TOKEN REVOKED_BY
   printf "UPDATE %s.%s SET revoked_at = %s, revoked_by = %s WHERE id = %s" \
     "$S" "$T_TOKENS" "$NOW_MS" "$2" "$1"
@@ -616,10 +640,16 @@ probe_nonadmin() {
     "$(app_insert "$CAROL" "$U_CAROL")" "INSERT 0 1"
   deny "$T_APPS" "$ALICE" "non-admin: no UPDATE of another's application" \
     "UPDATE $S.$T_APPS SET redirect_uri = 'https://evil.example.com/' WHERE id = $APP_BOB"
-  allow "$T_APPS" "$ALICE" "non-admin: removing her own application works (UPDATE apps)" \
-    "UPDATE $S.$T_APPS SET removed_at = $NOW_MS WHERE id = $APP_ALICE" "UPDATE 1"
-  allow "$T_APPS" "$ADM2" "admin: removing any application works (UPDATE apps)" \
-    "UPDATE $S.$T_APPS SET removed_at = $NOW_MS WHERE id = $APP_BOB" "UPDATE 1"
+  allow "$T_APPS" "$ALICE" "non-admin: removing her own application works (remove_app)" \
+    "$(remove_app_fn "$APP_ALICE")" "t"
+  deny "$T_APPS" "$ALICE" "non-admin: removing another's application does nothing (remove_app)" \
+    "$(remove_app_fn "$APP_BOB")"
+  allow "$T_APPS" "$ADM2" "admin: removing any application works (remove_app)" \
+    "$(remove_app_fn "$APP_BOB")" "t"
+  deny "$T_APPS" "$ALICE" "non-admin: no UPDATE of applications at all (no row to lock)" \
+    "UPDATE $S.$T_APPS SET removed_at = $NOW_MS WHERE id = $APP_ALICE"
+  refused "$ALICE" "non-admin: no row lock on applications" \
+    "SELECT 1 FROM $S.$T_APPS WHERE id = $APP_ALICE FOR UPDATE"
 
   deny "$T_TOKENS" "$ALICE" "non-admin: INSERT tokens only user_id = created_by = self" \
     "$(token_insert "$U_BOB" "$APP_ALICE" "$U_ALICE")"
@@ -634,16 +664,24 @@ probe_nonadmin() {
   deny "$T_TOKENS" "$ALICE" "non-admin: UPDATE tokens only own (revoke another's)" \
     "$(revoke_sql "$B1" "$U_ALICE")"
   deny "$T_TOKENS" "$ALICE" "non-admin: UPDATE tokens only own (rotate another's)" "$(rotate "$B1")"
+  deny "$T_TOKENS" "$ALICE" "non-admin: revoke_token only own (another's does nothing)" \
+    "$(revoke_fn "$B1")"
+  deny "$T_TOKENS" "$ALICE" "non-admin: rotate_token only own (another's does nothing)" \
+    "$(rotate_fn "$B1")"
+  refused "$ALICE" "non-admin: no row lock on her own tokens" \
+    "SELECT 1 FROM $S.$T_TOKENS WHERE id = $A1 FOR UPDATE"
+  refused "$ALICE" "non-admin: no row lock on her own tokens (FOR SHARE)" \
+    "SELECT 1 FROM $S.$T_TOKENS WHERE id = $A1 FOR SHARE"
+  refused "$ALICE" "non-admin: no row lock on her own secrets" \
+    "SELECT 1 FROM $S.$T_SECRETS WHERE token = $A1 FOR UPDATE"
   deny "$T_TOKENS" "$ALICE" "revoked_by is the acting login's id" "$(revoke_sql "$A1" "$U_BOB")"
   deny "$T_TOKENS" "$ALICE" "revoked_by is the acting login's id" "$(revoke_sql "$A1" NULL)"
-  allow "$T_TOKENS" "$ALICE" "non-admin: revoking her own token works" \
-    "$(revoke_sql "$A1" "$U_ALICE")" "UPDATE 1"
-  allow "$T_TOKENS" "$ALICE" "non-admin: rotating her own active token works" \
-    "$(rotate "$A1")" "UPDATE 1"
-  allow "$T_SECRETS" "$ALICE" "non-admin: rotating her own active token's secrets works" \
-    "UPDATE $S.$T_SECRETS SET access_sealed = '\\x00', refresh_sealed = '\\x00' WHERE token = $A1" "UPDATE 1"
-  deny "$T_TOKENS" "$ALICE" "rotate only while active (revoked)" "$(rotate "$A3")"
-  deny "$T_TOKENS" "$ALICE" "rotate only while active (expired)" "$(rotate "$A4")"
+  allow "$T_TOKENS" "$ALICE" "non-admin: revoking her own token works (revoke_token)" \
+    "$(revoke_fn "$A1")" "t"
+  allow "$T_TOKENS $T_SECRETS" "$ALICE" "non-admin: rotating her own active token works (rotate_token)" \
+    "$(rotate_fn "$A1")" "t"
+  deny "$T_TOKENS" "$ALICE" "rotate only while active (revoked)" "$(rotate_fn "$A3")"
+  deny "$T_TOKENS" "$ALICE" "rotate only while active (expired)" "$(rotate_fn "$A4")"
   deny "$T_TOKENS" "$ALICE" "no un-revoke (revoked_at to NULL)" \
     "UPDATE $S.$T_TOKENS SET revoked_at = NULL, revoked_by = NULL WHERE id = $A3"
   deny "$T_TOKENS" "$ALICE" "no un-revoke (revoked_at to NULL)" \
@@ -675,8 +713,10 @@ probe_nonadmin() {
 }
 
 probe_admin() {
-  allow "$T_TOKENS" "$ADM2" "admin: revoking another user's token works" \
-    "$(revoke_sql "$B1" "$U_ADM2")" "UPDATE 1"
+  allow "$T_TOKENS" "$ADM2" "admin: revoking another user's token works (revoke_token)" \
+    "$(revoke_fn "$B1")" "t"
+  deny "$T_TOKENS" "$ADM2" "admin: rotate_token only own (another's does nothing)" \
+    "$(rotate_fn "$B1")"
   deny "$T_TOKENS" "$ADM2" "revoked_by is the acting login's id" "$(revoke_sql "$B1" "$U_ALICE")"
   deny "$T_TOKENS" "$ADM2" "admin: UPDATE another's token only to revoke it (no rotate)" "$(rotate "$B1")"
   deny "$T_TOKENS" "$ADM2" "admin: UPDATE another's token only to revoke it (no rotate)" \
@@ -881,7 +921,7 @@ BASE=$NOW
 
 # --- What commits: adm2 revokes bob's token for real ------------------------------------
 case_ "admin: adm2 revokes bob's token (committed)"
-psql_as "$ADM2" "$(revoke_sql "$B1" "$U_ADM2")"
+psql_as "$ADM2" "$(revoke_fn "$B1")"
 got=$(q1 "SELECT (revoked_at IS NOT NULL)::text || ' ' || coalesce(revoked_by::text, '-')
           FROM $S.$T_TOKENS WHERE id = $B1")
 if [ "$got" = "true $U_ADM2" ]; then pass; else

@@ -71,6 +71,63 @@ CREATE FUNCTION tokenctl.try_lock_writers() RETURNS boolean LANGUAGE sql SECURIT
 $$;
 )sql";
 
+// The only ways anyone but the owner changes an application or a token (no login is granted
+// UPDATE on them, so none can lock their rows and hold up an administrator's revocation):
+// each function checks who may, as row-level security would, and token_rules() checks the
+// rest.
+constexpr std::string_view k_change_functions = R"sql(
+-- Revokes the active token of row `token_row`: administrators any, others their own.
+CREATE FUNCTION tokenctl.revoke_token(token_row bigint, at_ms bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.tokens t SET revoked_at = at_ms, revoked_by = tokenctl.my_id()
+    WHERE t.id = token_row AND t.revoked_at IS NULL
+        AND (tokenctl.is_admin() OR t.user_id = tokenctl.my_id());
+    RETURN FOUND;
+END
+$$;
+-- Rotates both secrets of the caller's own token (token_rules: only while it is active).
+CREATE FUNCTION tokenctl.rotate_token(token_row bigint, new_issued_at bigint,
+    new_access_expires_at bigint, new_refresh_expires_at bigint, new_access_digest bytea,
+    new_refresh_digest bytea, new_access_sealed bytea, new_refresh_sealed bytea)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.tokens t SET issued_at = new_issued_at,
+        access_expires_at = new_access_expires_at, refresh_expires_at = new_refresh_expires_at,
+        access_digest = new_access_digest, refresh_digest = new_refresh_digest
+    WHERE t.id = token_row AND t.user_id = tokenctl.my_id();
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE tokenctl.secrets s SET access_sealed = new_access_sealed,
+        refresh_sealed = new_refresh_sealed
+    WHERE s.token = token_row;
+    RETURN true;
+END
+$$;
+-- Records a use of the caller's own token (download, refresh), at most once a minute.
+CREATE FUNCTION tokenctl.stamp_own_token_use(token_row bigint, at_ms bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.tokens t SET last_used_at = at_ms
+    WHERE t.id = token_row AND t.user_id = tokenctl.my_id()
+        AND (t.last_used_at IS NULL OR t.last_used_at <= at_ms - {last_use_resolution});
+    RETURN FOUND;
+END
+$$;
+-- Marks an application removed: administrators any, others the one named after them.
+CREATE FUNCTION tokenctl.remove_app(app_row bigint, at_ms bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.apps a SET removed_at = at_ms
+    WHERE a.id = app_row AND a.removed_at IS NULL
+        AND (tokenctl.is_admin() OR tokenctl.fold(a.name) = tokenctl.fold(session_user));
+    RETURN FOUND;
+END
+$$;
+)sql";
+
 // The last administrator: nobody demotes or removes them, even two logins at once; nor the
 // schema's owner, the administrator of last resort (whose membership of the groups it
 // created the server keeps on PostgreSQL 16 and newer). The checks take the writers' lock
@@ -284,6 +341,7 @@ CREATE FUNCTION role_of(id bigint) RETURNS text LANGUAGE sql STABLE SECURITY DEF
 $$;
 
 {lock_writers}
+{change_functions}
 -- Row-level security: what each login reads and writes, whatever client it uses. The
 -- owner (the administrator of last resort) is not subject to it. (SELECT f()) runs f once
 -- a statement, not once a row.
@@ -301,19 +359,17 @@ CREATE POLICY users_add ON users FOR INSERT WITH CHECK ((SELECT is_admin()));
 CREATE POLICY users_change ON users FOR UPDATE USING ((SELECT is_admin()))
     WITH CHECK ((SELECT is_admin()));
 
--- Applications: administrators read and remove any; others those they created or hold
--- tokens of, and create or remove only the one named after them.
+-- Applications: administrators read any; others those they created or hold tokens of, and
+-- create only the one named after them (remove_app() removes them).
 CREATE POLICY apps_read ON apps FOR SELECT USING (
     (SELECT is_admin()) OR created_by = (SELECT my_id()) OR fold(name) = fold(session_user)
     OR id = ANY ((SELECT my_app_ids())::bigint[]));
 CREATE POLICY apps_add ON apps FOR INSERT WITH CHECK (
     created_by = (SELECT my_id()) AND ((SELECT is_admin()) OR fold(name) = fold(session_user)));
-CREATE POLICY apps_change ON apps FOR UPDATE
-    USING ((SELECT is_admin()) OR fold(name) = fold(session_user))
-    WITH CHECK ((SELECT is_admin()) OR fold(name) = fold(session_user));
 
--- Tokens: administrators read and revoke any, and create them for themselves and for
--- non-admin users; others read, create and change only their own, of their application.
+-- Tokens: administrators read any, and create them for themselves and for non-admin users;
+-- others read and create only their own, of their application (the functions above change
+-- them).
 CREATE POLICY tokens_read ON tokens FOR SELECT
     USING ((SELECT is_admin()) OR user_id = (SELECT my_id()));
 CREATE POLICY tokens_add ON tokens FOR INSERT WITH CHECK (
@@ -321,20 +377,13 @@ CREATE POLICY tokens_add ON tokens FOR INSERT WITH CHECK (
         (user_id = (SELECT my_id()) AND
          ((SELECT is_admin()) OR app_id = ANY ((SELECT apps_named_as_me())::bigint[])))
         OR ((SELECT is_admin()) AND role_of(user_id) = 'user')));
-CREATE POLICY tokens_change ON tokens FOR UPDATE
-    USING ((SELECT is_admin()) OR user_id = (SELECT my_id()))
-    WITH CHECK ((SELECT is_admin()) OR user_id = (SELECT my_id()));
 
--- Sealed secrets: only the token's own user reads or rotates them, administrators
--- included; whoever creates the token stores them once.
+-- Sealed secrets: only the token's own user reads them (and rotates them, through
+-- rotate_token()), administrators included; whoever creates the token stores them once.
 CREATE POLICY secrets_read ON secrets FOR SELECT USING (EXISTS (
     SELECT 1 FROM tokens t WHERE t.id = token AND t.user_id = (SELECT my_id())));
 CREATE POLICY secrets_add ON secrets FOR INSERT WITH CHECK (EXISTS (
     SELECT 1 FROM tokens t WHERE t.id = token AND t.created_by = (SELECT my_id())));
-CREATE POLICY secrets_change ON secrets FOR UPDATE
-    USING (EXISTS (SELECT 1 FROM tokens t WHERE t.id = token AND t.user_id = (SELECT my_id())))
-    WITH CHECK (EXISTS (SELECT 1 FROM tokens t WHERE t.id = token AND
-                        t.user_id = (SELECT my_id())));
 
 -- Audit: administrators read it; everyone appends, as the login they are.
 CREATE POLICY audit_read ON audit FOR SELECT USING ((SELECT is_admin()));
@@ -466,13 +515,13 @@ GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_adm
     tokenctl.lock_writers(), tokenctl.try_lock_writers()
     TO {admin}, {user}, {verifier};
 
--- Users and administrators: applications and tokens, as the policies allow. Columns that
--- never change are not granted for UPDATE at all.
+-- Users and administrators: applications and tokens, as the policies allow; changed only
+-- through the functions that check who may (no UPDATE: no row lock to hold).
 GRANT SELECT, INSERT ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets TO {admin}, {user};
-GRANT UPDATE (removed_at) ON tokenctl.apps TO {admin}, {user};
-GRANT UPDATE (issued_at, access_expires_at, refresh_expires_at, access_digest, refresh_digest,
-              revoked_at, revoked_by, last_used_at) ON tokenctl.tokens TO {admin}, {user};
-GRANT UPDATE (access_sealed, refresh_sealed) ON tokenctl.secrets TO {admin}, {user};
+GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
+    tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
+    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
+    TO {admin}, {user};
 
 -- Administrators: users, and the audit log.
 GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
@@ -503,13 +552,23 @@ GRANT EXECUTE ON FUNCTION tokenctl.grant_registry_role(text, text) TO {admin};
 // policy, and every function's search_path pinned.
 constexpr std::string_view k_upgrade_to_2 = R"sql(
 {lock_writers}
+{change_functions}
+DROP POLICY apps_change ON tokenctl.apps;
+DROP POLICY tokens_change ON tokenctl.tokens;
+DROP POLICY secrets_change ON tokenctl.secrets;
+REVOKE UPDATE ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets
+    FROM {admin}, {user}, {verifier};
 {keep_an_admin}
 {stamp_token_use}
 DROP POLICY audit_add ON tokenctl.audit;
 {audit_add}
-REVOKE ALL ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers() FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
     TO {admin}, {user}, {verifier};
+GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
+    tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
+    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
+    TO {admin}, {user};
 DO $$
 DECLARE
     f regprocedure;
@@ -530,6 +589,9 @@ fmt::dynamic_format_arg_store<fmt::format_context> schema_args(const std::string
     auto quoted = [](const std::string& text) { return "'" + text + "'"; };
     fmt::dynamic_format_arg_store<fmt::format_context> args;
     args.push_back(fmt::arg("lock_writers", k_lock_writers));
+    args.push_back(fmt::arg("change_functions", fmt::format(fmt::runtime(k_change_functions),
+                                                            fmt::arg("last_use_resolution",
+                                                                     k_last_use_resolution_ms))));
     args.push_back(fmt::arg("keep_an_admin", k_keep_an_admin));
     args.push_back(fmt::arg(
         "stamp_token_use", fmt::format(fmt::runtime(k_stamp_token_use),
@@ -1008,7 +1070,7 @@ class PostgresStore final : public Store {
     }
 
     void mark_app_removed(std::int64_t id, Millis now) override {
-        run("remove an application", "UPDATE tokenctl.apps SET removed_at = $2 WHERE id = $1",
+        run("remove an application", "SELECT tokenctl.remove_app($1, $2)",
             Params().text(id).text(now));
     }
 
@@ -1227,10 +1289,9 @@ class PostgresStore final : public Store {
     }
 
     void revoke_token(std::int64_t id, std::int64_t by, Millis now) override {
-        run("revoke a token",
-            "UPDATE tokenctl.tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND "
-            "revoked_at IS NULL",
-            Params().text(id).text(now).text(by));
+        // revoked_by is the acting login's, which the server knows (by is the same user).
+        static_cast<void>(by);
+        run("revoke a token", "SELECT tokenctl.revoke_token($1, $2)", Params().text(id).text(now));
     }
 
     bool stamp_last_used(std::int64_t id, Millis now) override {
@@ -1241,18 +1302,13 @@ class PostgresStore final : public Store {
                          Params().bytes(verified->second).text(now))
                        .view(0, 0) == "t";
         }
-        auto r = query("record the token's use",
-                       "UPDATE tokenctl.tokens SET last_used_at = $2 WHERE id = $1 AND "
-                       "(last_used_at IS NULL OR last_used_at <= $2::bigint - $3::bigint)",
-                       Params().text(id).text(now).text(k_last_use_resolution_ms));
-        return std::string_view(libpq().PQcmdTuples(r.get())) != "0";
+        return query("record the token's use", "SELECT tokenctl.stamp_own_token_use($1, $2)",
+                     Params().text(id).text(now))
+                   .view(0, 0) == "t";
     }
 
     void replace_secrets(const Token& t) override {
-        run("store the new secrets",
-            "WITH s AS (UPDATE tokenctl.secrets SET access_sealed = $7, refresh_sealed = $8 "
-            "WHERE token = $1) UPDATE tokenctl.tokens SET issued_at = $2, access_expires_at = $3, "
-            "refresh_expires_at = $4, access_digest = $5, refresh_digest = $6 WHERE id = $1",
+        run("store the new secrets", "SELECT tokenctl.rotate_token($1, $2, $3, $4, $5, $6, $7, $8)",
             Params()
                 .text(t.id)
                 .text(t.issued_at)
@@ -1653,8 +1709,15 @@ class PostgresStore final : public Store {
             if (r.get() == nullptr) {
                 throw lost();
             }
-            while (PGresult* end = next_result(what)) {
-                pq.PQclear(end);
+            // libpq keeps the single-row mode of a listing just read for the first statement
+            // of the next pipeline: its rows come one by one, and what decides is the result
+            // after them (the end of the rows, or an error).
+            while (PGresult* more = next_result(what)) {
+                if (pq.PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) {
+                    r = Result(more);
+                } else {
+                    pq.PQclear(more);
+                }
             }
             const char* state = pq.PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
             if (!failure && p.otherwise && state != nullptr && state == k_changed) {
