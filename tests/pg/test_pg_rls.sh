@@ -834,8 +834,49 @@ probe_set_role() {
   done
 }
 
+# Times the server records are the server's: a use, a revocation and a rotation's expiries
+# are not the caller's to choose (as the audit log's `at` and stamp_token_use's use are
+# not), through the functions that alone change tokens. The call, as LOGIN, in a
+# transaction rolled back: refused, or what it stored passes CHECK (SQL printing t).
+server_time() { # TABLES LOGIN ITEM CALL CHECK
+  want "$1" || return 0
+  local login=$2 call=$4 check_sql=$5
+  case_ "$3"
+  psql_as "$login" "BEGIN; $call; SELECT 'stored-ok=' || ($check_sql)::text; ROLLBACK;" || {
+    verdict 1 "psql did not run as $login"
+    return
+  }
+  if grep -qx 'stored-ok=true' "$TMP/pout" || grep -q 'ERROR' "$TMP/perr"; then
+    unchanged "as $login, [$call] (rolled back)" || return
+    verdict 0
+  else
+    verdict 1 "as $login, [$call] stored a time of the caller's choosing: $(grep stored-ok "$TMP/pout")"
+  fi
+}
+SERVER_MS="(extract(epoch from clock_timestamp()) * 1000)::bigint"
+probe_server_time() {
+  # (not in the policies' copies: no policy is about times, and a failure here would count
+  # as every policy's bite)
+  [ -z "$MUTANT" ] || return 0
+  server_time "$T_TOKENS" "$ALICE" "stamp_own_token_use records the server's now only (no use in the future)" \
+    "SELECT $S.stamp_own_token_use($A1, $NOW_MS + 86400000)" \
+    "SELECT coalesce(last_used_at, 0) <= $SERVER_MS + 300000 FROM $S.$T_TOKENS WHERE id = $A1"
+  server_time "$T_TOKENS" "$ALICE" "revoke_token records the server's now only (no back-dated revocation)" \
+    "SELECT $S.revoke_token($A1, $NOW_MS - 86400000)" \
+    "SELECT revoked_at IS NULL OR abs(revoked_at - $SERVER_MS) <= 300000 FROM $S.$T_TOKENS WHERE id = $A1"
+  server_time "$T_TOKENS" "$ADM2" "revoke_token records the server's now only (no back-dated revocation)" \
+    "SELECT $S.revoke_token($B1, 1000)" \
+    "SELECT revoked_at IS NULL OR abs(revoked_at - $SERVER_MS) <= 300000 FROM $S.$T_TOKENS WHERE id = $B1"
+  server_time "$T_TOKENS $T_SECRETS" "$ALICE" "rotate_token keeps the token's lifetimes (no expiry of the caller's choosing)" \
+    "SELECT $S.rotate_token($A1, $NOW_MS, $NOW_MS + 7200000, $NOW_MS + 100 * 365 * 86400000::bigint,
+       sha256(random()::text::bytea), sha256(random()::text::bytea), '\\x00', '\\x00')" \
+    "SELECT refresh_expires_at <= $SERVER_MS + refresh_ttl + 300000 AND access_expires_at <= $SERVER_MS + access_ttl + 300000
+       FROM $S.$T_TOKENS WHERE id = $A1"
+}
+
 all_probes() {
   probe_reads
+  probe_server_time
   probe_nonadmin
   probe_admin
   probe_verifier
