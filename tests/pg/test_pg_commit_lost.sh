@@ -177,6 +177,11 @@ mapfile -t keys < <(find "$XDG_CONFIG_HOME" -name '*.key' -type f 2>/dev/null)
 REG=$(registry_id_now)
 check test -n "$REG"
 check test -f "$XDG_CONFIG_HOME/tokenctl/$REG.key"
+case_ "init, the COMMIT's answer lost: a second init finds the registry and keeps the key file"
+keysum=$(sha "$XDG_CONFIG_HOME/tokenctl/$REG.key" 2>/dev/null)
+run_as "$L_own" init
+expect_rc 5
+check test "$(sha "$XDG_CONFIG_HOME/tokenctl/$REG.key" 2>/dev/null)" = "$keysum"
 case_ "init, the COMMIT's answer lost: the registry works with that key file"
 run_as "$L_own" whoami
 expect_rc 0
