@@ -874,9 +874,28 @@ probe_server_time() {
        FROM $S.$T_TOKENS WHERE id = $A1"
 }
 
+# Outsiders and verifiers hold up no writer: they take no lock that a writer needs (the
+# writers' lock, a row or table lock on the registry's tables).
+probe_locks() {
+  local login t
+  for login in $STRANGER $GW; do
+    for t in $TABLES; do
+      refused "$login" "$login: no lock on $t (LOCK TABLE)" \
+        "BEGIN; LOCK TABLE $S.$t IN SHARE ROW EXCLUSIVE MODE; ROLLBACK"
+      refused "$login" "$login: no row lock on $t (FOR UPDATE)" "SELECT 1 FROM $S.$t FOR UPDATE"
+      refused "$login" "$login: no row lock on $t (FOR KEY SHARE)" "SELECT 1 FROM $S.$t FOR KEY SHARE"
+    done
+    for f in $(q1 "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = '$S' AND p.proname LIKE '%lock%' AND p.pronargs = 0 AND p.prokind = 'f'"); do
+      refused "$login" "$login: no writers' lock ($f)" "BEGIN; SELECT $S.$f(); ROLLBACK"
+    done
+  done
+}
+
 all_probes() {
   probe_reads
   probe_server_time
+  probe_locks
   probe_nonadmin
   probe_admin
   probe_verifier
