@@ -209,12 +209,15 @@ void backup_registry(Session& session, const std::filesystem::path& dest, bool f
 // One line of `tokenctl check`.
 struct CheckLine {
     std::string name;
-    std::string problem; // empty: ok
+    std::string problem; // empty: ok (unless skipped)
     std::string hint;
+    std::string skipped; // not empty: the check was not run, and why (never "ok")
 };
 // The health checks of the registry at `paths` for `acting_name`: every check for an
-// administrator, those about their own access for anyone else. Never throws for what it
-// finds: a registry that cannot be opened is a problem line.
+// administrator; for anyone else those about their own access, the others reported as
+// skipped, as are those the server keeps from an administrator who is not a PostgreSQL
+// registry's owner. Never throws for what it finds: a registry that cannot be opened is a
+// problem line. Ends on any file, however damaged.
 std::vector<CheckLine> check_registry(const Paths& paths,
                                       const std::optional<std::string>& claimed);
 

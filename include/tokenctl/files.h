@@ -38,6 +38,12 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view d
 // others may access. Throws Error(failure) with a clear message, at once for a FIFO.
 Key read_key_file(const std::filesystem::path& path);
 
+// Removes what writers of `path` killed before linking their work in left beside it: the
+// named temporary files ".NAME.tokenctl-XXXXXX" (and SQLite's -journal, -wal and -shm of
+// each) that are regular, private files of this user whose writer is gone (a live writer
+// holds an exclusive flock on its temporary file until it exits). Nothing else.
+void remove_orphaned_temps_of(const std::filesystem::path& path);
+
 // The folder `path` is in ("." for a bare name).
 std::filesystem::path folder_of(const std::filesystem::path& path);
 

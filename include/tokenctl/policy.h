@@ -44,6 +44,10 @@ Decision may_revoke_for_user(const User& actor, const User& subject);
 // them).
 Decision may_remove_app(const User& actor, const App& app);
 
+// app remove of an application that holds `others_active` active tokens of users other
+// than `actor`: administrators may; a non-admin may not, since removing it revokes them.
+Decision may_remove_app_holding(const User& actor, const App& app, std::size_t others_active);
+
 // set-role / remove: refuses to leave the database without an administrator.
 // `admins_after` is the number of active administrators the change would leave.
 Decision may_change_admins(std::int64_t admins_after);

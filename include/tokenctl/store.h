@@ -74,6 +74,12 @@ struct Location {
 // else a SQLite path. Error(usage) when empty.
 Location parse_location(std::string_view text);
 
+// `text` (a message of libpq's, say) with `location`'s URI shown as location.text, and each
+// of its passwords as ***, wherever the text holds one as a password: quoted, as user
+// info, as a parameter's value, or anywhere when it is long enough not to be a word of
+// the message. A one-letter password leaves every other letter of the message alone.
+std::string hide_passwords(std::string_view text, const Location& location);
+
 // A token's secrets as stored: their digests and their sealed (encrypted) forms.
 struct SealedSecrets {
     std::int64_t id = 0; // the token's row id
@@ -151,6 +157,14 @@ class Store {
     // Tokens matching `filter`, oldest first, streamed to `fn`.
     virtual void for_each_token(const TokenFilter& filter,
                                 const std::function<void(const TokenRow&)>& fn) = 0;
+    // How many tokens of application `app_id` active at `now` belong to users other than
+    // `user_id`, whatever the acting login may read of them (a non-admin's app remove is
+    // refused while there are any). This default counts what for_each_token shows: every
+    // token on SQLite. A backend that hides other users' rows from the login must
+    // override it (PostgreSQL: it needs a function of the schema that counts past
+    // row-level security; until then a non-admin sees none).
+    virtual std::int64_t count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
+                                                    Millis now);
     // Up to query.limit names matching `query`, in order, streamed to `fn`; active users
     // only. Each query reads an index range, however many names there are.
     virtual void for_each_name(const NameQuery& query,

@@ -12,9 +12,15 @@ namespace tokenctl {
 void validate_user_name(std::string_view name);
 
 // 1-128 bytes of printable UTF-8: no C0 or C1 control characters, no Unicode format
-// characters (category Cf: bidirectional overrides, zero-width characters, ...), no
-// leading/trailing space, nothing shaped like a secret.
+// characters (category Cf: bidirectional overrides, zero-width characters, ...), nothing
+// drawn blank or as nothing (U+2800, U+3164, U+034F, the typographic spaces, ...), no
+// white space at either end (U+0020, U+00A0, U+202F, U+3000 only inside), nothing
+// shaped like a secret.
 void validate_app_name(std::string_view name);
+// A name that finds an existing application (app remove, revoke --app, audit --subject):
+// validate_app_name's rules but those on blanks and white space, so that an application
+// an older tokenctl let in under such a name can still be named to remove it.
+void validate_app_name_to_find(std::string_view name);
 
 // Absolute URI (RFC 3986 scheme, then a non-empty rest), no fragment, no white space,
 // control or format characters, at most 2048 bytes.
@@ -47,9 +53,11 @@ std::string redact_secret_shapes(std::string_view text);
 // cut to a readable length, so hostile input cannot drive the terminal.
 std::string printable(std::string_view text);
 
-// `text` with C0 and C1 control characters, DEL, Unicode format characters (Cf) and
-// bytes that are not UTF-8 shown as \xNN, each byte of them: an error line quoting raw
-// input can neither drive the terminal, nor reorder what it shows, nor split in two.
+// `text` with C0 and C1 control characters, DEL, Unicode format characters (Cf), the
+// characters names refuse as drawn blank or as nothing (U+2800, U+3164, U+034F, the
+// typographic spaces, ...) and bytes that are not UTF-8 shown as \xNN, each byte of them:
+// an error line or a listing quoting raw text can neither drive the terminal, nor reorder
+// what it shows, nor split in two, nor hide a character.
 std::string escape_controls(std::string_view text);
 
 } // namespace tokenctl

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <streambuf>
@@ -232,6 +233,9 @@ int run(int argc, char** argv) {
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     const rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);
+    // A reader that went away is a failed write like a full disk (EPIPE): the command
+    // reports it, and what it committed before, instead of dying silently of SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     use_utf8_ctype();
     std::ios::sync_with_stdio(false);
     StdoutBuffer buffer;

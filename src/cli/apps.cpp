@@ -50,7 +50,7 @@ void set_app_command(CLI::App& app, Globals& globals) {
             if (!plan.tokens.empty()) {
                 details = "These tokens will be revoked:\n";
                 for (const auto& t : plan.tokens) {
-                    details += fmt::format("  {}  {}\n", t.token_id, t.user);
+                    details += fmt::format("  {}  {}\n", t.token_id, escape_controls(t.user));
                 }
             }
             if (!confirm(fmt::format("Remove application {} and revoke its {}?",

@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include <fmt/format.h>
+
 #include <iostream>
 
 namespace tokenctl::cli {
@@ -14,6 +16,10 @@ void set_init_command(CLI::App& cmd, Globals& globals) {
         Paths paths = resolve_paths(globals.db);
         InitResult made =
             init_database(paths, admin->has_value() ? *admin : claimed_acting_name(globals.as));
+        committed(fmt::format("{} {} was created with key file {} and administrator {}",
+                              made.registry_id ? "registry" : "database",
+                              made.registry_id ? *made.registry_id : paths.db.text,
+                              made.key.string(), made.admin));
         if (made.registry_id) {
             std::cout << "created registry " << *made.registry_id << " in " << paths.db.text
                       << '\n';

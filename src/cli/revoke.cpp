@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <tokenctl/error.h>
+#include <tokenctl/validate.h>
 
 #include <fmt/format.h>
 
@@ -50,7 +51,8 @@ void set_revoke_command(CLI::App& cmd, Globals& globals) {
             std::size_t shown = std::min(plan.tokens.size(), k_prompt_tokens);
             for (std::size_t i = 0; i < shown; ++i) {
                 const auto& t = plan.tokens[i];
-                details += fmt::format("  {}  {}  {}\n", t.token_id, t.user, t.application);
+                details += fmt::format("  {}  {}  {}\n", t.token_id, escape_controls(t.user),
+                                       escape_controls(t.application));
             }
             if (plan.tokens.size() > shown) {
                 details += fmt::format("  … and {} more\n", plan.tokens.size() - shown);

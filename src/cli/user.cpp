@@ -35,6 +35,8 @@ void set_user_command(CLI::App& user, Globals& globals) {
     add->callback([&globals, opts] {
         Session session = open_session(globals, "user add");
         User added = add_user(session, opts->name, parse_role(opts->role));
+        committed(fmt::format("user {} was added ({}); `tokenctl user list` shows it", added.name,
+                              role_name(added.role)));
         std::cout << fmt::format("added user {} ({})\n", added.name, role_name(added.role));
     });
 
@@ -57,6 +59,8 @@ void set_user_command(CLI::App& user, Globals& globals) {
     set_role->callback([&globals, opts] {
         Session session = open_session(globals, "user set-role");
         User changed = set_user_role(session, opts->name, parse_role(opts->role));
+        committed(fmt::format("{} is now {}; `tokenctl user list` shows it", changed.name,
+                              role_name(changed.role)));
         std::cout << fmt::format("{} is {}\n", changed.name, role_name(changed.role));
     });
 
@@ -76,6 +80,9 @@ void set_user_command(CLI::App& user, Globals& globals) {
             throw Error(Status::failure, "not confirmed; nothing was changed");
         }
         auto revoked = remove_user(session, plan);
+        committed(fmt::format("user {} was removed and {} revoked; `tokenctl system-list --all "
+                              "--user {}` shows them",
+                              plan.user.name, count_of(revoked.size(), "token"), plan.user.name));
         std::cout << fmt::format("removed user {}; revoked {}\n", plan.user.name,
                                  count_of(revoked.size(), "token"));
     });

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,10 @@ class TempBeside {
                                                      path.string(), std::strerror(errno)));
         }
         ::fchmod(fd, 0600);
+        // Held until the file is closed: the next backup's sweep (remove_orphaned_temps_of)
+        // leaves a temporary file alone while its writer lives, and removes it once a kill
+        // has released the lock.
+        ::flock(fd, LOCK_EX);
         m_fd = fd;
         m_path = name;
     }
@@ -161,6 +166,12 @@ std::pair<int, int> migrate_registry(const Paths& paths,
 }
 
 void backup_registry(Session& session, const std::filesystem::path& dest, bool force) {
+    if (dest == "-") {
+        throw Error(Status::usage,
+                    "a backup is two files, the database and its key file: standard output "
+                    "(-) cannot hold them",
+                    "name the copy's file: tokenctl backup /path/to/copy.db");
+    }
     const Location& location = session.paths().db;
     if (location.kind != Location::Kind::sqlite) {
         throw Error(Status::usage, "backup copies SQLite registries; this one is on PostgreSQL",
@@ -173,14 +184,25 @@ void backup_registry(Session& session, const std::filesystem::path& dest, bool f
     check_output_file(dest_key, force, keep);
     const Key& key = session.key();
 
+    remove_orphaned_temps_of(dest);
+    remove_orphaned_temps_of(dest_key);
     TempBeside copy(dest);
-    sqlite_backup(location.path, copy.path());
-    {
+    sqlite_backup(location.path, copy.path(), dest);
+    try {
         // The copy must open as a registry, and with this key.
         auto store = open_sqlite_store(copy.path());
         if (!key_matches(*store, key)) {
             throw Error(Status::failure, "the copy does not open with the registry's key file");
         }
+    } catch (const Error& e) {
+        // The temporary file's name means nothing to the user: the copy is DEST.
+        std::string message = e.what();
+        const std::string temp = copy.path().string();
+        for (auto at = message.find(temp); at != std::string::npos;
+             at = message.find(temp, at + dest.string().size())) {
+            message.replace(at, temp.size(), dest.string());
+        }
+        throw Error(e.status(), message, e.hint());
     }
     TempBeside key_copy(dest_key);
     std::string_view raw(reinterpret_cast<const char*>(key.data()), Key::k_size);

@@ -9,7 +9,7 @@ namespace tokenctl {
 namespace {
 
 App require_live_app(Store& store, const std::string& name) {
-    validate_app_name(name);
+    validate_app_name_to_find(name);
     auto app = store.find_app(name);
     if (!app) {
         throw Error(Status::not_found, fmt::format("no application named {}", printable(name)),
@@ -26,6 +26,19 @@ std::vector<TokenRow> active_tokens_of(Store& store, const App& app, Millis now)
     std::vector<TokenRow> tokens;
     store.for_each_token(filter, [&](const TokenRow& row) { tokens.push_back(row); });
     return tokens;
+}
+
+// A non-admin removes their application only while it holds no other user's active token:
+// removing it would revoke those. Asked of the store, which counts them whatever the actor
+// may read.
+void enforce_removable(Session& session, const App& app, Millis now) {
+    if (session.actor().is_admin()) {
+        return;
+    }
+    auto others = session.store().count_others_active_tokens(app.id, session.actor().id, now);
+    session.enforce(
+        policy::may_remove_app_holding(session.actor(), app, static_cast<std::size_t>(others)),
+        app.name);
 }
 
 } // namespace
@@ -47,7 +60,9 @@ AppRemoval plan_app_removal(Session& session, const std::string& name) {
     session.read([&] {
         plan.app = require_live_app(session.store(), name);
         session.enforce(policy::may_remove_app(session.actor(), plan.app), plan.app.name);
-        plan.tokens = active_tokens_of(session.store(), plan.app, now_ms());
+        Millis now = now_ms();
+        enforce_removable(session, plan.app, now);
+        plan.tokens = active_tokens_of(session.store(), plan.app, now);
     });
     return plan;
 }
@@ -65,6 +80,7 @@ std::vector<std::string> remove_app(Session& session, const AppRemoval& plan) {
         }
         session.enforce(policy::may_remove_app(session.actor(), app), app.name);
         Millis now = now_ms();
+        enforce_removable(session, app, now);
         for (const TokenRow& token : active_tokens_of(store, app, now)) {
             store.revoke_token(token.id, session.actor().id, now);
             revoked.push_back(token.token_id);

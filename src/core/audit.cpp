@@ -33,7 +33,7 @@ void list_audit(Session& session, const AuditRequest& request,
         filter.actor = request.user;
     }
     if (request.subject) {
-        validate_app_name(*request.subject); // user names are application names too
+        validate_app_name_to_find(*request.subject); // user names are application names too
         filter.subject = request.subject;
     }
     if (request.action) {

@@ -107,6 +107,16 @@ void remove_orphaned_temps(const std::filesystem::path& folder, std::string_view
             st.st_uid == ::geteuid() && (st.st_mode & 077) == 0 &&
             ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
             ::unlink(temp.c_str());
+            // A backup's copy is a SQLite database: what SQLite made beside it goes too.
+            for (const char* suffix : {"-journal", "-wal", "-shm"}) {
+                auto side = temp;
+                side += suffix;
+                struct stat ss {};
+                if (::lstat(side.c_str(), &ss) == 0 && S_ISREG(ss.st_mode) &&
+                    ss.st_uid == ::geteuid()) {
+                    ::unlink(side.c_str());
+                }
+            }
         }
     }
 }
@@ -252,6 +262,10 @@ void check_output_file(const std::filesystem::path& path, bool overwrite,
         throw Error(Status::conflict, fmt::format("{} already exists", name),
                     "pass --force to replace it");
     }
+}
+
+void remove_orphaned_temps_of(const std::filesystem::path& path) {
+    remove_orphaned_temps(folder_of(path), temp_prefix(path));
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view data, bool overwrite,

@@ -48,11 +48,28 @@ std::size_t display_width(std::string_view text) {
     return width;
 }
 
-// The text of a field without copying it; numbers are written into `scratch`.
+// Whether `text` can be shown as it is: printable ASCII, nearly every field of a large
+// listing. Anything else goes through escape_controls.
+bool plain_ascii(std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        auto b = static_cast<unsigned char>(c);
+        return b >= 0x20 && b < 0x7F;
+    });
+}
+
+// The text of a field as a human format (table, CSV, TSV) shows it, without copying it
+// when it is plain; numbers and escaped text are written into `scratch`. Whatever the
+// store holds (a name or a detail written with psql or sqlite3), C0 and C1 controls and
+// the format characters names refuse are escaped (\x1b), so that a row stays one line
+// and shows what is stored.
 std::string_view text_of(const Field& field, std::string& scratch) {
     switch (field.kind) {
     case Field::Kind::text:
-        return field.text;
+        if (plain_ascii(field.text)) {
+            return field.text;
+        }
+        scratch = escape_controls(field.text);
+        return scratch;
     case Field::Kind::number:
         scratch = std::to_string(field.number);
         return scratch;

@@ -93,6 +93,16 @@ Decision may_remove_app(const User& actor, const App& app) {
                             actor.name, printable(app.name)));
 }
 
+Decision may_remove_app_holding(const User& actor, const App& app, std::size_t others_active) {
+    if (actor.is_admin() || others_active == 0) {
+        return Decision::allow();
+    }
+    return deny(fmt::format(
+        "application {} holds {}; only an administrator can remove it", printable(app.name),
+        others_active == 1 ? std::string("an active token of another user")
+                           : fmt::format("{} active tokens of other users", others_active)));
+}
+
 Decision may_change_admins(std::int64_t admins_after) {
     if (admins_after >= 1) {
         return Decision::allow();

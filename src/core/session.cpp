@@ -117,7 +117,28 @@ Session::Session(const Paths& paths, const std::optional<std::string>& claimed, 
             m_paths.key = registry_key_path(*id);
         }
     }
-    const std::string name = acting_name(*m_store, claimed);
+    std::string name;
+    try {
+        name = acting_name(*m_store, claimed);
+    } catch (const Error& e) {
+        // On PostgreSQL a claim to act as someone else is refused (exit 3); when the login
+        // is a user of the registry, the refusal is theirs and is audited as theirs.
+        auto login = m_store->login();
+        if (e.status() == Status::permission && login && claimed) {
+            std::optional<User> user;
+            try {
+                user = m_store->find_user(*login, false);
+            } catch (const Error&) {
+                // The refusal is what the user must hear about, as in record_denial.
+            }
+            if (user) {
+                m_actor = std::move(*user);
+                deny(AuditEntry{0, now_ms(), m_actor.name, m_command, *claimed, "denied",
+                                fmt::format("asked to act as {}", *claimed)});
+            }
+        }
+        throw;
+    }
     auto user = m_store->find_user(name, false);
     if (!user) {
         refuse_unknown_actor(name);

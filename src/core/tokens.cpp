@@ -135,7 +135,7 @@ User require_user_named(Store& store, const std::string& name, bool include_remo
 }
 
 App require_app(Store& store, const std::string& name) {
-    validate_app_name(name);
+    validate_app_name_to_find(name);
     auto app = store.find_app(name);
     if (!app) {
         throw Error(Status::not_found, fmt::format("no application named {}", printable(name)));
@@ -412,7 +412,11 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
         wipe(text);
         throw;
     }
-    return TokenFile(std::move(text), {});
+    // Nothing but the record of the download changed: it may simply be run again.
+    return TokenFile(std::move(text),
+                     fmt::format("the download of token {} was recorded; get its file with "
+                                 "`tokenctl download {}`",
+                                 token_id, token_id));
 }
 
 TokenFile refresh_token(Session& session, const std::string& token_id, const Delivery& delivery) {

@@ -71,9 +71,11 @@ User set_user_role(Session& session, const std::string& name, Role role) {
             session.enforce(policy::may_change_admins(admins_without(store, user)), name);
         }
         store.set_role(user.id, role);
-        store.grant_login(user.name, role);
+        // Recorded before the login's grants change: an administrator who steps down may
+        // no longer append to the audit log once they have (PostgreSQL).
         session.audit_ok(user.name,
                          fmt::format("role {} -> {}", role_name(user.role), role_name(role)));
+        store.grant_login(user.name, role);
     });
     return changed;
 }
@@ -127,8 +129,8 @@ std::vector<std::string> remove_user(Session& session, const UserRemoval& plan) 
             store.revoke_token(id, session.actor().id, now);
         }
         store.mark_user_removed(user.id, now);
-        store.grant_login(user.name, std::nullopt);
         session.audit_ok(user.name, fmt::format("removed; {} tokens revoked", ids.size()));
+        store.grant_login(user.name, std::nullopt);
     });
     return revoked;
 }

@@ -78,6 +78,25 @@ bool is_format_char(char32_t cp) {
     return it != std::begin(table) && cp <= std::prev(it)->last;
 }
 
+// Spaces that a writer puts between the words of an application name: the ordinary,
+// no-break, narrow no-break and ideographic spaces. Allowed inside a name, never at either
+// end, where nothing shows them.
+bool is_inner_space(char32_t cp) {
+    return cp == 0x20 || cp == 0xA0 || cp == 0x202F || cp == 0x3000;
+}
+
+// What shows as a blank or as nothing, and is neither a control nor in the generated table
+// of format characters (scripts/gen-format-chars): the other Unicode spaces (ogham space
+// mark, the typographic spaces U+2000-U+200A, the medium mathematical space) and letters
+// and marks drawn blank (combining grapheme joiner, Khmer inherent vowels, Mongolian free
+// variation selectors, braille blank, Hangul fillers). Written out here rather than
+// generated: no Unicode property names exactly these. Refused anywhere in names and URIs.
+bool is_blank_looking(char32_t cp) {
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x205F || cp == 0x034F ||
+           cp == 0x115F || cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
+           (cp >= 0x180B && cp <= 0x180F) || cp == 0x2800 || cp == 0x3164 || cp == 0xFFA0;
+}
+
 // A secret's random part is 43 base62 characters; the checksum after it adds nothing secret.
 constexpr std::size_t k_secret_random = 43;
 
@@ -170,7 +189,7 @@ std::string escape_controls(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
         char32_t cp = 0;
         std::size_t len = utf8_sequence(text, i, cp);
-        if (len == 0 || is_control(cp) || is_format_char(cp)) {
+        if (len == 0 || is_control(cp) || is_format_char(cp) || is_blank_looking(cp)) {
             for (std::size_t k = 0; k < std::max<std::size_t>(len, 1); ++k) {
                 out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i + k]));
             }
@@ -214,7 +233,9 @@ void validate_user_name(std::string_view name) {
     refuse_secret("user name", name);
 }
 
-void validate_app_name(std::string_view name) {
+namespace {
+
+void check_app_name(std::string_view name, bool new_name) {
     if (name.empty()) {
         throw Error(Status::usage, "application name must not be empty");
     }
@@ -240,14 +261,34 @@ void validate_app_name(std::string_view name) {
                                     "character U+{:04X}",
                                     printable(name), static_cast<std::uint32_t>(cp)));
         }
+        if (new_name && is_blank_looking(cp)) {
+            throw Error(Status::usage,
+                        fmt::format("application name {} contains U+{:04X}, which shows as a "
+                                    "blank or as nothing",
+                                    printable(name), static_cast<std::uint32_t>(cp)));
+        }
+        if (new_name && is_inner_space(cp) && (i == 0 || i + len == name.size())) {
+            throw Error(Status::usage,
+                        fmt::format("application name {} has a leading or trailing space{}",
+                                    printable(name),
+                                    cp == 0x20 ? std::string()
+                                               : fmt::format(" (U+{:04X})",
+                                                             static_cast<std::uint32_t>(cp))),
+                        "a name begins and ends with a visible character");
+        }
         i += len;
     }
-    if (name.front() == ' ' || name.back() == ' ') {
-        throw Error(Status::usage, fmt::format("application name {} has a leading or trailing "
-                                               "space",
-                                               printable(name)));
-    }
     refuse_secret("application name", name);
+}
+
+} // namespace
+
+void validate_app_name(std::string_view name) {
+    check_app_name(name, true);
+}
+
+void validate_app_name_to_find(std::string_view name) {
+    check_app_name(name, false);
 }
 
 void validate_redirect_uri(std::string_view uri) {
@@ -271,8 +312,13 @@ void validate_redirect_uri(std::string_view uri) {
     for (std::size_t i = 0; i < uri.size();) {
         char32_t cp = 0;
         std::size_t len = utf8_sequence(uri, i, cp);
-        if (len == 0 || is_control(cp) || cp == 0x85 || cp == 0xA0) {
+        if (len == 0 || is_control(cp) || cp == 0x85) {
             throw bad("it contains an invalid byte or a control character");
+        }
+        if (is_inner_space(cp) || is_blank_looking(cp)) {
+            throw bad(fmt::format("it contains U+{:04X}, white space or a character shown "
+                                  "as a blank",
+                                  static_cast<std::uint32_t>(cp)));
         }
         if (is_format_char(cp)) {
             throw bad(fmt::format("it contains the invisible format character U+{:04X}",

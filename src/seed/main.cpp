@@ -175,13 +175,16 @@ Counts seed(const Options& options) {
 } // namespace
 
 int run(int argc, char** argv) {
-    CLI::App app{"Creates a new tokenctl database filled with users, applications and tokens "
-                 "(for benchmarks).",
+    CLI::App app{"Creates a new tokenctl registry filled with users, applications and tokens "
+                 "(for benchmarks): a SQLite database file, or a registry on PostgreSQL named "
+                 "by a postgresql:// URI.",
                  "tokenctl-seed"};
     Options options;
-    app.add_option("--db", options.db, "The new database (its key file goes beside it)")
+    app.add_option("--db", options.db,
+                   "The new registry: a SQLite file (its key file goes beside it) or a "
+                   "postgresql:// URI (the key file goes where tokenctl init puts it)")
         ->required()
-        ->option_text("PATH");
+        ->option_text("PATH|URI");
     app.add_option("--tokens", options.tokens, "Number of tokens")->required()->option_text("N");
     app.add_option("--users", options.users, "Number of non-admin users (default N/10, at least 1)")
         ->option_text("U");

@@ -10,6 +10,11 @@
 # work on both; a case about SQLite files alone is wrapped in `if sqlite_only; then`.
 #
 #   run [--stdin TEXT] ARGS...   runs tokenctl; sets RC, OUT, ERR
+#   run_closed_stdout ARGS...    runs tokenctl with a standard output nobody reads any more
+#                                (`| true` once true has exited: a pipe whose read end is
+#                                closed), SIGPIPE as a shell leaves it; sets RC (141 for a
+#                                death by SIGPIPE), ERR, and OUT empty
+#   run_full_stdout ARGS...      runs tokenctl with standard output on /dev/full
 #   expect_rc N                  the exit status
 #   expect_out TEXT              stdout exactly (a trailing newline is implied)
 #   expect_out_has TEXT / expect_err_has TEXT
@@ -97,6 +102,28 @@ run() {
   "$TOKENCTL_BIN" "$@" <"$TMP/stdin" >"$TMP/out" 2>"$TMP/err"
   RC=$?
   OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+}
+
+run_closed_stdout() {
+  python3 - "$TMP/err" "$TOKENCTL_BIN" "$@" <<'PY'
+import os, subprocess, sys
+read_end, write_end = os.pipe()
+os.close(read_end)
+with open(sys.argv[1], "wb") as err:
+    # restore_signals (the default) gives the command SIGPIPE's default action, as a
+    # shell does: a command that does not handle it dies of it.
+    rc = subprocess.call(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=write_end, stderr=err)
+sys.exit(128 - rc if rc < 0 else rc)
+PY
+  RC=$?
+  OUT=""
+  ERR=$(cat "$TMP/err")
+}
+run_full_stdout() {
+  "$TOKENCTL_BIN" "$@" </dev/null >/dev/full 2>"$TMP/err"
+  RC=$?
+  OUT=""
   ERR=$(cat "$TMP/err")
 }
 

@@ -276,4 +276,30 @@ expect_out ""
 run audit --subject "$(printf 'bad\001name')"
 expect_error 2
 
+
+case_ "on PostgreSQL, a login that asks to act as another user is refused (exit 3) and audited as itself"
+if [ "$BACKEND" = postgres ]; then
+  before=$(sql "select count(*) from audit where action = 'list' and outcome = 'denied' and actor = 'bob'")
+  PGUSER=bob "$TOKENCTL_REAL_BIN" --as alice list >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+  expect_error 3
+  expect_err_has "tokenctl: error: you are connected as bob, not alice: on a PostgreSQL registry you act as your login"
+  check test "$(sql "select count(*) from audit where action = 'list' and outcome = 'denied' and actor = 'bob' and subject = 'alice' and detail = 'asked to act as alice'")" = $((before + 1))
+  check test "$(sql "select login from audit order by id desc limit 1")" = bob
+  run audit --user bob --action list --format csv --no-headers
+  expect_rc 0
+  expect_out_has ",bob,list,alice,denied,asked to act as alice"
+  # A login that is no user of the registry cannot be audited (no grant): still exit 3.
+  PGUSER=nobody "$TOKENCTL_REAL_BIN" --as alice list >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+  expect_error 3
+else
+  SKIPPED=$((SKIPPED + 1))
+  printf 'SKIP [%s] PostgreSQL only\n' "$CASE"
+fi
+
 finish

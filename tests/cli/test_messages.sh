@@ -118,4 +118,24 @@ check test "$OUT" = "$expected"
 # Under a locale that is not UTF-8 the widths are the same.
 check test "$(LC_ALL=C "$TOKENCTL_BIN" list)" = "$OUT"
 
+
+case_ "a one-letter password in a PostgreSQL URI is hidden, and the rest of the message kept"
+# Port 1 of this host refuses connections: libpq's reason is a sentence full of o's.
+run --db 'postgresql://u:o@127.0.0.1:1/db?connect_timeout=5' whoami
+expect_rc 1
+expect_err_has "tokenctl: error: cannot connect to registry postgresql://u:***@127.0.0.1:1/db?connect_timeout=5: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"
+check test "$(printf '%s\n' "$ERR" | grep -c '\*\*\*')" = 1
+run --db 'postgresql:///db?host=127.0.0.1&port=1&user=u&password=n' whoami
+expect_rc 1
+expect_err_has "cannot connect to registry postgresql:///db?host=127.0.0.1&port=1&user=u&password=***: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"
+
+case_ "a raw @ in a PostgreSQL URI's password is refused (exit 2), its tail never shown"
+run --db 'postgresql://u:p@ss@127.0.0.1:1/db' whoami
+expect_error 2
+check test "$ERR" = "tokenctl: error: the user name or password in postgresql://u:***@127.0.0.1:1/db holds a raw @, which would be read as the start of the host
+hint: percent-encode it: @ is %40"
+TOKENCTL_DB='postgresql://u:s3cr@t-tail@127.0.0.1:1/db' run list
+expect_error 2
+if [[ $ERR == *t-tail* || $ERR == *s3cr* ]]; then fail "the password shows"; else pass; fi
+
 finish

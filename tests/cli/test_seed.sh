@@ -67,4 +67,13 @@ check test ! -e "$TMP/db/bad.db"
 seed --db "$TMP/db/bad.db"
 expect_rc 2
 
+
+case_ "--help says that --db takes a SQLite file or a postgresql:// URI"
+seed --help
+expect_rc 0
+expect_out_has "a SQLite database file, or a registry on PostgreSQL named by a postgresql:// URI"
+expect_out_has "--db PATH|URI"
+expect_out_has "a SQLite file (its key file goes beside it) or a postgresql:// URI"
+expect_err_empty
+
 finish

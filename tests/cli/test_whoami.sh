@@ -221,4 +221,28 @@ run --help
 expect_rc 0
 expect_out_has "whoami"
 
+
+case_ "check reports what the acting user may not run as skipped, never as ok"
+"$TOKENCTL_BIN" user add dora --role admin >/dev/null
+run check
+expect_rc 0
+check test -z "$(printf '%s\n' "$OUT" | grep -v '^ok ')"
+run --as alice check
+expect_rc 0
+check test "$(printf '%s\n' "$OUT" | grep -v '^ok ')" = "skipped integrity: administrators only
+skipped administrators: administrators only
+skipped audit-log: administrators only
+skipped secrets: administrators only"
+# An administrator who is not a PostgreSQL registry's owner: the server keeps every
+# token's sealed secrets from them, so the integrity and secrets checks are the owner's.
+run --as dora check
+expect_rc 0
+if [ "$BACKEND" = postgres ]; then
+  check test "$(printf '%s\n' "$OUT" | grep -v '^ok ')" = "skipped integrity: only the registry's owner reads every token's sealed secrets
+skipped secrets: only the registry's owner reads every token's sealed secrets"
+else
+  check test -z "$(printf '%s\n' "$OUT" | grep -v '^ok ')"
+fi
+expect_out_has "ok administrators"
+
 finish

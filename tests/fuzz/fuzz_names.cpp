@@ -88,6 +88,41 @@ bool has_secret_shape(std::string_view s) {
     return false;
 }
 
+// The first and the last code point of UTF-8 text that is valid and not empty.
+char32_t decode_at(std::string_view s, std::size_t i) {
+    auto b = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[k])); };
+    if (b(i) < 0x80) {
+        return b(i);
+    }
+    if (b(i) < 0xE0) {
+        return ((b(i) & 0x1F) << 6) | (b(i + 1) & 0x3F);
+    }
+    if (b(i) < 0xF0) {
+        return ((b(i) & 0x0F) << 12) | ((b(i + 1) & 0x3F) << 6) | (b(i + 2) & 0x3F);
+    }
+    return ((b(i) & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) | ((b(i + 2) & 0x3F) << 6) |
+           (b(i + 3) & 0x3F);
+}
+char32_t first_code_point(std::string_view s) {
+    return decode_at(s, 0);
+}
+char32_t last_code_point(std::string_view s) {
+    std::size_t i = s.size() - 1;
+    while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) {
+        --i;
+    }
+    return decode_at(s, i);
+}
+
+// Unicode's White_Space characters and those drawn blank (braille blank, Hangul fillers,
+// Khmer inherent vowels, the combining grapheme joiner), independent of the validator.
+bool is_blank(char32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000 || cp == 0x2800 || cp == 0x115F || cp == 0x1160 ||
+           cp == 0x3164 || cp == 0xFFA0 || cp == 0x17B4 || cp == 0x17B5 || cp == 0x034F;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -111,6 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::require(!has_secret_shape(text), "application name is not shaped like a secret");
         fuzz::require(text.front() != ' ' && text.back() != ' ',
                       "application name has no leading or trailing space");
+        fuzz::require(!is_blank(first_code_point(text)) && !is_blank(last_code_point(text)),
+                      "application name neither begins nor ends with a blank");
     }
 
     if (accepts(tokenctl::validate_token_id, text)) {

@@ -77,7 +77,9 @@ TEST_CASE("csv: RFC 4180 quoting and CRLF") {
                                          "alpha,1,\r\n"
                                          "\"a,\"\"b\"\"\",22,n\r\n"
                                          "日本,3,\r\n");
-    CHECK(render(Format::csv, {{"line\nbreak", 1, true}}, false) == "\"line\nbreak\",1,\r\n");
+    // Whatever the store holds, a field shows its line break escaped: a row stays a line.
+    CHECK(render(Format::csv, {{"line\nbreak", 1, true}}, false) == "line\\x0abreak,1,\r\n");
+    CHECK(render(Format::csv, {{"cr\r,x", 1, true}}, false) == "\"cr\\x0d,x\",1,\r\n");
 }
 
 TEST_CASE("tsv: tab-separated, escapes that keep a row on one line") {
@@ -85,7 +87,20 @@ TEST_CASE("tsv: tab-separated, escapes that keep a row on one line") {
                                          "alpha\t1\t\n"
                                          "a,\"b\"\t22\tn\n"
                                          "日本\t3\t\n");
-    CHECK(render(Format::tsv, {{"a\tb\nc", 1, true}}, false) == "a\\tb\\nc\t1\t\n");
+    CHECK(render(Format::tsv, {{"a\tb\nc", 1, true}}, false) == "a\\x09b\\x0ac\t1\t\n");
+}
+
+TEST_CASE("table, csv and tsv escape controls and format characters, JSON keeps them") {
+    // ESC, a C1 CSI, a right-to-left override, DEL and a byte that is not UTF-8.
+    const std::string hostile = "e\x1b[2Jv\xc2\x9bi\xe2\x80\xael\x7f\xff";
+    const std::string shown = "e\\x1b[2Jv\\xc2\\x9bi\\xe2\\x80\\xael\\x7f\\xff";
+    CHECK(render(Format::csv, {{hostile, 1, true}}, false) == shown + ",1,\r\n");
+    CHECK(render(Format::tsv, {{hostile, 1, true}}, false) == shown + "\t1\t\n");
+    CHECK(render(Format::table, {{hostile, 1, true}}, false) == shown + "   1\n");
+    CHECK(render(Format::json, {{"a\x1b\n", 1, true}}, false).find("a\\u001b\\n") !=
+          std::string::npos);
+    // Printable text, ASCII or not, is shown as it is.
+    CHECK(render(Format::csv, {{"Café 東京 ✓", 1, true}}, false) == "Café 東京 ✓,1,\r\n");
 }
 
 TEST_CASE("formats by name") {

@@ -87,3 +87,18 @@ TEST_CASE("the last administrator stays") {
     Decision d = may_change_admins(0);
     CHECK(d.status == Status::conflict);
 }
+
+TEST_CASE("a non-admin removes their application only while it holds no other user's token") {
+    App bobs;
+    bobs.id = 7;
+    bobs.name = "bob";
+    CHECK(may_remove_app_holding(bob, bobs, 0).allowed());
+    CHECK(may_remove_app_holding(admin, bobs, 3).allowed());
+    Decision one = may_remove_app_holding(bob, bobs, 1);
+    CHECK(one.status == Status::permission);
+    CHECK(one.reason == "application 'bob' holds an active token of another user; only an "
+                        "administrator can remove it");
+    CHECK(may_remove_app_holding(bob, bobs, 2).reason ==
+          "application 'bob' holds 2 active tokens of other users; only an administrator can "
+          "remove it");
+}

@@ -277,8 +277,22 @@ TEST_CASE("parse_location hides a PostgreSQL URI's passwords where libpq finds t
     // libpq's user info runs to the first '@' before any '/': a '?' belongs to it.
     CHECK(shown("postgresql://u:p?w@/db?host=/run/pg") ==
           std::pair(std::string("postgresql://u:***@/db?host=/run/pg"), Passwords{"p?w"}));
-    CHECK(shown("postgresql://u:p@w@host/db") ==
-          std::pair(std::string("postgresql://u:***@w@host/db"), Passwords{"p"}));
+    // A raw '@' in the user info: libpq would take what follows the first one for the
+    // host. Refused, and the message hides the password up to the last '@'.
+    for (std::string_view uri : {"postgresql://u:p@ss@host/db", "postgresql://a@b@host/db?x=1"}) {
+        try {
+            parse_location(uri);
+            FAIL("a raw @ in the user info was accepted: " << uri);
+        } catch (const Error& e) {
+            CHECK(e.status() == Status::usage);
+            CHECK(std::string_view(e.what()).find("ss@") == std::string_view::npos);
+            CHECK(std::string_view(e.what()).find("@host/db") != std::string_view::npos);
+        }
+    }
+    CHECK_THROWS_AS(parse_location("postgresql://u:p@ss@host/db"), Error);
+    // An '@' in the query, after the host, is the query's.
+    CHECK(shown("postgresql://u:pw@host?user=a@b.c") ==
+          std::pair(std::string("postgresql://u:***@host?user=a@b.c"), Passwords{"pw"}));
     // A '@' after the first '/' is no user info.
     CHECK(shown("postgresql://host/db?user=a@b.c") ==
           std::pair(std::string("postgresql://host/db?user=a@b.c"), Passwords{}));
@@ -295,4 +309,29 @@ TEST_CASE("parse_location hides a PostgreSQL URI's passwords where libpq finds t
                     Passwords{"k", ""}));
     CHECK(shown("postgresql:///db?xpassword=pw&&") ==
           std::pair(std::string("postgresql:///db?xpassword=pw&&"), Passwords{}));
+}
+
+TEST_CASE("hide_passwords hides a URI's passwords in a message, and nothing else") {
+    Location one = parse_location("postgresql://u:x@host/db");
+    // A one-letter password is hidden only where it stands as the password.
+    CHECK(hide_passwords("could not translate host name \"host\" to address: Name or service "
+                         "not known",
+                         one) ==
+          "could not translate host name \"host\" to address: Name or service not known");
+    CHECK(hide_passwords("invalid URI: \"postgresql://u:x@host/db\"", one) ==
+          "invalid URI: \"postgresql://u:***@host/db\"");
+    CHECK(hide_passwords("invalid percent-encoded token: \"x\"", one) ==
+          "invalid percent-encoded token: \"***\"");
+    CHECK(hide_passwords("max x0 x", one) == "max x0 x");
+
+    Location param = parse_location("postgresql:///db?host=/run/pg&password=p&user=u");
+    CHECK(hide_passwords("bad: password=p&user=u", param) == "bad: password=***&user=u");
+    CHECK(hide_passwords("password authentication failed for user \"u\"", param) ==
+          "password authentication failed for user \"u\"");
+
+    // A long one is hidden wherever it occurs.
+    Location long_one = parse_location("postgresql://u:correct-horse@host/db");
+    CHECK(hide_passwords("near correct-horse!", long_one) == "near ***!");
+    // A file path is no URI: nothing to hide.
+    CHECK(hide_passwords("a:x@b", parse_location("/tmp/x")) == "a:x@b");
 }

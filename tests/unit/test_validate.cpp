@@ -107,11 +107,43 @@ TEST_CASE("format characters (Cf) and C1 controls are refused in names and URIs"
         CHECK(status_of(validate_app_name, std::string("a") + c1) == Status::usage);
         CHECK(status_of(validate_redirect_uri, std::string("https://x/") + c1) == Status::usage);
     }
-    // Neighbours of the ranges are visible and stay allowed; so do the ignorable marks
-    // (variation selectors, the combining grapheme joiner), which emoji need.
-    for (const char* ok : {"\u00AC", "\u00AE", "\u2070", "\uFEFE", "\u202F", "\uFE0F", "\u034F",
-                           "\U000E0100", "\u3165"}) {
+    // Neighbours of the ranges are visible and stay allowed; so do the variation
+    // selectors, which emoji need.
+    for (const char* ok :
+         {"\u00AC", "\u00AE", "\u2070", "\uFEFE", "\uFE0F", "\U000E0100", "\u3165"}) {
         CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + ok) == Status::ok, ok);
+    }
+}
+
+TEST_CASE("names that read as spaces or nothing are refused") {
+    // White space a writer may put between words: inside a name only.
+    for (const char* space : {" ", "\u00A0", "\u202F", "\u3000"}) {
+        CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + space + "b") == Status::ok,
+                      printable(space));
+        for (std::string bad : {std::string(space) + "ci", "ci" + std::string(space),
+                                std::string(space), std::string(space) + space}) {
+            CHECK_MESSAGE(status_of(validate_app_name, bad) == Status::usage, printable(bad));
+        }
+        CHECK(status_of(validate_redirect_uri, std::string("https://x/a") + space + "b") ==
+              Status::usage);
+    }
+    // Other spaces, and what is drawn blank or as nothing: anywhere.
+    for (const char* blank :
+         {"\u1680", "\u2000", "\u2005", "\u200A", "\u205F", "\u034F", "\u115F", "\u1160", "\u17B4",
+          "\u17B5", "\u180B", "\u180E", "\u180F", "\u2800", "\u3164", "\uFFA0"}) {
+        for (std::string bad : {std::string(blank) + "ci", "ci" + std::string(blank),
+                                "c" + std::string(blank) + "i", std::string(blank)}) {
+            CHECK_MESSAGE(status_of(validate_app_name, bad) == Status::usage, printable(bad));
+        }
+        CHECK_MESSAGE(status_of(validate_redirect_uri, std::string("https://x/a") + blank) ==
+                          Status::usage,
+                      printable(blank));
+        CHECK(status_of(validate_user_name, std::string("a") + blank) == Status::usage);
+    }
+    // Their neighbours are visible.
+    for (const char* ok : {"\u17B3", "\u17B6", "\u2801", "\u034E", "\u1161", "\uFFA1"}) {
+        CHECK_MESSAGE(status_of(validate_app_name, std::string("a") + ok) == Status::ok,
+                      printable(ok));
     }
 }
 
@@ -141,6 +173,9 @@ TEST_CASE("escape_controls shows C0, C1, DEL, format characters and stray bytes 
     CHECK(escape_controls("plain caf\u00e9 \u2026") == "plain caf\u00e9 \u2026");
     CHECK(escape_controls("a\nb\x1b[0m\x7f") == "a\\x0ab\\x1b[0m\\x7f");
     CHECK(escape_controls("x\u009b31m") == "x\\xc2\\x9b31m");
+    // Blank-looking characters are shown too; the spaces a name may hold inside are not.
+    CHECK(escape_controls("ci\u2800") == "ci\\xe2\\xa0\\x80");
+    CHECK(escape_controls("a\u00a0b\u3000c") == "a\u00a0b\u3000c");
     CHECK(escape_controls("l\u202Er") == "l\\xe2\\x80\\xaer");
     CHECK(escape_controls("bad \xff\x9b end") == "bad \\xff\\x9b end");
 }
@@ -154,4 +189,16 @@ TEST_CASE("secrets are redacted from error text") {
     CHECK(redact_secrets("tca_") == "tca_");
     CHECK(redact_secrets("starts with tca_ and is") == "starts with tca_ and is");
     CHECK(redact_secrets("tca_1") == "tca_\u2026(redacted)");
+}
+
+TEST_CASE("a name that finds an existing application may hold what new names refuse") {
+    for (std::string old : {std::string("ci\u2800"), std::string("\u00a0ci"),
+                            std::string("c\u034fi"), std::string("ci ")}) {
+        CHECK_MESSAGE(status_of(validate_app_name, old) == Status::usage, printable(old));
+        CHECK_MESSAGE(status_of(validate_app_name_to_find, old) == Status::ok, printable(old));
+    }
+    // Controls, format characters and secrets never find anything.
+    for (std::string bad : {std::string("a\nb"), std::string("a\u202eb"), std::string()}) {
+        CHECK(status_of(validate_app_name_to_find, bad) == Status::usage);
+    }
 }

@@ -27,8 +27,10 @@ std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path,
 std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path);
 
 // Copies the database at `source` to the existing empty file `dest` with SQLite's online
-// backup: one consistent snapshot, while other processes go on reading and writing.
-void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest);
+// backup: one consistent snapshot, while other processes go on reading and writing. Errors
+// name the copy `shown` (the file `dest` becomes), not `dest`, a temporary file.
+void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest,
+                   const std::filesystem::path& shown);
 
 // The schema version this build writes and reads.
 int sqlite_schema_version();

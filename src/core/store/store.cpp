@@ -77,14 +77,20 @@ std::string percent_decoded(std::string_view text) {
 // runs to the first '@' before any '/' (a '?' may be part of it), its password from its
 // first ':'; a query parameter's keyword is percent-decoded first (pass%77ord is
 // password). sslpassword, the client key's, is hidden too. The passwords as written go
-// to `passwords`.
-std::string redact_uri(std::string_view uri, std::vector<std::string>& passwords) {
+// to `passwords`. A user info with a raw '@' in it (u:p@ss@host) is hidden up to its last
+// '@', and `raw_at` is set: libpq would read what follows its first '@' as the host.
+std::string redact_uri(std::string_view uri, std::vector<std::string>& passwords, bool& raw_at) {
     std::string out;
     auto scheme_end = uri.find("://");
     std::size_t rest = scheme_end == std::string_view::npos ? uri.size() : scheme_end + 3;
     out += uri.substr(0, rest);
     auto info_end = uri.find_first_of("@/", rest);
+    raw_at = false;
     if (info_end != std::string_view::npos && uri[info_end] == '@') {
+        // The host ends at the path or the query, whose '@'s are their own.
+        auto last_at = uri.substr(0, uri.find_first_of("/?", info_end)).rfind('@');
+        raw_at = last_at != info_end;
+        info_end = last_at;
         auto info = uri.substr(rest, info_end - rest);
         auto colon = info.find(':');
         out += info.substr(0, colon);
@@ -121,7 +127,66 @@ std::string redact_uri(std::string_view uri, std::vector<std::string>& passwords
     return out;
 }
 
+// Whether `text` has `what` at `at`, with `before` just before it (or nothing, when
+// `before` is empty) and one of `after` (or the end) just after it.
+bool framed(std::string_view text, std::size_t at, std::size_t size, std::string_view before,
+            std::string_view after) {
+    if (!before.empty() && (at == 0 || before.find(text[at - 1]) == std::string_view::npos)) {
+        return false;
+    }
+    std::size_t end = at + size;
+    return end == text.size() || after.find(text[end]) != std::string_view::npos;
+}
+
 } // namespace
+
+std::string hide_passwords(std::string_view text, const Location& location) {
+    std::string out(text);
+    if (location.kind != Location::Kind::postgres) {
+        return out;
+    }
+    // The whole URI, as libpq quotes it when it cannot parse it.
+    if (!location.uri.empty() && location.uri != location.text) {
+        for (auto at = out.find(location.uri); at != std::string::npos;
+             at = out.find(location.uri, at + location.text.size())) {
+            out.replace(at, location.uri.size(), location.text);
+        }
+    }
+    // A password alone, where a message can hold it: quoted, after "user:" in user info,
+    // or as a parameter's value. A short password (one letter, say) is sought only there,
+    // never as any run of letters of the message.
+    constexpr std::size_t k_long = 8;
+    constexpr std::string_view k_quotes = "\"'";
+    constexpr std::string_view k_value_end = "&\"' ";
+    for (const std::string& password : location.passwords) {
+        if (password.empty()) {
+            continue;
+        }
+        for (std::size_t at = out.find(password); at != std::string::npos;) {
+            bool hide = password.size() >= k_long ||
+                        framed(out, at, password.size(), k_quotes, k_quotes) ||
+                        framed(out, at, password.size(), ":", "@") ||
+                        framed(out, at, password.size(), "=", k_value_end);
+            if (hide) {
+                out.replace(at, password.size(), "***");
+                at = out.find(password, at + 3);
+            } else {
+                at = out.find(password, at + 1);
+            }
+        }
+    }
+    return out;
+}
+
+std::int64_t Store::count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
+                                               Millis now) {
+    TokenFilter filter;
+    filter.app_id = app_id;
+    filter.active_at = now;
+    std::int64_t others = 0;
+    for_each_token(filter, [&](const TokenRow& row) { others += row.user_id != user_id ? 1 : 0; });
+    return others;
+}
 
 void Store::insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) {
     for (const Token& token : tokens) {
@@ -165,7 +230,15 @@ Location parse_location(std::string_view text) {
     if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
         location.kind = Location::Kind::postgres;
         location.uri = location.text;
-        location.text = redact_uri(text, location.passwords);
+        bool raw_at = false;
+        location.text = redact_uri(text, location.passwords, raw_at);
+        if (raw_at) {
+            throw Error(Status::usage,
+                        fmt::format("the user name or password in {} holds a raw @, which would "
+                                    "be read as the start of the host",
+                                    location.text),
+                        "percent-encode it: @ is %40");
+        }
     } else {
         location.path = location.text;
     }

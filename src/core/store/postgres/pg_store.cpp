@@ -1,4 +1,5 @@
 #include "store/postgres/libpq.h"
+#include "store/postgres/sql.h"
 #include "store/token_columns.h"
 
 #include <tokenctl/error.h>
@@ -6,7 +7,6 @@
 #include <tokenctl/store/postgres.h>
 #include <tokenctl/validate.h>
 
-#include <fmt/args.h>
 #include <fmt/format.h>
 
 #include <array>
@@ -55,564 +55,48 @@ constexpr std::int64_t k_hidden_id = 0;
 // A listing this short is kept for the table format's second reading.
 constexpr std::size_t k_replay_rows = 2000;
 
-// The writers' lock: the registry's one row, which only its users may lock (outsiders have
-// no right on the schema), taken through these functions (they have no right to update
-// it). try_lock_writers() answers at once whether it got it.
-constexpr std::string_view k_lock_writers = R"sql(
-CREATE FUNCTION tokenctl.lock_writers() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    PERFORM 1 FROM tokenctl.registry FOR UPDATE;
-END
-$$;
-CREATE FUNCTION tokenctl.try_lock_writers() RETURNS boolean LANGUAGE sql SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT EXISTS (SELECT 1 FROM tokenctl.registry FOR UPDATE SKIP LOCKED)
-$$;
-)sql";
-
-// The only ways anyone but the owner changes an application or a token (no login is granted
-// UPDATE on them, so none can lock their rows and hold up an administrator's revocation):
-// each function checks who may, as row-level security would, and token_rules() checks the
-// rest.
-constexpr std::string_view k_change_functions = R"sql(
--- Revokes the active token of row `token_row`: administrators any, others their own.
-CREATE FUNCTION tokenctl.revoke_token(token_row bigint, at_ms bigint) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    UPDATE tokenctl.tokens t SET revoked_at = at_ms, revoked_by = tokenctl.my_id()
-    WHERE t.id = token_row AND t.revoked_at IS NULL
-        AND (tokenctl.is_admin() OR t.user_id = tokenctl.my_id());
-    RETURN FOUND;
-END
-$$;
--- Rotates both secrets of the caller's own token (token_rules: only while it is active).
-CREATE FUNCTION tokenctl.rotate_token(token_row bigint, new_issued_at bigint,
-    new_access_expires_at bigint, new_refresh_expires_at bigint, new_access_digest bytea,
-    new_refresh_digest bytea, new_access_sealed bytea, new_refresh_sealed bytea)
-RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    UPDATE tokenctl.tokens t SET issued_at = new_issued_at,
-        access_expires_at = new_access_expires_at, refresh_expires_at = new_refresh_expires_at,
-        access_digest = new_access_digest, refresh_digest = new_refresh_digest
-    WHERE t.id = token_row AND t.user_id = tokenctl.my_id();
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    UPDATE tokenctl.secrets s SET access_sealed = new_access_sealed,
-        refresh_sealed = new_refresh_sealed
-    WHERE s.token = token_row;
-    RETURN true;
-END
-$$;
--- Records a use of the caller's own token (download, refresh), at most once a minute.
-CREATE FUNCTION tokenctl.stamp_own_token_use(token_row bigint, at_ms bigint) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    UPDATE tokenctl.tokens t SET last_used_at = at_ms
-    WHERE t.id = token_row AND t.user_id = tokenctl.my_id()
-        AND (t.last_used_at IS NULL OR t.last_used_at <= at_ms - {last_use_resolution});
-    RETURN FOUND;
-END
-$$;
--- Marks an application removed: administrators any, others the one named after them.
-CREATE FUNCTION tokenctl.remove_app(app_row bigint, at_ms bigint) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    UPDATE tokenctl.apps a SET removed_at = at_ms
-    WHERE a.id = app_row AND a.removed_at IS NULL
-        AND (tokenctl.is_admin() OR tokenctl.fold(a.name) = tokenctl.fold(session_user));
-    RETURN FOUND;
-END
-$$;
-)sql";
-
-// The last administrator: nobody demotes or removes them, even two logins at once; nor the
-// schema's owner, the administrator of last resort (whose membership of the groups it
-// created the server keeps on PostgreSQL 16 and newer). The checks take the writers' lock
-// first, and refuse a snapshot older than the statement.
-constexpr std::string_view k_keep_an_admin = R"sql(
-CREATE OR REPLACE FUNCTION tokenctl.keep_an_admin() RETURNS trigger LANGUAGE plpgsql
-    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    IF OLD.role = 'admin' AND OLD.removed_at IS NULL AND
-       (NEW.role <> 'admin' OR NEW.removed_at IS NOT NULL) THEN
-        PERFORM tokenctl.lock_writers();
-        IF current_setting('transaction_isolation') <> 'read committed' THEN
-            RAISE EXCEPTION 'administrators change in READ COMMITTED transactions only'
-                USING ERRCODE = 'serialization_failure';
-        END IF;
-        -- Read after the lock, as it now stands: an administrator demoted by the writer
-        -- this one waited for changes no one.
-        IF EXISTS (SELECT 1 FROM tokenctl.users u WHERE u.removed_at IS NULL AND
-                   tokenctl.fold(u.name) = tokenctl.fold(session_user)) AND
-           NOT EXISTS (SELECT 1 FROM tokenctl.users u WHERE u.removed_at IS NULL AND
-                       u.role = 'admin' AND tokenctl.fold(u.name) = tokenctl.fold(session_user))
-        THEN
-            RAISE EXCEPTION '% is no longer an administrator of the registry', session_user
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
-                   WHERE n.nspname = 'tokenctl' AND
-                         tokenctl.fold(n.nspowner::regrole::text) = tokenctl.fold(OLD.name)) THEN
-            RAISE EXCEPTION '% owns the registry''s schema and stays its administrator', OLD.name
-                USING ERRCODE = 'TK002';
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM tokenctl.users WHERE role = 'admin' AND removed_at IS NULL
-                       AND id <> OLD.id) THEN
-            RAISE EXCEPTION 'that would leave the registry without an administrator'
-                USING ERRCODE = 'check_violation';
-        END IF;
-    END IF;
-    RETURN NEW;
-END
-$$;
-)sql";
-
-// verify's record of a use, by whoever holds the access token (its digest): at most once a
-// minute, at a time near the server's, and never waiting: a row locked by another
-// transaction is left unstamped.
-constexpr std::string_view k_stamp_token_use = R"sql(
-CREATE OR REPLACE FUNCTION tokenctl.stamp_token_use(digest bytea, now bigint) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-DECLARE
-    server_now bigint := (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint;
-BEGIN
-    IF tokenctl.my_id() IS NULL OR abs(now - server_now) > 300000 THEN
-        RETURN false;
-    END IF;
-    UPDATE tokenctl.tokens t SET last_used_at = now WHERE t.id = (
-        SELECT s.id FROM tokenctl.tokens s WHERE s.access_digest = digest
-            AND (s.last_used_at IS NULL OR s.last_used_at <= now - {last_use_resolution})
-        FOR UPDATE SKIP LOCKED);
-    RETURN FOUND;
-END
-$$;
-)sql";
-
-// Everyone appends to the audit log as the login they are, naming themselves, at the
-// server's time (give or take five minutes): no back-dated record, none in another's name.
-constexpr std::string_view k_audit_add = R"sql(
-CREATE POLICY audit_add ON tokenctl.audit FOR INSERT WITH CHECK (
-    login = session_user AND tokenctl.fold(actor) = tokenctl.fold(session_user) AND
-    abs(at - (extract(epoch FROM clock_timestamp()) * 1000)::bigint) <= 300000);
-)sql";
-
-// The schema, created by `init` in one transaction. Text compares byte-wise (COLLATE "C",
-// as SQLite's BINARY); user names case-insensitively by fold(), which folds ASCII letters
-// only, as SQLite's NOCASE. Times are milliseconds since the epoch, as on SQLite.
-constexpr std::string_view k_schema = R"sql(
-CREATE SCHEMA tokenctl;
-SET LOCAL search_path = tokenctl, pg_temp;
-
-CREATE FUNCTION fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, tokenctl, pg_temp
-    AS $$ SELECT pg_catalog.translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
-
-CREATE TABLE registry (
-    only_row       boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    application    text NOT NULL CHECK (application = 'tokenctl'),
-    schema_version integer NOT NULL,
-    registry_id    text NOT NULL
-);
-
-CREATE TABLE meta (
-    name  text COLLATE "C" PRIMARY KEY,
-    value bytea NOT NULL
-);
-
-CREATE TABLE users (
-    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name       text COLLATE "C" NOT NULL,
-    role       text NOT NULL CHECK (role IN ('admin', 'user', 'verifier')),
-    created_at bigint NOT NULL,
-    removed_at bigint
-);
-CREATE UNIQUE INDEX users_by_name ON users (fold(name));
-
-CREATE TABLE apps (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name         text COLLATE "C" NOT NULL,
-    redirect_uri text NOT NULL,
-    client_id    text COLLATE "C" NOT NULL UNIQUE,
-    created_at   bigint NOT NULL,
-    created_by   bigint NOT NULL REFERENCES users (id),
-    removed_at   bigint
-);
-CREATE UNIQUE INDEX apps_live_name ON apps (name) WHERE removed_at IS NULL;
-
-CREATE TABLE tokens (
-    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    token_id           text COLLATE "C" NOT NULL UNIQUE,
-    user_id            bigint NOT NULL REFERENCES users (id),
-    app_id             bigint NOT NULL REFERENCES apps (id),
-    created_by         bigint NOT NULL REFERENCES users (id),
-    generated_at       bigint NOT NULL,
-    issued_at          bigint NOT NULL,
-    access_ttl         bigint NOT NULL,
-    refresh_ttl        bigint NOT NULL,
-    access_expires_at  bigint NOT NULL,
-    refresh_expires_at bigint NOT NULL,
-    access_digest      bytea NOT NULL UNIQUE,
-    refresh_digest     bytea NOT NULL UNIQUE,
-    revoked_at         bigint,
-    revoked_by         bigint REFERENCES users (id),
-    last_used_at       bigint
-);
-CREATE INDEX tokens_by_user ON tokens (user_id, id);
-CREATE INDEX tokens_by_app ON tokens (app_id, id);
-CREATE INDEX tokens_active_by_refresh_expiry ON tokens (refresh_expires_at)
-    WHERE revoked_at IS NULL;
-CREATE INDEX tokens_active_by_last_use ON tokens (coalesce(last_used_at, generated_at))
-    WHERE revoked_at IS NULL;
-
--- The sealed secrets, apart from the rows listings read, so that grants and policies can
--- keep them to the token's own user.
-CREATE TABLE secrets (
-    token          bigint PRIMARY KEY REFERENCES tokens (id),
-    access_sealed  bytea NOT NULL,
-    refresh_sealed bytea NOT NULL
-);
-
-CREATE TABLE audit (
-    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at      bigint NOT NULL,
-    actor   text COLLATE "C" NOT NULL,
-    action  text COLLATE "C" NOT NULL,
-    subject text COLLATE "C" NOT NULL DEFAULT '',
-    outcome text NOT NULL CHECK (outcome IN ('ok', 'denied')),
-    detail  text NOT NULL DEFAULT '',
-    login   text NOT NULL DEFAULT session_user
-);
-CREATE INDEX audit_by_actor ON audit (fold(actor), id);
-CREATE INDEX audit_by_action ON audit (action, id);
-CREATE INDEX audit_by_time ON audit (at);
-
-CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    RAISE EXCEPTION 'audit records cannot be %',
-        CASE TG_OP WHEN 'UPDATE' THEN 'changed' ELSE 'deleted' END
-        USING ERRCODE = 'insufficient_privilege';
-END
-$$;
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-    FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-    FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_is_append_only();
-
--- Who the connecting login is in the registry. SECURITY DEFINER: they read users past its
--- policies; session_user, not current_user, so that SET ROLE changes nothing.
-CREATE FUNCTION my_id() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT id FROM tokenctl.users
-    WHERE tokenctl.fold(name) = tokenctl.fold(session_user) AND removed_at IS NULL
-$$;
-CREATE FUNCTION is_admin() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce((SELECT role = 'admin' FROM tokenctl.users WHERE tokenctl.fold(name) =
-                     tokenctl.fold(session_user) AND removed_at IS NULL), false)
-$$;
-
--- What the policies below ask of other tables, read past those tables' own policies (a
--- policy that read them directly would recurse): arrays, so that each is read once a
--- statement.
-CREATE FUNCTION my_app_ids() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce(array_agg(DISTINCT t.app_id), '{{}}') FROM tokenctl.tokens t
-    WHERE t.user_id = tokenctl.my_id()
-$$;
-CREATE FUNCTION my_app_creators() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce(array_agg(DISTINCT a.created_by), '{{}}') FROM tokenctl.apps a
-    WHERE a.id = ANY (tokenctl.my_app_ids())
-$$;
-CREATE FUNCTION apps_named_as_me() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce(array_agg(a.id), '{{}}') FROM tokenctl.apps a
-    WHERE tokenctl.fold(a.name) = tokenctl.fold(session_user)
-$$;
-CREATE FUNCTION role_of(id bigint) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT role FROM tokenctl.users WHERE users.id = $1 AND removed_at IS NULL
-$$;
-
-{lock_writers}
-{change_functions}
--- Row-level security: what each login reads and writes, whatever client it uses. The
--- owner (the administrator of last resort) is not subject to it. (SELECT f()) runs f once
--- a statement, not once a row.
-ALTER TABLE users ENABLE ROW LEVEL SECURITY;
-ALTER TABLE apps ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
-ALTER TABLE audit ENABLE ROW LEVEL SECURITY;
-
--- Users: administrators read everyone; others their own row and the creators of the
--- applications they hold tokens of (app list shows them). Only administrators write.
-CREATE POLICY users_read ON users FOR SELECT USING (
-    (SELECT is_admin()) OR id = (SELECT my_id()) OR id = ANY ((SELECT my_app_creators())::bigint[]));
-CREATE POLICY users_add ON users FOR INSERT WITH CHECK ((SELECT is_admin()));
-CREATE POLICY users_change ON users FOR UPDATE USING ((SELECT is_admin()))
-    WITH CHECK ((SELECT is_admin()));
-
--- Applications: administrators read any; others those they created or hold tokens of, and
--- create only the one named after them (remove_app() removes them).
-CREATE POLICY apps_read ON apps FOR SELECT USING (
-    (SELECT is_admin()) OR created_by = (SELECT my_id()) OR fold(name) = fold(session_user)
-    OR id = ANY ((SELECT my_app_ids())::bigint[]));
-CREATE POLICY apps_add ON apps FOR INSERT WITH CHECK (
-    created_by = (SELECT my_id()) AND ((SELECT is_admin()) OR fold(name) = fold(session_user)));
-
--- Tokens: administrators read any, and create them for themselves and for non-admin users;
--- others read and create only their own, of their application (the functions above change
--- them).
-CREATE POLICY tokens_read ON tokens FOR SELECT
-    USING ((SELECT is_admin()) OR user_id = (SELECT my_id()));
-CREATE POLICY tokens_add ON tokens FOR INSERT WITH CHECK (
-    created_by = (SELECT my_id()) AND (
-        (user_id = (SELECT my_id()) AND
-         ((SELECT is_admin()) OR app_id = ANY ((SELECT apps_named_as_me())::bigint[])))
-        OR ((SELECT is_admin()) AND role_of(user_id) = 'user')));
-
--- Sealed secrets: only the token's own user reads them (and rotates them, through
--- rotate_token()), administrators included; whoever creates the token stores them once.
-CREATE POLICY secrets_read ON secrets FOR SELECT USING (EXISTS (
-    SELECT 1 FROM tokens t WHERE t.id = token AND t.user_id = (SELECT my_id())));
-CREATE POLICY secrets_add ON secrets FOR INSERT WITH CHECK (EXISTS (
-    SELECT 1 FROM tokens t WHERE t.id = token AND t.created_by = (SELECT my_id())));
-
--- Audit: administrators read it; everyone appends, as the login they are.
-CREATE POLICY audit_read ON audit FOR SELECT USING ((SELECT is_admin()));
-{audit_add}
-
--- What no policy can say. A token's identity never changes; a revoked token stays revoked,
--- by whom it was; whoever revokes is the acting login; only the token's own user rotates
--- it, and only while it is active.
-CREATE FUNCTION token_rules() RETURNS trigger LANGUAGE plpgsql
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    IF (NEW.token_id, NEW.user_id, NEW.app_id, NEW.created_by, NEW.generated_at,
-        NEW.access_ttl, NEW.refresh_ttl) IS DISTINCT FROM
-       (OLD.token_id, OLD.user_id, OLD.app_id, OLD.created_by, OLD.generated_at,
-        OLD.access_ttl, OLD.refresh_ttl) THEN
-        RAISE EXCEPTION 'a token''s ID, user, application and creation never change'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF OLD.revoked_at IS NOT NULL AND (NEW.revoked_at, NEW.revoked_by) IS DISTINCT FROM
-                                      (OLD.revoked_at, OLD.revoked_by) THEN
-        RAISE EXCEPTION 'a revoked token stays revoked' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL
-       AND NEW.revoked_by IS DISTINCT FROM tokenctl.my_id() THEN
-        RAISE EXCEPTION 'a token is revoked by the acting login'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF OLD.revoked_at IS NULL AND NEW.revoked_at IS NULL AND NEW.revoked_by IS NOT NULL THEN
-        RAISE EXCEPTION 'only a revocation names who revoked'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF (NEW.issued_at, NEW.access_expires_at, NEW.refresh_expires_at, NEW.access_digest,
-        NEW.refresh_digest) IS DISTINCT FROM
-       (OLD.issued_at, OLD.access_expires_at, OLD.refresh_expires_at, OLD.access_digest,
-        OLD.refresh_digest) THEN
-        IF OLD.user_id IS DISTINCT FROM tokenctl.my_id() THEN
-            RAISE EXCEPTION 'only a token''s own user rotates it'
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-        IF OLD.revoked_at IS NOT NULL OR NEW.revoked_at IS NOT NULL OR
-           OLD.refresh_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint THEN
-            RAISE EXCEPTION 'only an active token is rotated'
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER token_rules BEFORE UPDATE ON tokens
-    FOR EACH ROW EXECUTE FUNCTION token_rules();
-
-{keep_an_admin}
-CREATE TRIGGER keep_an_admin BEFORE UPDATE ON users
-    FOR EACH ROW EXECUTE FUNCTION keep_an_admin();
-
--- verify, for any user of the registry, verifiers included, who read no tokens: the one
--- token whose current access token has this digest, without its sealed secrets.
-CREATE FUNCTION token_by_access_digest(digest bytea) RETURNS TABLE (
-    id bigint, token_id text, user_id bigint, user_name text, app_name text,
-    redirect_uri text, generated_at bigint, access_expires_at bigint,
-    refresh_expires_at bigint, revoked_at bigint, client_id text, last_used_at bigint,
-    app_id bigint, created_by bigint, issued_at bigint, access_ttl bigint,
-    refresh_ttl bigint, access_digest bytea, refresh_digest bytea, access_sealed bytea,
-    refresh_sealed bytea)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at,
-           t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id,
-           t.last_used_at, t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl,
-           t.access_digest, t.refresh_digest, NULL::bytea, NULL::bytea
-    FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id
-         JOIN tokenctl.apps a ON a.id = t.app_id
-    WHERE t.access_digest = $1 AND tokenctl.my_id() IS NOT NULL
-$$;
--- Whether a token ID or a live application name exists, for a user of the registry who may
--- not read it: tokenctl then refuses it as another user's (exit 3), as on SQLite, instead
--- of calling it missing. Nothing else of it is told.
-CREATE FUNCTION token_exists(token_id text) RETURNS boolean LANGUAGE sql STABLE
-    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
-        SELECT 1 FROM tokenctl.tokens t WHERE t.token_id = $1)
-$$;
-CREATE FUNCTION user_exists(name text, include_removed boolean) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
-        SELECT 1 FROM tokenctl.users u WHERE tokenctl.fold(u.name) = tokenctl.fold($1)
-        AND ($2 OR u.removed_at IS NULL))
-$$;
-CREATE FUNCTION app_exists(name text) RETURNS boolean LANGUAGE sql STABLE
-    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
-        SELECT 1 FROM tokenctl.apps a WHERE a.name = $1 AND a.removed_at IS NULL)
-$$;
-
--- A write's check that what it read before taking the lock is still so (the key check).
-CREATE FUNCTION require_meta(name text, value bytea) RETURNS void LANGUAGE plpgsql
-    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM tokenctl.meta m WHERE m.name = $1 AND m.value = $2) THEN
-        RAISE EXCEPTION 'the registry''s % changed', $1 USING ERRCODE = '{changed}';
-    END IF;
-END
-$$;
-{stamp_token_use}
-)sql";
-
-// The group roles of a registry (roles are the server's, so their names carry the
-// registry's ID), and what each is granted. `user add` makes a login a member of its
-// role's group; `set-role` and `remove` move or take away that membership. The function
-// that does it runs as the schema's owner, for administrators only.
-constexpr std::string_view k_grants = R"sql(
-CREATE ROLE {admin} NOLOGIN;
-CREATE ROLE {user} NOLOGIN;
-CREATE ROLE {verifier} NOLOGIN;
-REVOKE ALL ON SCHEMA tokenctl FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
-GRANT USAGE ON SCHEMA tokenctl TO {admin}, {user}, {verifier};
-
--- Everyone: the registry's mark and key check, their own row and tokens (a verifier has
--- none: whoami counts them), the audit log to append to, and verify.
-GRANT SELECT ON tokenctl.registry, tokenctl.meta TO {admin}, {user}, {verifier};
-GRANT SELECT ON tokenctl.users, tokenctl.tokens TO {admin}, {user}, {verifier};
-GRANT INSERT (at, actor, action, subject, outcome, detail) ON tokenctl.audit
-    TO {admin}, {user}, {verifier};
-GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_admin(),
-    tokenctl.my_app_ids(), tokenctl.my_app_creators(), tokenctl.apps_named_as_me(),
-    tokenctl.role_of(bigint), tokenctl.require_meta(text, bytea),
-    tokenctl.token_exists(text), tokenctl.app_exists(text), tokenctl.user_exists(text, boolean),
-    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bytea, bigint),
-    tokenctl.lock_writers(), tokenctl.try_lock_writers()
-    TO {admin}, {user}, {verifier};
-
--- Users and administrators: applications and tokens, as the policies allow; changed only
--- through the functions that check who may (no UPDATE: no row lock to hold).
-GRANT SELECT, INSERT ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets TO {admin}, {user};
-GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
-    tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
-    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
-    TO {admin}, {user};
-
--- Administrators: users, and the audit log.
-GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
-    ON tokenctl.users TO {admin};
-GRANT SELECT ON tokenctl.audit TO {admin};
-
--- user add, set-role and remove: a login's group role, changed for administrators by this
--- function, which runs as the schema's owner (it may grant the roles it created).
-CREATE FUNCTION tokenctl.grant_registry_role(login text, role text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-BEGIN
-    IF NOT tokenctl.is_admin() THEN
-        RAISE EXCEPTION 'only an administrator of the registry changes its grants'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    EXECUTE format('REVOKE %I, %I, %I FROM %I', {admin_text}, {user_text}, {verifier_text},
-                   login);
-    IF role IS NOT NULL THEN
-        EXECUTE format('GRANT %I TO %I', 'tokenctl_' || {id_text} || '_' || role, login);
-    END IF;
-END
-$$;
-REVOKE ALL ON FUNCTION tokenctl.grant_registry_role(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tokenctl.grant_registry_role(text, text) TO {admin};
-)sql";
-
-// Version 1 to 2: the functions above that changed or are new, the audit log's insert
-// policy, and every function's search_path pinned.
-constexpr std::string_view k_upgrade_to_2 = R"sql(
-{lock_writers}
-{change_functions}
-DROP POLICY apps_change ON tokenctl.apps;
-DROP POLICY tokens_change ON tokenctl.tokens;
-DROP POLICY secrets_change ON tokenctl.secrets;
-REVOKE UPDATE ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets
-    FROM {admin}, {user}, {verifier};
-{keep_an_admin}
-{stamp_token_use}
-DROP POLICY audit_add ON tokenctl.audit;
-{audit_add}
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
-    TO {admin}, {user}, {verifier};
-GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
-    tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
-    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
-    TO {admin}, {user};
-DO $$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
-             WHERE p.pronamespace = 'tokenctl'::regnamespace LOOP
-        EXECUTE pg_catalog.format(
-            'ALTER FUNCTION %s SET search_path = pg_catalog, tokenctl, pg_temp', f);
-    END LOOP;
-END
-$$;
-)sql";
-
-// The named pieces of SQL that k_schema, k_grants and the upgrades are made of, for the
-// registry `id`.
-fmt::dynamic_format_arg_store<fmt::format_context> schema_args(const std::string& id) {
+// The schema's SQL (sql/*.sql) for the registry `id`: each @NAME@ replaced by its value.
+std::string schema_sql(std::string_view text, const std::string& id) {
     auto group = [&](std::string_view role) { return fmt::format("tokenctl_{}_{}", id, role); };
-    auto quoted = [](const std::string& text) { return "'" + text + "'"; };
-    fmt::dynamic_format_arg_store<fmt::format_context> args;
-    args.push_back(fmt::arg("lock_writers", k_lock_writers));
-    args.push_back(fmt::arg("change_functions", fmt::format(fmt::runtime(k_change_functions),
-                                                            fmt::arg("last_use_resolution",
-                                                                     k_last_use_resolution_ms))));
-    args.push_back(fmt::arg("keep_an_admin", k_keep_an_admin));
-    args.push_back(fmt::arg(
-        "stamp_token_use", fmt::format(fmt::runtime(k_stamp_token_use),
-                                       fmt::arg("last_use_resolution", k_last_use_resolution_ms))));
-    args.push_back(fmt::arg("audit_add", k_audit_add));
-    args.push_back(fmt::arg("changed", k_changed));
-    args.push_back(fmt::arg("admin", group("admin")));
-    args.push_back(fmt::arg("user", group("user")));
-    args.push_back(fmt::arg("verifier", group("verifier")));
-    args.push_back(fmt::arg("admin_text", quoted(group("admin"))));
-    args.push_back(fmt::arg("user_text", quoted(group("user"))));
-    args.push_back(fmt::arg("verifier_text", quoted(group("verifier"))));
-    args.push_back(fmt::arg("id_text", quoted(id)));
-    return args;
+    auto quoted = [](const std::string& value) { return "'" + value + "'"; };
+    const std::map<std::string, std::string, std::less<>> values = {
+        {"admin", group("admin")},
+        {"user", group("user")},
+        {"verifier", group("verifier")},
+        {"admin_text", quoted(group("admin"))},
+        {"user_text", quoted(group("user"))},
+        {"verifier_text", quoted(group("verifier"))},
+        {"id_text", quoted(id)},
+        {"changed", std::string(k_changed)},
+        {"owner_stays", std::string(k_owner_stays)},
+        {"last_use_resolution", std::to_string(k_last_use_resolution_ms)},
+    };
+    std::string out;
+    std::size_t at = 0;
+    for (auto open = text.find('@'); open != std::string_view::npos; open = text.find('@', at)) {
+        auto close = text.find('@', open + 1);
+        auto value = close == std::string_view::npos
+                         ? values.end()
+                         : values.find(text.substr(open + 1, close - open - 1));
+        if (value == values.end()) {
+            out += text.substr(at, open + 1 - at); // an @ of the SQL itself
+            at = open + 1;
+            continue;
+        }
+        out += text.substr(at, open - at);
+        out += value->second;
+        at = close + 1;
+    }
+    out += text.substr(at);
+    return out;
 }
 
-// What upgrades schema version `from` to from + 1.
+// What upgrades schema version `from` to from + 1: every function replaced as the newest
+// version has it, then what else changed.
 std::string upgrade_sql(int from, const std::string& id) {
     switch (from) {
     case 1:
-        return fmt::vformat(k_upgrade_to_2, schema_args(id));
+        return schema_sql(sql::k_functions, id) + schema_sql(sql::k_upgrade_2, id);
     default:
         throw Error(Status::failure, fmt::format("no upgrade from schema version {}", from));
     }
@@ -887,9 +371,10 @@ class PostgresStore final : public Store {
             }
             const std::string id = random_hex(8);
             m_registry_id = id;
-            const auto args = schema_args(id);
-            exec("create the registry", fmt::vformat(k_schema, args));
-            exec("create the registry's roles", fmt::vformat(k_grants, args));
+            exec("create the registry",
+                 "CREATE SCHEMA tokenctl;\n" + schema_sql(sql::k_functions, id) +
+                     schema_sql(sql::k_tables, id) + schema_sql(sql::k_policies, id));
+            exec("create the registry's roles", schema_sql(sql::k_grants, id));
             run("mark the registry",
                 "INSERT INTO tokenctl.registry (application, schema_version, registry_id) "
                 "VALUES ('tokenctl', $1, $2)",
@@ -1497,15 +982,7 @@ class PostgresStore final : public Store {
         }
         if (pq.PQstatus(m_conn) != CONNECTION_OK) {
             // libpq quotes a malformed part of the URI, which may be the password.
-            std::string reason = one_line(pq.PQerrorMessage(m_conn));
-            for (const std::string& password : location.passwords) {
-                if (!password.empty()) {
-                    for (auto at = reason.find(password); at != std::string::npos;
-                         at = reason.find(password, at + 3)) {
-                        reason.replace(at, password.size(), "***");
-                    }
-                }
-            }
+            std::string reason = hide_passwords(one_line(pq.PQerrorMessage(m_conn)), location);
             // The constructor throws: no destructor will close it.
             pq.PQfinish(std::exchange(m_conn, nullptr));
             throw Error(Status::failure,

@@ -761,9 +761,18 @@ class SqliteStore final : public Store {
             std::vector<std::string> problems;
             SQLite::Statement integrity(*m_db, "PRAGMA integrity_check");
             while (integrity.executeStep()) {
-                std::string line = integrity.getColumn(0).getString();
-                if (line != "ok") {
-                    problems.push_back(std::move(line));
+                // One row may hold several lines, under a "*** in database main ***" title:
+                // one problem each, so that check's line stays one line.
+                std::string text = integrity.getColumn(0).getString();
+                std::size_t at = 0;
+                while (at <= text.size()) {
+                    std::size_t end = std::min(text.find('\n', at), text.size());
+                    std::string line = text.substr(at, end - at);
+                    if (!line.empty() && line != "ok" &&
+                        !(line.starts_with("*** ") && line.ends_with(" ***"))) {
+                        problems.push_back(std::move(line));
+                    }
+                    at = end + 1;
                 }
             }
             SQLite::Statement keys(*m_db, "PRAGMA foreign_key_check");
@@ -1132,7 +1141,8 @@ std::unique_ptr<Store> create_sqlite_store(const std::filesystem::path& path) {
     return std::make_unique<SqliteStore>(path, ::geteuid(), true, SqliteOptions{});
 }
 
-void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest) {
+void sqlite_backup(const std::filesystem::path& source, const std::filesystem::path& dest,
+                   const std::filesystem::path& shown) {
     check_header(source);
     try {
         // A source this process cannot write is read as the store reads it, so that SQLite
@@ -1146,7 +1156,7 @@ void sqlite_backup(const std::filesystem::path& source, const std::filesystem::p
         backup.executeStep(); // every page at once: one snapshot of the source
     } catch (const SQLite::Exception& e) {
         throw Error(Status::failure, fmt::format("cannot copy database {} to {}: {}",
-                                                 source.string(), dest.string(), e.what()));
+                                                 source.string(), shown.string(), e.what()));
     }
 }
 

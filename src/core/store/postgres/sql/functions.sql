@@ -1,0 +1,300 @@
+-- Every function of the schema tokenctl: created by init (before the tables, whose
+-- bodies are checked when called), and replaced by every upgrade, so that an upgraded
+-- registry runs the same code as a new one.
+--
+-- Each runs with search_path = pg_catalog, tokenctl, pg_temp: the server's catalog first,
+-- pg_temp last (left out, it would be searched FIRST for tables and types, and any login
+-- may create objects there), and names what it uses with its schema. EXECUTE is revoked
+-- from PUBLIC and granted to the groups that need it (grants.sql, upgrade-2.sql).
+SET LOCAL check_function_bodies = off;
+
+-- User names compare case-insensitively by fold(), which folds ASCII letters only, as
+-- SQLite's NOCASE.
+CREATE OR REPLACE FUNCTION tokenctl.fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, tokenctl, pg_temp
+    AS $$ SELECT pg_catalog.translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
+
+CREATE OR REPLACE FUNCTION tokenctl.audit_is_append_only() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'audit records cannot be %',
+        CASE TG_OP WHEN 'UPDATE' THEN 'changed' ELSE 'deleted' END
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+-- Who the connecting login is in the registry. SECURITY DEFINER: they read users past its
+-- policies; session_user, not current_user, so that SET ROLE changes nothing.
+CREATE OR REPLACE FUNCTION tokenctl.my_id() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT id FROM tokenctl.users
+    WHERE tokenctl.fold(name) = tokenctl.fold(session_user) AND removed_at IS NULL
+$$;
+CREATE OR REPLACE FUNCTION tokenctl.is_admin() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT coalesce((SELECT role = 'admin' FROM tokenctl.users WHERE tokenctl.fold(name) =
+                     tokenctl.fold(session_user) AND removed_at IS NULL), false)
+$$;
+
+-- What the policies (policies.sql) ask of other tables, read past those tables' own policies (a
+-- policy that read them directly would recurse): arrays, so that each is read once a
+-- statement.
+CREATE OR REPLACE FUNCTION tokenctl.my_app_ids() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT coalesce(array_agg(DISTINCT t.app_id), '{}') FROM tokenctl.tokens t
+    WHERE t.user_id = tokenctl.my_id()
+$$;
+CREATE OR REPLACE FUNCTION tokenctl.my_app_creators() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT coalesce(array_agg(DISTINCT a.created_by), '{}') FROM tokenctl.apps a
+    WHERE a.id = ANY (tokenctl.my_app_ids())
+$$;
+CREATE OR REPLACE FUNCTION tokenctl.apps_named_as_me() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT coalesce(array_agg(a.id), '{}') FROM tokenctl.apps a
+    WHERE tokenctl.fold(a.name) = tokenctl.fold(session_user)
+$$;
+CREATE OR REPLACE FUNCTION tokenctl.role_of(id bigint) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT role FROM tokenctl.users WHERE users.id = $1 AND removed_at IS NULL
+$$;
+
+-- The writers' lock: the registry's one row, which only its users may lock (outsiders have
+-- no right on the schema), taken through these functions (they have no right to update
+-- it). try_lock_writers() answers at once whether it got it.
+CREATE OR REPLACE FUNCTION tokenctl.lock_writers() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM tokenctl.registry FOR UPDATE;
+END
+$$;
+CREATE OR REPLACE FUNCTION tokenctl.try_lock_writers() RETURNS boolean LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM tokenctl.registry FOR UPDATE SKIP LOCKED)
+$$;
+
+-- The only ways anyone but the owner changes an application or a token (no login is
+-- granted UPDATE on them, so none can lock their rows and hold up an administrator's
+-- revocation): each checks who may, as row-level security would, and token_rules() checks
+-- the rest.
+--
+-- Revokes the active token of row `token_row`: administrators any, others their own.
+CREATE OR REPLACE FUNCTION tokenctl.revoke_token(token_row bigint, at_ms bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.tokens t SET revoked_at = at_ms, revoked_by = tokenctl.my_id()
+    WHERE t.id = token_row AND t.revoked_at IS NULL
+        AND (tokenctl.is_admin() OR t.user_id = tokenctl.my_id());
+    RETURN FOUND;
+END
+$$;
+-- Rotates both secrets of the caller's own token (token_rules: only while it is active).
+CREATE OR REPLACE FUNCTION tokenctl.rotate_token(token_row bigint, new_issued_at bigint,
+    new_access_expires_at bigint, new_refresh_expires_at bigint, new_access_digest bytea,
+    new_refresh_digest bytea, new_access_sealed bytea, new_refresh_sealed bytea)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.tokens t SET issued_at = new_issued_at,
+        access_expires_at = new_access_expires_at, refresh_expires_at = new_refresh_expires_at,
+        access_digest = new_access_digest, refresh_digest = new_refresh_digest
+    WHERE t.id = token_row AND t.user_id = tokenctl.my_id();
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE tokenctl.secrets s SET access_sealed = new_access_sealed,
+        refresh_sealed = new_refresh_sealed
+    WHERE s.token = token_row;
+    RETURN true;
+END
+$$;
+-- Records a use of the caller's own token (download, refresh), at most once a minute.
+CREATE OR REPLACE FUNCTION tokenctl.stamp_own_token_use(token_row bigint, at_ms bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.tokens t SET last_used_at = at_ms
+    WHERE t.id = token_row AND t.user_id = tokenctl.my_id()
+        AND (t.last_used_at IS NULL OR t.last_used_at <= at_ms - @last_use_resolution@);
+    RETURN FOUND;
+END
+$$;
+-- Marks an application removed: administrators any, others the one named after them.
+CREATE OR REPLACE FUNCTION tokenctl.remove_app(app_row bigint, at_ms bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    UPDATE tokenctl.apps a SET removed_at = at_ms
+    WHERE a.id = app_row AND a.removed_at IS NULL
+        AND (tokenctl.is_admin() OR tokenctl.fold(a.name) = tokenctl.fold(session_user));
+    RETURN FOUND;
+END
+$$;
+
+-- The trigger of what no policy can say. A token's identity never changes; a revoked token
+-- stays revoked, by whom it was; whoever revokes is the acting login; only the token's own
+-- user rotates it, and only while it is active.
+CREATE OR REPLACE FUNCTION tokenctl.token_rules() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF (NEW.token_id, NEW.user_id, NEW.app_id, NEW.created_by, NEW.generated_at,
+        NEW.access_ttl, NEW.refresh_ttl) IS DISTINCT FROM
+       (OLD.token_id, OLD.user_id, OLD.app_id, OLD.created_by, OLD.generated_at,
+        OLD.access_ttl, OLD.refresh_ttl) THEN
+        RAISE EXCEPTION 'a token''s ID, user, application and creation never change'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.revoked_at IS NOT NULL AND (NEW.revoked_at, NEW.revoked_by) IS DISTINCT FROM
+                                      (OLD.revoked_at, OLD.revoked_by) THEN
+        RAISE EXCEPTION 'a revoked token stays revoked' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL
+       AND NEW.revoked_by IS DISTINCT FROM tokenctl.my_id() THEN
+        RAISE EXCEPTION 'a token is revoked by the acting login'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.revoked_at IS NULL AND NEW.revoked_at IS NULL AND NEW.revoked_by IS NOT NULL THEN
+        RAISE EXCEPTION 'only a revocation names who revoked'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF (NEW.issued_at, NEW.access_expires_at, NEW.refresh_expires_at, NEW.access_digest,
+        NEW.refresh_digest) IS DISTINCT FROM
+       (OLD.issued_at, OLD.access_expires_at, OLD.refresh_expires_at, OLD.access_digest,
+        OLD.refresh_digest) THEN
+        IF OLD.user_id IS DISTINCT FROM tokenctl.my_id() THEN
+            RAISE EXCEPTION 'only a token''s own user rotates it'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF OLD.revoked_at IS NOT NULL OR NEW.revoked_at IS NOT NULL OR
+           OLD.refresh_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint THEN
+            RAISE EXCEPTION 'only an active token is rotated'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- The trigger that keeps the last administrator: nobody demotes or removes them, even two
+-- logins at once; nor the schema's owner, the administrator of last resort (whose
+-- membership of the groups it created the server keeps on PostgreSQL 16 and newer). The
+-- checks take the writers' lock first, and refuse a snapshot older than the statement.
+CREATE OR REPLACE FUNCTION tokenctl.keep_an_admin() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF OLD.role = 'admin' AND OLD.removed_at IS NULL AND
+       (NEW.role <> 'admin' OR NEW.removed_at IS NOT NULL) THEN
+        PERFORM tokenctl.lock_writers();
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'administrators change in READ COMMITTED transactions only'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        -- Read after the lock, as it now stands: an administrator demoted by the writer
+        -- this one waited for changes no one.
+        IF EXISTS (SELECT 1 FROM tokenctl.users u WHERE u.removed_at IS NULL AND
+                   tokenctl.fold(u.name) = tokenctl.fold(session_user)) AND
+           NOT EXISTS (SELECT 1 FROM tokenctl.users u WHERE u.removed_at IS NULL AND
+                       u.role = 'admin' AND tokenctl.fold(u.name) = tokenctl.fold(session_user))
+        THEN
+            RAISE EXCEPTION '% is no longer an administrator of the registry', session_user
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                   WHERE n.nspname = 'tokenctl' AND
+                         tokenctl.fold(n.nspowner::regrole::text) = tokenctl.fold(OLD.name)) THEN
+            RAISE EXCEPTION '% owns the registry''s schema and stays its administrator', OLD.name
+                USING ERRCODE = '@owner_stays@';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM tokenctl.users WHERE role = 'admin' AND removed_at IS NULL
+                       AND id <> OLD.id) THEN
+            RAISE EXCEPTION 'that would leave the registry without an administrator'
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- verify, for any user of the registry, verifiers included, who read no tokens: the one
+-- token whose current access token has this digest, without its sealed secrets.
+CREATE OR REPLACE FUNCTION tokenctl.token_by_access_digest(digest bytea) RETURNS TABLE (
+    id bigint, token_id text, user_id bigint, user_name text, app_name text,
+    redirect_uri text, generated_at bigint, access_expires_at bigint,
+    refresh_expires_at bigint, revoked_at bigint, client_id text, last_used_at bigint,
+    app_id bigint, created_by bigint, issued_at bigint, access_ttl bigint,
+    refresh_ttl bigint, access_digest bytea, refresh_digest bytea, access_sealed bytea,
+    refresh_sealed bytea)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at,
+           t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id,
+           t.last_used_at, t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl,
+           t.access_digest, t.refresh_digest, NULL::bytea, NULL::bytea
+    FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id
+         JOIN tokenctl.apps a ON a.id = t.app_id
+    WHERE t.access_digest = $1 AND tokenctl.my_id() IS NOT NULL
+$$;
+-- Whether a token ID or a live application name exists, for a user of the registry who may
+-- not read it: tokenctl then refuses it as another user's (exit 3), as on SQLite, instead
+-- of calling it missing. Nothing else of it is told.
+CREATE OR REPLACE FUNCTION tokenctl.token_exists(token_id text) RETURNS boolean LANGUAGE sql STABLE
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
+        SELECT 1 FROM tokenctl.tokens t WHERE t.token_id = $1)
+$$;
+CREATE OR REPLACE FUNCTION tokenctl.user_exists(name text, include_removed boolean) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
+        SELECT 1 FROM tokenctl.users u WHERE tokenctl.fold(u.name) = tokenctl.fold($1)
+        AND ($2 OR u.removed_at IS NULL))
+$$;
+CREATE OR REPLACE FUNCTION tokenctl.app_exists(name text) RETURNS boolean LANGUAGE sql STABLE
+    SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT tokenctl.my_id() IS NOT NULL AND EXISTS (
+        SELECT 1 FROM tokenctl.apps a WHERE a.name = $1 AND a.removed_at IS NULL)
+$$;
+
+-- A write's check that what it read before taking the lock is still so (the key check).
+CREATE OR REPLACE FUNCTION tokenctl.require_meta(name text, value bytea) RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tokenctl.meta m WHERE m.name = $1 AND m.value = $2) THEN
+        RAISE EXCEPTION 'the registry''s % changed', $1 USING ERRCODE = '@changed@';
+    END IF;
+END
+$$;
+
+-- verify's record of a use, by whoever holds the access token (its digest): at most once a
+-- minute, at a time near the server's, and never waiting: a row locked by another
+-- transaction is left unstamped.
+CREATE OR REPLACE FUNCTION tokenctl.stamp_token_use(digest bytea, now bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+DECLARE
+    server_now bigint := (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint;
+BEGIN
+    IF tokenctl.my_id() IS NULL OR abs(now - server_now) > 300000 THEN
+        RETURN false;
+    END IF;
+    UPDATE tokenctl.tokens t SET last_used_at = now WHERE t.id = (
+        SELECT s.id FROM tokenctl.tokens s WHERE s.access_digest = digest
+            AND (s.last_used_at IS NULL OR s.last_used_at <= now - @last_use_resolution@)
+        FOR UPDATE SKIP LOCKED);
+    RETURN FOUND;
+END
+$$;
+
+-- user add, set-role and remove: a login's group role, changed for administrators by this
+-- function, which runs as the schema's owner (it may grant the roles it created).
+CREATE OR REPLACE FUNCTION tokenctl.grant_registry_role(login text, role text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF NOT tokenctl.is_admin() THEN
+        RAISE EXCEPTION 'only an administrator of the registry changes its grants'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('REVOKE %I, %I, %I FROM %I', @admin_text@, @user_text@, @verifier_text@,
+                   login);
+    IF role IS NOT NULL THEN
+        EXECUTE format('GRANT %I TO %I', 'tokenctl_' || @id_text@ || '_' || role, login);
+    END IF;
+END
+$$;
+
+SET LOCAL check_function_bodies = on;

@@ -1,0 +1,36 @@
+CREATE ROLE @admin@ NOLOGIN;
+CREATE ROLE @user@ NOLOGIN;
+CREATE ROLE @verifier@ NOLOGIN;
+REVOKE ALL ON SCHEMA tokenctl FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
+GRANT USAGE ON SCHEMA tokenctl TO @admin@, @user@, @verifier@;
+
+-- Everyone: the registry's mark and key check, their own row and tokens (a verifier has
+-- none: whoami counts them), the audit log to append to, and verify.
+GRANT SELECT ON tokenctl.registry, tokenctl.meta TO @admin@, @user@, @verifier@;
+GRANT SELECT ON tokenctl.users, tokenctl.tokens TO @admin@, @user@, @verifier@;
+GRANT INSERT (at, actor, action, subject, outcome, detail) ON tokenctl.audit
+    TO @admin@, @user@, @verifier@;
+GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_admin(),
+    tokenctl.my_app_ids(), tokenctl.my_app_creators(), tokenctl.apps_named_as_me(),
+    tokenctl.role_of(bigint), tokenctl.require_meta(text, bytea),
+    tokenctl.token_exists(text), tokenctl.app_exists(text), tokenctl.user_exists(text, boolean),
+    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bytea, bigint),
+    tokenctl.lock_writers(), tokenctl.try_lock_writers()
+    TO @admin@, @user@, @verifier@;
+
+-- Users and administrators: applications and tokens, as the policies allow; changed only
+-- through the functions that check who may (no UPDATE: no row lock to hold).
+GRANT SELECT, INSERT ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets TO @admin@, @user@;
+GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
+    tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
+    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
+    TO @admin@, @user@;
+
+-- Administrators: users, and the audit log.
+GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
+    ON tokenctl.users TO @admin@;
+GRANT SELECT ON tokenctl.audit TO @admin@;
+
+REVOKE ALL ON FUNCTION tokenctl.grant_registry_role(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tokenctl.grant_registry_role(text, text) TO @admin@;

@@ -1,0 +1,19 @@
+-- Schema version 1 to 2, after functions.sql has replaced every function (and created the
+-- new ones): writers lock the registry's row, applications and tokens change only through
+-- functions (no UPDATE, so no row locks), audit records only in the writer's own name.
+DROP POLICY apps_change ON tokenctl.apps;
+DROP POLICY tokens_change ON tokenctl.tokens;
+DROP POLICY secrets_change ON tokenctl.secrets;
+REVOKE UPDATE ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets
+    FROM @admin@, @user@, @verifier@;
+DROP POLICY audit_add ON tokenctl.audit;
+CREATE POLICY audit_add ON tokenctl.audit FOR INSERT WITH CHECK (
+    login = session_user AND tokenctl.fold(actor) = tokenctl.fold(session_user) AND
+    abs(at - (extract(epoch FROM clock_timestamp()) * 1000)::bigint) <= 300000);
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
+    TO @admin@, @user@, @verifier@;
+GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
+    tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
+    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
+    TO @admin@, @user@;
