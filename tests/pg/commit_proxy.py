@@ -13,8 +13,8 @@ on the first one that carries the SQL text COMMIT (a simple Query 'Q', or a Pars
   before   closes both connections instead of forwarding it: the server never saw the
            COMMIT and rolls the transaction back
   after    forwards it (with what follows up to the next Sync of the extended protocol),
-           relays nothing more from the server, waits a second for the server to commit,
-           then closes both connections: the client never hears that it committed
+           relays nothing more from the server, waits for the server's answer (it has
+           committed), then closes both connections: the client never hears of it
   silent   forwards the start-up and authentication, and at the client's first Query or
            Parse stops forwarding in both directions while keeping both connections
            open (a network gone silent), until the client closes its end or 300 s pass
@@ -105,6 +105,7 @@ class Conn:
         self.server = None
         self.relay_server = True  # whether the server's bytes still reach the client
         self.dead = False
+        self.answered = threading.Event()  # the server spoke after relaying stopped
 
     def server_to_client(self):
         try:
@@ -113,6 +114,7 @@ class Conn:
                 if not data:
                     break
                 if not self.relay_server:
+                    self.answered.set()
                     continue
                 self.client.sendall(data)
         except OSError:
@@ -178,7 +180,10 @@ class Conn:
                     if kind in (b"Q", b"S"):
                         cut_done.set()
                         self.dead = True
-                        time.sleep(1.0)
+                        # The server answers once it has committed: then cut (waiting at
+                        # most 10 s, and a moment more for good measure).
+                        self.answered.wait(10.0)
+                        time.sleep(0.2)
                         log("CUT after")
                         close_all(c, self.server)
                         return
