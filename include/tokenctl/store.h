@@ -160,9 +160,8 @@ class Store {
     // How many tokens of application `app_id` active at `now` belong to users other than
     // `user_id`, whatever the acting login may read of them (a non-admin's app remove is
     // refused while there are any). This default counts what for_each_token shows: every
-    // token on SQLite. A backend that hides other users' rows from the login must
-    // override it (PostgreSQL: it needs a function of the schema that counts past
-    // row-level security; until then a non-admin sees none).
+    // token on SQLite. A backend that hides other users' rows from the login overrides it
+    // (PostgreSQL counts past row-level security, through a function of the schema).
     virtual std::int64_t count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
                                                     Millis now);
     // Up to query.limit names matching `query`, in order, streamed to `fn`; active users

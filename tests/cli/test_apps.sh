@@ -90,22 +90,23 @@ case_ "a non-admin cannot remove their application while it holds another user's
 "$TOKENCTL_BIN" user add dave >/dev/null
 c1=$("$TOKENCTL_BIN" add-app -q --name dave --for carol --redirect-uri https://dave.example.com/cb)
 d1=$("$TOKENCTL_BIN" add-app -q --name dave --for dave --redirect-uri https://dave.example.com/cb)
+# On PostgreSQL row-level security hides carol's token from dave: the server counts it.
+snapshot
+run --as dave app remove dave --yes
+expect_error 3
+expect_err_has "tokenctl: error: application 'dave' holds an active token of another user; only an administrator can remove it"
+expect_unchanged
+check test "$(sql "select count(*) from tokens where token_id in ('$c1', '$d1') and revoked_at is null")" = 2
+check test "$(sql "select count(*) from apps where name = 'dave' and removed_at is null")" = 1
+check test "$(sql "select count(*) from audit where action = 'app remove' and actor = 'dave' and subject = 'dave' and outcome = 'denied' and detail like '%holds an active token of another user%'")" = 1
+run_pty y --as dave app remove dave
+check test "$RC" = 3
+expect_unchanged
 if [ "$BACKEND" = postgres ]; then
-  # Row-level security hides carol's token from dave: only the server can count it, which
-  # needs a function of the schema (issue 19, the SQL side).
-  SKIPPED=$((SKIPPED + 1))
-  printf 'SKIP [%s] needs the server to count other users tokens\n' "$CASE"
-else
-  snapshot
-  run --as dave app remove dave --yes
-  expect_error 3
-  expect_err_has "tokenctl: error: application 'dave' holds an active token of another user; only an administrator can remove it"
-  expect_unchanged
-  check test "$(sql "select count(*) from tokens where token_id in ('$c1', '$d1') and revoked_at is null")" = 2
-  check test "$(sql "select count(*) from apps where name = 'dave' and removed_at is null")" = 1
-  check test "$(sql "select count(*) from audit where action = 'app remove' and actor = 'dave' and subject = 'dave' and outcome = 'denied' and detail like '%holds an active token of another user%'")" = 1
-  run_pty y --as dave app remove dave
-  check test "$RC" = 3
+  # The server's own wall: through psql, dave's remove_app() is refused too.
+  app_row=$(sql "select id from tokenctl.apps where name = 'dave' and removed_at is null")
+  pg_psql_as dave -c "SELECT tokenctl.remove_app($app_row, 0)" >/dev/null 2>&1
+  check test "$?" -ne 0
   expect_unchanged
 fi
 

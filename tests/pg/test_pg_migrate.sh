@@ -29,7 +29,10 @@ sql "DO \$\$ DECLARE f regprocedure; BEGIN
   DROP FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers(),
     tokenctl.revoke_token(bigint, bigint), tokenctl.stamp_own_token_use(bigint, bigint),
     tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
-    tokenctl.remove_app(bigint, bigint);
+    tokenctl.remove_app(bigint, bigint), tokenctl.others_active_tokens(bigint, bigint);
+  DROP FUNCTION tokenctl.sync_registry_role(text);
+  CREATE FUNCTION tokenctl.grant_registry_role(login text, role text) RETURNS void
+    LANGUAGE plpgsql AS 'BEGIN END';
   CREATE POLICY apps_change ON tokenctl.apps FOR UPDATE USING (true);
   CREATE POLICY tokens_change ON tokenctl.tokens FOR UPDATE USING (true);
   CREATE POLICY secrets_change ON tokenctl.secrets FOR UPDATE USING (true);

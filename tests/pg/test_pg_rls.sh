@@ -25,7 +25,7 @@ T_TOKENS=tokens
 T_SECRETS=secrets
 T_AUDIT=audit
 TABLES="$T_REGISTRY $T_META $T_USERS $T_APPS $T_TOKENS $T_SECRETS $T_AUDIT"
-F_GRANT=grant_registry_role         # (login text, role text)
+F_SYNC=sync_registry_role          # (login text): the login's groups as its users row says
 F_LOOKUP=token_by_access_digest     # (bytea): the row verify needs, no secrets
 F_STAMP=stamp_token_use             # (access digest, now in ms): only a holder of the token
 # The registry's group roles: ${GROUP_PREFIX}<registry id>_{admin,user,verifier}.
@@ -400,14 +400,15 @@ deny() {
   verdict 0
 }
 
-# refused LOGIN ITEM SQL: the server answers SQL with "permission denied" (a row lock,
-# which changes nothing and so would pass deny).
+# refused LOGIN ITEM SQL: the server answers SQL with "permission denied" (or, granting a
+# role, "must have admin option"): for what changes nothing and so would pass deny (a row
+# lock).
 refused() {
   [ -z "$MUTANT" ] || return 0
   local login=$1 sql=$3
   case_ "$2"
   psql_as "$login" "$sql"
-  if grep -q 'permission denied' "$TMP/perr"; then verdict 0; else
+  if grep -qE 'permission denied|must have admin option' "$TMP/perr"; then verdict 0; else
     verdict 1 "as $login, [$sql] was not refused"
   fi
 }
@@ -627,8 +628,10 @@ probe_nonadmin() {
   deny "$T_USERS" "$ALICE" "non-admin: no UPDATE on users" \
     "UPDATE $S.$T_USERS SET name = 'x_$RUN' WHERE id = $U_BOB"
   deny "$T_USERS" "$ALICE" "non-admin: no INSERT on users" "$(user_insert "evil_$RUN" admin)"
-  deny "$T_USERS" "$ALICE" "non-admin: no grants through $F_GRANT" \
-    "SELECT $S.$F_GRANT('$ALICE', 'admin')"
+  deny "$T_USERS" "$ALICE" "non-admin: $F_SYNC grants only what the users table says" \
+    "SELECT $S.$F_SYNC('$ALICE'); SELECT $S.$F_SYNC('$ADM2'); SELECT $S.$F_SYNC('$BOB')"
+  refused "$ALICE" "non-admin: no grant of the admin group herself" \
+    "GRANT ${GROUP_PREFIX}${REGISTRY_ID}_admin TO $ALICE"
 
   deny "$T_APPS" "$ALICE" "non-admin: INSERT apps only created_by = self" \
     "$(app_insert "x_$RUN" "$U_BOB")"

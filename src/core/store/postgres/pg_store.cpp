@@ -421,14 +421,20 @@ class PostgresStore final : public Store {
                                     "\"{}\" LOGIN",
                                     name));
         }
-        Params params;
-        params.text(name);
-        if (role) {
-            params.text(role_name(*role));
-        } else {
-            params.null();
-        }
-        run("change the login's grants", "SELECT tokenctl.grant_registry_role($1, $2)", params);
+        // The server takes the role from the users row, which this transaction has changed.
+        static_cast<void>(role);
+        run("change the login's grants", "SELECT tokenctl.sync_registry_role($1)",
+            Params().text(name));
+    }
+
+    std::int64_t count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
+                                            Millis now) override {
+        // Row-level security hides other users' tokens from a non-admin: the server counts.
+        static_cast<void>(user_id);
+        auto r =
+            query("count the application's tokens", "SELECT tokenctl.others_active_tokens($1, $2)",
+                  Params().text(app_id).text(now));
+        return r.null(0, 0) ? 0 : r.int64(0, 0);
     }
 
     std::optional<User> find_user(std::string_view name, bool include_removed) override {

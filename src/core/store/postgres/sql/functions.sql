@@ -118,10 +118,28 @@ BEGIN
     RETURN FOUND;
 END
 $$;
--- Marks an application removed: administrators any, others the one named after them.
+-- How many active tokens of application `app_row` belong to users other than the caller:
+-- what decides whether a non-admin may remove it, which row-level security hides from them.
+-- For administrators and for the user it is named after; NULL for anyone else.
+CREATE OR REPLACE FUNCTION tokenctl.others_active_tokens(app_row bigint, at_ms bigint)
+RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT count(*) FROM tokenctl.tokens t
+    WHERE t.app_id = app_row AND t.revoked_at IS NULL AND t.refresh_expires_at > at_ms
+        AND t.user_id IS DISTINCT FROM tokenctl.my_id()
+    HAVING tokenctl.is_admin() OR EXISTS (
+        SELECT 1 FROM tokenctl.apps a WHERE a.id = app_row
+            AND tokenctl.fold(a.name) = tokenctl.fold(session_user))
+$$;
+-- Marks an application removed: administrators any, others the one named after them, and
+-- only while it holds no active token of another user (which they may not revoke).
 CREATE OR REPLACE FUNCTION tokenctl.remove_app(app_row bigint, at_ms bigint) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 BEGIN
+    IF NOT tokenctl.is_admin() AND tokenctl.others_active_tokens(app_row, at_ms) > 0 THEN
+        RAISE EXCEPTION 'the application holds other users'' tokens'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     UPDATE tokenctl.apps a SET removed_at = at_ms
     WHERE a.id = app_row AND a.removed_at IS NULL
         AND (tokenctl.is_admin() OR tokenctl.fold(a.name) = tokenctl.fold(session_user));
@@ -280,19 +298,22 @@ BEGIN
 END
 $$;
 
--- user add, set-role and remove: a login's group role, changed for administrators by this
--- function, which runs as the schema's owner (it may grant the roles it created).
-CREATE OR REPLACE FUNCTION tokenctl.grant_registry_role(login text, role text) RETURNS void
+-- user add, set-role and remove: makes a login's membership of the registry's groups what
+-- its row in users says (none once removed), whichever member calls it (an administrator
+-- who just removed themselves too): it can only make the server's grants agree with the
+-- table that row-level security guards. It runs as the schema's owner, which may grant the
+-- roles it created.
+CREATE OR REPLACE FUNCTION tokenctl.sync_registry_role(login text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+DECLARE
+    role text := (SELECT u.role FROM tokenctl.users u
+                  WHERE tokenctl.fold(u.name) = tokenctl.fold(login) AND u.removed_at IS NULL);
 BEGIN
-    IF NOT tokenctl.is_admin() THEN
-        RAISE EXCEPTION 'only an administrator of the registry changes its grants'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    EXECUTE format('REVOKE %I, %I, %I FROM %I', @admin_text@, @user_text@, @verifier_text@,
-                   login);
+    EXECUTE pg_catalog.format('REVOKE %I, %I, %I FROM %I', @admin_text@, @user_text@,
+                              @verifier_text@, login);
     IF role IS NOT NULL THEN
-        EXECUTE format('GRANT %I TO %I', 'tokenctl_' || @id_text@ || '_' || role, login);
+        EXECUTE pg_catalog.format('GRANT %I TO %I', 'tokenctl_' || @id_text@ || '_' || role,
+                                  login);
     END IF;
 END
 $$;

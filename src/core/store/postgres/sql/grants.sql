@@ -24,7 +24,8 @@ GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_adm
 GRANT SELECT, INSERT ON tokenctl.apps, tokenctl.tokens, tokenctl.secrets TO @admin@, @user@;
 GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
     tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
-    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
+    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint),
+    tokenctl.others_active_tokens(bigint, bigint)
     TO @admin@, @user@;
 
 -- Administrators: users, and the audit log.
@@ -32,5 +33,4 @@ GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
     ON tokenctl.users TO @admin@;
 GRANT SELECT ON tokenctl.audit TO @admin@;
 
-REVOKE ALL ON FUNCTION tokenctl.grant_registry_role(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tokenctl.grant_registry_role(text, text) TO @admin@;
+GRANT EXECUTE ON FUNCTION tokenctl.sync_registry_role(text) TO @admin@, @user@, @verifier@;

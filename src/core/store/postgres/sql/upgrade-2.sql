@@ -1,6 +1,7 @@
 -- Schema version 1 to 2, after functions.sql has replaced every function (and created the
 -- new ones): writers lock the registry's row, applications and tokens change only through
 -- functions (no UPDATE, so no row locks), audit records only in the writer's own name.
+DROP FUNCTION tokenctl.grant_registry_role(text, text);
 DROP POLICY apps_change ON tokenctl.apps;
 DROP POLICY tokens_change ON tokenctl.tokens;
 DROP POLICY secrets_change ON tokenctl.secrets;
@@ -15,5 +16,7 @@ GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
     TO @admin@, @user@, @verifier@;
 GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
     tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
-    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint)
+    tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint),
+    tokenctl.others_active_tokens(bigint, bigint)
     TO @admin@, @user@;
+GRANT EXECUTE ON FUNCTION tokenctl.sync_registry_role(text) TO @admin@, @user@, @verifier@;
