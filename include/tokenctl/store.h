@@ -179,6 +179,10 @@ class Store {
     // order: a caller walks every token in bounded memory, and may replace_sealed() the
     // ones it has read.
     virtual std::vector<SealedSecrets> sealed_batch(std::int64_t after, std::size_t limit) = 0;
+    // Every token's sealed secrets, to `fn` in row id order, a batch at a time (bounded
+    // memory; `fn` may replace_sealed() what it was given). A damaged table whose row ids
+    // do not keep rising is Error(failure), never read again: the walk always ends.
+    void for_each_sealed(const std::function<void(const SealedSecrets&)>& fn);
     // Replaces a token's sealed secrets (same secrets, sealed under another key).
     virtual void replace_sealed(std::int64_t id, const Bytes& access_sealed,
                                 const Bytes& refresh_sealed) = 0;

@@ -21,7 +21,6 @@ namespace {
 
 constexpr std::string_view k_rotate = "rotate the key";
 constexpr std::string_view k_back_up = "back up the registry";
-constexpr std::size_t k_batch = 1000;
 
 std::filesystem::path with_suffix(const std::filesystem::path& path, const char* suffix) {
     auto out = path;
@@ -92,23 +91,18 @@ std::int64_t reseal(Session& session, const Key& old_key, const Key& new_key) {
     session.enforce(policy::may_administer(session.actor(), k_rotate));
     auto& store = session.store();
     Sealer sealer(new_key);
-    std::int64_t after = 0;
-    for (auto batch = store.sealed_batch(after, k_batch); !batch.empty();
-         batch = store.sealed_batch(after, k_batch)) {
-        for (const SealedSecrets& t : batch) {
-            auto access_context = sealing_context(t.token_id, SecretKind::access);
-            auto refresh_context = sealing_context(t.token_id, SecretKind::refresh);
-            std::string access = open_sealed(old_key, t.access_sealed, access_context);
-            std::string refresh = open_sealed(old_key, t.refresh_sealed, refresh_context);
-            Bytes access_sealed = sealer.seal(access, access_context);
-            Bytes refresh_sealed = sealer.seal(refresh, refresh_context);
-            wipe(access);
-            wipe(refresh);
-            store.replace_sealed(t.id, access_sealed, refresh_sealed);
-            ++count;
-        }
-        after = batch.back().id;
-    }
+    store.for_each_sealed([&](const SealedSecrets& t) {
+        auto access_context = sealing_context(t.token_id, SecretKind::access);
+        auto refresh_context = sealing_context(t.token_id, SecretKind::refresh);
+        std::string access = open_sealed(old_key, t.access_sealed, access_context);
+        std::string refresh = open_sealed(old_key, t.refresh_sealed, refresh_context);
+        Bytes access_sealed = sealer.seal(access, access_context);
+        Bytes refresh_sealed = sealer.seal(refresh, refresh_context);
+        wipe(access);
+        wipe(refresh);
+        store.replace_sealed(t.id, access_sealed, refresh_sealed);
+        ++count;
+    });
     store_key_check(store, new_key);
     session.audit_ok(
         {}, fmt::format("{} token{} re-sealed under a new key", count, count == 1 ? "" : "s"));
@@ -120,14 +114,7 @@ std::int64_t reseal(Session& session, const Key& old_key, const Key& new_key) {
 std::int64_t plan_rekey(Session& session) {
     session.enforce(policy::may_administer(session.actor(), k_rotate));
     std::int64_t count = 0;
-    session.read([&] {
-        std::int64_t after = 0;
-        for (auto batch = session.store().sealed_batch(after, k_batch); !batch.empty();
-             batch = session.store().sealed_batch(after, k_batch)) {
-            count += static_cast<std::int64_t>(batch.size());
-            after = batch.back().id;
-        }
-    });
+    session.read([&] { session.store().for_each_sealed([&](const SealedSecrets&) { ++count; }); });
     return count;
 }
 

@@ -15,8 +15,6 @@ namespace tokenctl {
 
 namespace {
 
-constexpr std::size_t k_batch = 1000;
-
 // Runs one check: `fn` returns the problem ("" when ok) and may set the hint; an Error it
 // throws is the problem, with the error's hint, and so is any other exception: whatever a
 // damaged file makes a library throw, check goes on to its next line.
@@ -85,22 +83,13 @@ bool may_read_every_secret(Store& store) {
     }
 }
 
-// Every sealed secret opens with the key and matches its stored digest. The scan pages
-// by row id and only ever moves forward: a damaged table that hands back a row id at or
-// below the last one seen (cells out of order) is reported, never read again.
+// Every sealed secret opens with the key and matches its stored digest. A damaged table
+// (cells out of order) is reported, never read again.
 std::string check_secrets(Store& store, const Key& key, std::string& hint) {
     std::int64_t bad = 0;
     std::string first;
-    std::int64_t after = std::numeric_limits<std::int64_t>::min();
-    for (auto batch = store.sealed_batch(after, k_batch); !batch.empty();
-         batch = store.sealed_batch(after, k_batch)) {
-        for (const SealedSecrets& t : batch) {
-            if (t.id <= after) {
-                hint = "restore the last backup (tokenctl backup) or ask SQLite's .recover";
-                return fmt::format("the token table is damaged: row {} comes after row {}", t.id,
-                                   after);
-            }
-            after = t.id;
+    try {
+        store.for_each_sealed([&](const SealedSecrets& t) {
             bool ok = false;
             try {
                 std::string access = open_sealed(key, t.access_sealed,
@@ -119,7 +108,13 @@ std::string check_secrets(Store& store, const Key& key, std::string& hint) {
                     first = t.token_id;
                 }
             }
+        });
+    } catch (const Error& e) {
+        if (e.status() == Status::permission) {
+            throw;
         }
+        hint = e.hint();
+        return e.what();
     }
     if (bad == 0) {
         return {};

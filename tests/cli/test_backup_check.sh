@@ -240,6 +240,32 @@ reverse_cells "$TMP/bk/order.db" tokens || fail "cannot reverse the cells of the
 check_ends_with_problems "$TMP/bk/order.db"
 expect_out_has "problem integrity:"
 
+case_ "rekey re-seals tokens whose row ids are 0 or negative too"
+damaged_copy lowrekey
+sqlite3 "$TMP/bk/lowrekey.db" "update tokens set id = 0 where id = (select min(id) from tokens);
+  update tokens set id = -7 where id = (select max(id) from tokens);"
+run --db "$TMP/bk/lowrekey.db" rekey --yes
+expect_rc 0
+check test ! -e "$TMP/bk/lowrekey.db.key.new"
+run --db "$TMP/bk/lowrekey.db" check
+expect_rc 0
+expect_out_has "ok secrets"
+
+case_ "rekey ends on a tokens table whose rows are out of order, and changes nothing"
+damaged_copy orderrekey
+sqlite3 "$TMP/bk/orderrekey.db" "update tokens set id = 0 where id = (select min(id) from tokens);
+  update tokens set id = -3 where id = (select max(id) from tokens);"
+reverse_cells "$TMP/bk/orderrekey.db" tokens || fail "cannot reverse the cells of the tokens table"
+key_before=$(sha256sum <"$TMP/bk/orderrekey.db.key")
+db_before=$(sha256sum <"$TMP/bk/orderrekey.db")
+timeout 20 "$TOKENCTL_BIN" --db "$TMP/bk/orderrekey.db" rekey --yes >"$TMP/out" 2>"$TMP/err"
+RC=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
+expect_error 1
+expect_err_has "the token table is damaged"
+check test "$(sha256sum <"$TMP/bk/orderrekey.db.key")" = "$key_before"
+check test "$(sha256sum <"$TMP/bk/orderrekey.db")" = "$db_before"
+check test ! -e "$TMP/bk/orderrekey.db.key.new"
+
 case_ "check ends on a schema pointing a table at another's pages, or at page 0"
 damaged_copy swap
 users_root=$(sqlite3 "$TMP/bk/swap.db" "select rootpage from sqlite_schema where name = 'users'")

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include <algorithm>
 #include <array>
 
@@ -186,6 +188,24 @@ std::int64_t Store::count_others_active_tokens(std::int64_t app_id, std::int64_t
     std::int64_t others = 0;
     for_each_token(filter, [&](const TokenRow& row) { others += row.user_id != user_id ? 1 : 0; });
     return others;
+}
+
+void Store::for_each_sealed(const std::function<void(const SealedSecrets&)>& fn) {
+    constexpr std::size_t k_batch = 1000;
+    std::int64_t after = std::numeric_limits<std::int64_t>::min();
+    for (auto batch = sealed_batch(after, k_batch); !batch.empty();
+         batch = sealed_batch(after, k_batch)) {
+        for (const SealedSecrets& t : batch) {
+            if (t.id <= after) {
+                throw Error(Status::failure,
+                            fmt::format("the token table is damaged: row {} comes after row {}",
+                                        t.id, after),
+                            "restore the last backup (tokenctl backup) or ask SQLite's .recover");
+            }
+            after = t.id;
+            fn(t);
+        }
+    }
 }
 
 void Store::insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) {
