@@ -18,6 +18,8 @@ on the first one that carries the SQL text COMMIT (a simple Query 'Q', or a Pars
   silent   forwards the start-up and authentication, and at the client's first Query or
            Parse stops forwarding in both directions while keeping both connections
            open (a network gone silent), until the client closes its end or 300 s pass
+  mute     accepts the connection and never answers nor forwards anything (a server
+           that hangs before the start-up), until the client hangs up or 300 s pass
   pass     forwards everything (a control)
 
 Each connection's client messages (type and SQL text) go to LOGFILE when given, and a
@@ -34,8 +36,8 @@ import time
 
 MODE, UPSTREAM, PORTFILE = sys.argv[1], sys.argv[2], sys.argv[3]
 LOGFILE = sys.argv[4] if len(sys.argv) > 4 else None
-if MODE not in ("before", "after", "silent", "pass"):
-    sys.exit("commit_proxy.py: mode must be before, after, silent or pass")
+if MODE not in ("before", "after", "silent", "mute", "pass"):
+    sys.exit("commit_proxy.py: mode must be before, after, silent, mute or pass")
 
 log_lock = threading.Lock()
 cut_done = threading.Event()
@@ -122,8 +124,26 @@ class Conn:
         if self.relay_server and not self.dead:
             close_all(self.client, self.server)
 
+    def mute(self):
+        log("CUT mute")
+        c = self.client
+        c.settimeout(1.0)
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            try:
+                if not c.recv(65536):
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        close_all(c)
+
     def run(self):
         c = self.client
+        if MODE == "mute":
+            self.mute()
+            return
         try:
             # Start-up: SSLRequest / GSSENCRequest answered here, then the real packet.
             while True:

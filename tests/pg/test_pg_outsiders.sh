@@ -12,7 +12,9 @@
 #   3. verify never waits: while an administrator holds the token's row FOR UPDATE, and
 #      while an UPDATE of it is open, verify ends within 3 s, exit 0, with the right output
 #   4. a network that goes silent after the connection started (commit_proxy.py silent):
-#      verify ends by itself within 45 s, exit 1, one error line
+#      verify, and an administrator's revoke, end by themselves within 45 s, exit 1, one
+#      error line (the revoke revoking nothing); so does verify when the server never
+#      answers the start-up (commit_proxy.py mute)
 #   5. forged audit records: a verifier and a plain user insert records naming another
 #      login, or back-dated by a day: refused, and `tokenctl audit` shows none
 #   6. control characters stored through psql (an audit detail with a newline and ESC, a
@@ -270,6 +272,58 @@ if [ -s "$TMP/proxy.port" ]; then
     printf '  verify gave up after %ss\n' "$ELAPSED"
   fi
   if grep -q '^CUT silent' "$TMP/proxy.log"; then pass; else fail "the proxy never went silent: $(tr '\n' '|' <"$TMP/proxy.log")"; fi
+else
+  fail "the proxy did not start: $(cat "$TMP/proxy.err")"
+fi
+kill "$PROXY_PID" 2>/dev/null
+wait "$PROXY_PID" 2>/dev/null
+PROXY_PID=
+
+case_ "verify through a server that never answers the start-up ends by itself within 45 s"
+rm -f "$TMP/proxy.port"
+python3 "$HERE/commit_proxy.py" mute "$TOKENCTL_PG_HOST/.s.PGSQL.$TOKENCTL_PG_PORT" "$TMP/proxy.port" "$TMP/proxy.log" \
+  2>"$TMP/proxy.err" &
+PROXY_PID=$!
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.05; done
+if [ -s "$TMP/proxy.port" ]; then
+  STDIN_FILE=$TMP/v.access TOKENCTL_DB="postgresql://127.0.0.1:$(cat "$TMP/proxy.port")/$PGDB?sslmode=disable&gssencmode=disable" \
+    timed 60 "$L_gw" verify
+  if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+    fail "verify still waited after 60 s (killed)"
+  else
+    pass
+    expect_rc 1
+    expect_error_line
+    check awk -v e="$ELAPSED" 'BEGIN { exit !(e <= 45) }'
+    printf '  verify gave up after %ss\n' "$ELAPSED"
+  fi
+else
+  fail "the proxy did not start: $(cat "$TMP/proxy.err")"
+fi
+kill "$PROXY_PID" 2>/dev/null
+wait "$PROXY_PID" 2>/dev/null
+PROXY_PID=
+
+case_ "revoke through a network gone silent ends by itself within 45 s, and revokes nothing"
+id=$(new_id "$L_alice")
+rm -f "$TMP/proxy.port" "$TMP/proxy.log"
+python3 "$HERE/commit_proxy.py" silent "$TOKENCTL_PG_HOST/.s.PGSQL.$TOKENCTL_PG_PORT" "$TMP/proxy.port" "$TMP/proxy.log" \
+  2>"$TMP/proxy.err" &
+PROXY_PID=$!
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.05; done
+if [ -s "$TMP/proxy.port" ]; then
+  TOKENCTL_DB="postgresql://127.0.0.1:$(cat "$TMP/proxy.port")/$PGDB?sslmode=disable&gssencmode=disable" \
+    timed 60 "$L_adm" revoke "$id" --yes
+  if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+    fail "revoke still waited after 60 s (killed)"
+  else
+    pass
+    expect_rc 1
+    expect_error_line
+    check awk -v e="$ELAPSED" 'BEGIN { exit !(e <= 45) }'
+    printf '  revoke gave up after %ss\n' "$ELAPSED"
+  fi
+  check test "$(sql "SELECT revoked_at IS NULL FROM tokenctl.tokens WHERE token_id = '$id'")" = t
 else
   fail "the proxy did not start: $(cat "$TMP/proxy.err")"
 fi
