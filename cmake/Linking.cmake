@@ -5,7 +5,9 @@
 # protector, checked libc calls (_FORTIFY_SOURCE, which needs an optimised build),
 # format-string errors, a position-independent executable, and relocations resolved at
 # start-up and then made read-only (RELRO with BIND_NOW). tests/cli/test_hardening.sh
-# checks the built binary.
+# checks the built binary. Debian 13's dpkg-buildflags adds stack clash protection and,
+# on amd64, control-flow protection (CET): each is used where the compiler accepts it
+# (gcc and clang do on amd64; -fcf-protection is x86's only).
 #
 # Libraries come from Debian's packages as shared libraries (fmt, SQLite, libstdc++), so
 # their fixes reach tokenctl with Debian's updates. libcrypto is loaded with dlopen on
@@ -22,6 +24,15 @@ add_library(tokenctl_linking INTERFACE)
 set_property(TARGET tokenctl_linking PROPERTY INTERFACE_POSITION_INDEPENDENT_CODE ON)
 target_compile_options(tokenctl_linking INTERFACE
   -fstack-protector-strong -Wformat -Werror=format-security)
+include(CheckCXXCompilerFlag)
+check_cxx_compiler_flag(-fstack-clash-protection TOKENCTL_HAS_STACK_CLASH_PROTECTION)
+check_cxx_compiler_flag(-fcf-protection TOKENCTL_HAS_CF_PROTECTION)
+if(TOKENCTL_HAS_STACK_CLASH_PROTECTION)
+  target_compile_options(tokenctl_linking INTERFACE -fstack-clash-protection)
+endif()
+if(TOKENCTL_HAS_CF_PROTECTION)
+  target_compile_options(tokenctl_linking INTERFACE -fcf-protection)
+endif()
 target_link_options(tokenctl_linking INTERFACE LINKER:-z,relro LINKER:-z,now)
 # _FORTIFY_SOURCE: not under the sanitizers, whose interceptors replace the same libc
 # calls, nor when the flags given to CMake already choose a level (dpkg-buildflags').

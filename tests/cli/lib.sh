@@ -34,7 +34,19 @@
 #   key_file                     the path of the database's default key file
 #   registry_id                  the registry's ID on PostgreSQL, nothing on SQLite
 #   sqlite_only                  true on SQLite; on PostgreSQL it counts a skipped case
+#   require_tools TOOL...        a suite that calls TOOL (jq, column, ...) fails at once with
+#                                one line naming each one missing (scripts/install-deps
+#                                installs them all)
 set -u
+
+# Before anything else, so that a missing tool is one line and not a cascade of failures.
+require_tools() {
+  local tool missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "FAIL $(basename "$0" .sh): missing tool: ${missing[*]} (run scripts/install-deps)"
+  exit 1
+}
 
 : "${TOKENCTL_BIN:?TOKENCTL_BIN must name the tokenctl binary}"
 SUITE=$(basename "$0" .sh)
@@ -55,6 +67,7 @@ export TOKENCTL_USER=admin
 BACKEND=${TOKENCTL_TEST_BACKEND:-sqlite}
 case $BACKEND in
 sqlite)
+  require_tools sqlite3 python3
   export TOKENCTL_DB="$TMP/db/tokens.db"
   ;;
 postgres)

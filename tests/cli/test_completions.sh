@@ -5,6 +5,7 @@
 # command line, inserts names with spaces, quotes and backslashes exactly, and stays silent
 # when the database is missing.
 . "$(dirname "$0")/lib.sh"
+require_tools zsh fish
 
 : "${TOKENCTL_SOURCE_DIR:?TOKENCTL_SOURCE_DIR must name the source tree}"
 COMPLETIONS="$TOKENCTL_SOURCE_DIR/completions"

@@ -5,6 +5,7 @@
 # dlopen and declared in a .note.dlopen ELF note, or linked as any shared library
 # (TOKENCTL_DLOPEN_LIBCRYPTO); libpq always loaded with dlopen, declared "recommended". The build's choices come from tests/cli/CMakeLists.txt.
 . "$(dirname "$0")/lib.sh"
+require_tools readelf objcopy
 
 : "${TOKENCTL_DLOPEN_LIBCRYPTO:?TOKENCTL_DLOPEN_LIBCRYPTO must be 1 or 0}"
 : "${TOKENCTL_FORTIFIED:?TOKENCTL_FORTIFIED must be 1 or 0}"
@@ -43,6 +44,19 @@ if [ "$TOKENCTL_FORTIFIED" = 1 ]; then
 else
   echo "note: _FORTIFY_SOURCE does not apply to this build (debug or sanitizers); not checked"
 fi
+
+case_ "stack clash and control-flow protection, as Debian 13's hardening=+all adds"
+# Read from the compile command of main.cpp (compile_commands.json, beside CMakeCache.txt):
+# CET leaves no mark of its own on a binary that links objects built without it.
+commands="$(dirname "$BIN")/../compile_commands.json"
+if [ -f "$commands" ]; then
+  OUT=$(grep -F '"command"' "$commands" | grep -F '/tokenctl.dir/main.cpp.o' | head -n 1)
+  expect_out_has "-fstack-clash-protection"
+  case $(uname -m) in x86_64 | i?86) expect_out_has "-fcf-protection" ;; esac
+else
+  echo "note: no compile_commands.json beside $BIN; the compile flags were not checked"
+fi
+OUT=""
 
 needed=$(readelf -d "$BIN" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 # The entries of the .note.dlopen notes, read back field by field: owner, type and the

@@ -3,6 +3,7 @@
 # option that `--help` prints is in the man page's synopsis and described in its body, and
 # mandoc finds nothing to warn about.
 . "$(dirname "$0")/lib.sh"
+require_tools mandoc
 
 : "${TOKENCTL_SOURCE_DIR:?TOKENCTL_SOURCE_DIR must name the source tree}"
 PAGE="$TOKENCTL_SOURCE_DIR/man/tokenctl.1"
@@ -51,16 +52,12 @@ has_word() {
 }
 
 case_ "mandoc lints the page clean"
-if command -v mandoc >/dev/null; then
-  lint=$(mandoc -Tlint -W warning "$PAGE" 2>&1)
-  RC=$?
-  OUT=$lint
-  ERR=""
-  check test -z "$lint"
-  expect_rc 0
-else
-  echo "SKIP: mandoc is not installed (Debian package mandoc); the lint check did not run"
-fi
+lint=$(mandoc -Tlint -W warning "$PAGE" 2>&1)
+RC=$?
+OUT=$lint
+ERR=""
+check test -z "$lint"
+expect_rc 0
 
 case_ "the page has the sections the issue asks for"
 for s in NAME SYNOPSIS DESCRIPTION OPTIONS COMMANDS "ROLE RULES" "EXIT STATUS" ENVIRONMENT FILES \

@@ -3,6 +3,7 @@
 # stored spelling of names, plurals, a prompt over many tokens, verify's hints, audit's list
 # of actions, and tables aligned by display width as `column -t` aligns them.
 . "$(dirname "$0")/lib.sh"
+require_tools jq column
 . "$(dirname "$0")/core_helpers.sh"
 
 fresh_db

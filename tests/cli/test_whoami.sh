@@ -4,6 +4,7 @@
 # even an audit record, and refuses an unknown or removed acting user as every command
 # does (exit 3, audited).
 . "$(dirname "$0")/lib.sh"
+require_tools jq
 . "$(dirname "$0")/core_helpers.sh"
 
 fresh_db

@@ -15,7 +15,11 @@
 #   pg_registry_id           the registry's ID (empty before init)
 #   pg_snapshot              the registry's rows (audit only with AUDIT=1) and its roles'
 #                            members, sorted, as text
+#
+# A suite on PostgreSQL needs psql and pg_dump (Debian's postgresql-client) and python3, as
+# lib.sh's require_tools checks (defined there, before this file is sourced).
 
+require_tools psql pg_dump python3
 . "$(dirname "${BASH_SOURCE[0]}")/server.sh"
 if ! pg_server_known; then
   echo "no PostgreSQL server: run the suite under tests/pg/with-postgres"

@@ -21,6 +21,7 @@ if ! pg_server_known; then
 fi
 
 . "$(dirname "$0")/../cli/lib.sh"
+require_tools jq psql
 # (finish then also looks for secrets in the server's log.)
 BACKEND=postgres
 

@@ -42,6 +42,7 @@ declare -A IDENT=(
 
 # shellcheck source-path=SCRIPTDIR source=../cli/lib.sh
 . "$(dirname "$0")/../cli/lib.sh"
+require_tools psql diff
 unset TOKENCTL_USER PGUSER PGDATABASE PGHOST PGPORT PGOPTIONS PGSERVICE
 
 if [ -z "${TOKENCTL_PG_HOST-}" ] && [ -n "${TOKENCTL_PG_STATE-}" ] && [ -f "$TOKENCTL_PG_STATE" ]; then
