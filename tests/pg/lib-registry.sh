@@ -25,6 +25,7 @@ if ! pg_server_known; then
   exit 1
 fi
 . "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
+require_tools psql python3 timeout awk diff
 BACKEND=postgres
 unset TOKENCTL_USER
 
