@@ -203,6 +203,7 @@ start_proxy before
 through "$L_own" init
 expect_rc 1
 expect_error_line
+expect_err_has "unknown"
 check test -z "$(registry_id_now)"
 run_as "$L_own" init
 expect_rc 0
