@@ -781,6 +781,15 @@ probe_admin() {
       "$(audit_insert "$login" DEFAULT "($NOW_MS - 86400000)")"
     deny "$T_AUDIT" "$login" "no UPDATE of audit" "UPDATE $S.$T_AUDIT SET detail = 'x'"
   done
+  # More forged records: in an administrator's or the owner's name, dated in the future.
+  for login in $ALICE $GW; do
+    deny "$T_AUDIT" "$login" "audit actor = the login (a record in another's name is refused)" \
+      "$(audit_insert "$ADM2" DEFAULT)"
+    deny "$T_AUDIT" "$login" "audit actor = the login (a record in another's name is refused)" \
+      "$(audit_insert "$OWN" DEFAULT)"
+    deny "$T_AUDIT" "$login" "audit at = now (a record dated in the future is refused)" \
+      "$(audit_insert "$login" DEFAULT "($NOW_MS + 86400000)")"
+  done
 }
 
 probe_verifier() {
@@ -837,8 +846,68 @@ probe_set_role() {
   done
 }
 
+# Times the server records are the server's: a use, a revocation and a rotation's expiries
+# are not the caller's to choose (as the audit log's `at` and stamp_token_use's use are
+# not), through the functions that alone change tokens. The call, as LOGIN, in a
+# transaction rolled back: refused, or what it stored passes CHECK (SQL printing t).
+server_time() { # TABLES LOGIN ITEM CALL CHECK
+  want "$1" || return 0
+  local login=$2 call=$4 check_sql=$5
+  case_ "$3"
+  psql_as "$login" "BEGIN; $call; SELECT 'stored-ok=' || ($check_sql)::text; ROLLBACK;" || {
+    verdict 1 "psql did not run as $login"
+    return
+  }
+  if grep -qx 'stored-ok=true' "$TMP/pout" || grep -q 'ERROR' "$TMP/perr"; then
+    unchanged "as $login, [$call] (rolled back)" || return
+    verdict 0
+  else
+    verdict 1 "as $login, [$call] stored a time of the caller's choosing: $(grep stored-ok "$TMP/pout")"
+  fi
+}
+SERVER_MS="(extract(epoch from clock_timestamp()) * 1000)::bigint"
+probe_server_time() {
+  # (not in the policies' copies: no policy is about times, and a failure here would count
+  # as every policy's bite)
+  [ -z "$MUTANT" ] || return 0
+  server_time "$T_TOKENS" "$ALICE" "stamp_own_token_use records the server's now only (no use in the future)" \
+    "SELECT $S.stamp_own_token_use($A1, $NOW_MS + 86400000)" \
+    "SELECT coalesce(last_used_at, 0) <= $SERVER_MS + 300000 FROM $S.$T_TOKENS WHERE id = $A1"
+  server_time "$T_TOKENS" "$ALICE" "revoke_token records the server's now only (no back-dated revocation)" \
+    "SELECT $S.revoke_token($A1, $NOW_MS - 86400000)" \
+    "SELECT revoked_at IS NULL OR abs(revoked_at - $SERVER_MS) <= 300000 FROM $S.$T_TOKENS WHERE id = $A1"
+  server_time "$T_TOKENS" "$ADM2" "revoke_token records the server's now only (no back-dated revocation)" \
+    "SELECT $S.revoke_token($B1, 1000)" \
+    "SELECT revoked_at IS NULL OR abs(revoked_at - $SERVER_MS) <= 300000 FROM $S.$T_TOKENS WHERE id = $B1"
+  server_time "$T_TOKENS $T_SECRETS" "$ALICE" "rotate_token keeps the token's lifetimes (no expiry of the caller's choosing)" \
+    "SELECT $S.rotate_token($A1, $NOW_MS, $NOW_MS + 7200000, $NOW_MS + 100 * 365 * 86400000::bigint,
+       sha256(random()::text::bytea), sha256(random()::text::bytea), '\\x00', '\\x00')" \
+    "SELECT refresh_expires_at <= $SERVER_MS + refresh_ttl + 300000 AND access_expires_at <= $SERVER_MS + access_ttl + 300000
+       FROM $S.$T_TOKENS WHERE id = $A1"
+}
+
+# Outsiders and verifiers hold up no writer: they take no lock that a writer needs (the
+# writers' lock, a row or table lock on the registry's tables).
+probe_locks() {
+  local login t
+  for login in $STRANGER $GW; do
+    for t in $TABLES; do
+      refused "$login" "$login: no lock on $t (LOCK TABLE)" \
+        "BEGIN; LOCK TABLE $S.$t IN SHARE ROW EXCLUSIVE MODE; ROLLBACK"
+      refused "$login" "$login: no row lock on $t (FOR UPDATE)" "SELECT 1 FROM $S.$t FOR UPDATE"
+      refused "$login" "$login: no row lock on $t (FOR KEY SHARE)" "SELECT 1 FROM $S.$t FOR KEY SHARE"
+    done
+    for f in $(q1 "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = '$S' AND p.proname LIKE '%lock%' AND p.pronargs = 0 AND p.prokind = 'f'"); do
+      refused "$login" "$login: no writers' lock ($f)" "BEGIN; SELECT $S.$f(); ROLLBACK"
+    done
+  done
+}
+
 all_probes() {
   probe_reads
+  probe_server_time
+  probe_locks
   probe_nonadmin
   probe_admin
   probe_verifier
@@ -858,6 +927,17 @@ case_ "tokenctl as alice downloads her token"
 as "$ALICE" download "$TID_A1" -o "$TMP/a1.json"
 expect_rc 0
 check test -s "$TMP/a1.json"
+
+# --- No function of the schema runs a login's code: each pins its search_path -----------------
+# (tests/pg/test_pg_planted.sh plants the objects and calls every function.)
+case_ "every function of schema $S pins a search_path that ends with pg_temp"
+unpinned=$(q1 "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = '$S' AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c
+    WHERE c ~ '^search_path=' AND c ~ '(^search_path=|,\s*)\"?pg_temp\"?\s*$') ORDER BY 1")
+if [ -z "$unpinned" ]; then pass; else
+  fail "functions whose search_path does not end with pg_temp: $(echo $unpinned)"
+  BROKEN+=("$CASE")
+fi
 
 # --- The probes, on the registry -----------------------------------------------------------
 keep_pristine
