@@ -15,9 +15,11 @@ GRANT EXECUTE ON FUNCTION tokenctl.fold(text), tokenctl.my_id(), tokenctl.is_adm
     tokenctl.my_app_ids(), tokenctl.my_app_creators(), tokenctl.apps_named_as_me(),
     tokenctl.role_of(bigint), tokenctl.require_meta(text, bytea),
     tokenctl.token_exists(text), tokenctl.app_exists(text), tokenctl.user_exists(text, boolean),
-    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bytea, bigint),
-    tokenctl.lock_writers(), tokenctl.try_lock_writers()
+    tokenctl.token_by_access_digest(bytea), tokenctl.stamp_token_use(bytea, bigint)
     TO @admin@, @user@, @verifier@;
+-- Writers (not verifiers, whose writes are appends): the writers' lock.
+GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
+    TO @admin@, @user@;
 
 -- Users and administrators: applications and tokens, as the policies allow; changed only
 -- through the functions that check who may (no UPDATE: no row lock to hold).

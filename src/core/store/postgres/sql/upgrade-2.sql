@@ -21,7 +21,7 @@ CREATE POLICY audit_add ON tokenctl.audit FOR INSERT WITH CHECK (
     abs(at - (extract(epoch FROM clock_timestamp()) * 1000)::bigint) <= 300000);
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokenctl FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tokenctl.lock_writers(), tokenctl.try_lock_writers()
-    TO @admin@, @user@, @verifier@;
+    TO @admin@, @user@;
 GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
     tokenctl.rotate_token(bigint, bigint, bigint, bigint, bytea, bytea, bytea, bytea),
     tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint),
