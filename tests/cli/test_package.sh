@@ -281,7 +281,12 @@ fi
 expect_out_has ".note.dlopen"
 
 case_ "lintian reports no tag at all on the package, not even an informational one"
-if command -v lintian >/dev/null; then
+if [ "${TOKENCTL_FORTIFIED:-1}" = 0 ]; then
+  # A sanitizer or debug build has no _FORTIFY_SOURCE, which lintian rightly reports: the
+  # package is linted where it is built as released.
+  SKIPPED=$((SKIPPED + 1))
+  printf 'SKIP [%s] built without _FORTIFY_SOURCE (a sanitizer or debug build)\n' "$CASE"
+elif command -v lintian >/dev/null; then
   lintian --display-info "$DEB" >"$TMP/lintian.out" 2>"$TMP/lintian.err"
   OUT=$(cat "$TMP/lintian.out")
   ERR=$(grep -v 'running with root privileges' "$TMP/lintian.err")

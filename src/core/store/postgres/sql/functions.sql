@@ -338,14 +338,30 @@ $$;
 CREATE OR REPLACE FUNCTION tokenctl.sync_registry_role(login text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
 DECLARE
-    role text := (SELECT u.role FROM tokenctl.users u
-                  WHERE tokenctl.fold(u.name) = tokenctl.fold(login) AND u.removed_at IS NULL);
+    wanted text := (SELECT 'tokenctl_' || @id_text@ || '_' || u.role FROM tokenctl.users u
+                    WHERE tokenctl.fold(u.name) = tokenctl.fold(login) AND u.removed_at IS NULL);
+    granted text;
 BEGIN
-    EXECUTE pg_catalog.format('REVOKE %I, %I, %I FROM %I', @admin_text@, @user_text@,
-                              @verifier_text@, login);
-    IF role IS NOT NULL THEN
-        EXECUTE pg_catalog.format('GRANT %I TO %I', 'tokenctl_' || @id_text@ || '_' || role,
-                                  login);
+    -- Only what this owner granted and the row no longer says is revoked, and only what is
+    -- missing is granted: the server has nothing to warn about (its warnings would name
+    -- other logins to the caller).
+    FOR granted IN
+        SELECT g.rolname FROM pg_catalog.pg_auth_members m
+            JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+            JOIN pg_catalog.pg_roles l ON l.oid = m.member
+        WHERE l.rolname = login AND m.grantor = current_user::regrole
+            AND g.rolname IN (@admin_text@, @user_text@, @verifier_text@)
+            AND g.rolname IS DISTINCT FROM wanted
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE %I FROM %I', granted, login);
+    END LOOP;
+    IF wanted IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_auth_members m
+            JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+            JOIN pg_catalog.pg_roles l ON l.oid = m.member
+        WHERE l.rolname = login AND g.rolname = wanted AND m.grantor = current_user::regrole)
+    THEN
+        EXECUTE pg_catalog.format('GRANT %I TO %I', wanted, login);
     END IF;
 END
 $$;
