@@ -297,6 +297,28 @@ bench_smoke() {
   check test "$(printf '%s\n' "$OUT" | grep -cE '^ratio [^ ]+ [0-9.]+ target (<=|>=) [0-9.]+ (OK|MISS)$')" = "$2"
 }
 
+# no_raw_control WHAT [LINES]: $TMP/out (the output of WHAT) holds no raw control
+# character, and LINES lines if given; JSON output must parse, and may hold DEL as it is.
+no_raw_control() {
+  local ctrl='[\x00-\x08\x0b-\x1f\x7f]'
+  # (CSV ends its records with CRLF, RFC 4180: that CR is no stray control character)
+  if [[ $1 == *csv* ]]; then sed -i 's/\r$//' "$TMP/out"; fi
+  if [[ $1 == *json* ]]; then
+    ctrl='[\x00-\x08\x0b-\x1f]'
+    if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$TMP/out" 2>/dev/null; then pass; else fail "$1 is not JSON"; fi
+  fi
+  if LC_ALL=C grep -qaP "$ctrl" "$TMP/out"; then
+    fail "$1 printed a raw control character: $(LC_ALL=C grep -naP "$ctrl" "$TMP/out" | head -n 1 | cut -c1-120 | od -c | head -n 3 | tr '\n' ' ')"
+  else
+    pass
+  fi
+  if [ -n "${2-}" ]; then
+    local n
+    n=$(wc -l <"$TMP/out")
+    if [ "$n" -eq "$2" ]; then pass; else fail "$1 printed $n lines, expected $2 (a newline printed raw?)"; fi
+  fi
+}
+
 # Creates a token for the acting user; prints its ID.
 new_token() { "$TOKENCTL_BIN" add-app -q --redirect-uri https://app.example.com/cb "$@"; }
 

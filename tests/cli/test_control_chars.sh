@@ -26,26 +26,6 @@ sql "update apps set redirect_uri = 'https://evil.example.com/' $cat_op $esc $ca
 sql "insert into users (name, role, created_at) values ('mal' $cat_op $esc $cat_op ']0;title' $cat_op $bel $cat_op $nl $cat_op 'x', 'user', $now_ms)" >/dev/null ||
   { echo "setup: user row"; exit 1; }
 
-# no_raw_control WHAT [LINES]: $TMP/out holds no raw control character; LINES lines.
-no_raw_control() {
-  local ctrl='[\x00-\x08\x0b-\x1f\x7f]'
-  # (CSV ends its records with CRLF, RFC 4180: that CR is no stray control character)
-  if [[ $1 == *csv* ]]; then sed -i 's/\r$//' "$TMP/out"; fi
-  if [[ $1 == *json* ]]; then
-    ctrl='[\x00-\x08\x0b-\x1f]'
-    if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$TMP/out" 2>/dev/null; then pass; else fail "$1 is not JSON"; fi
-  fi
-  if LC_ALL=C grep -qaP "$ctrl" "$TMP/out"; then
-    fail "$1 printed a raw control character: $(LC_ALL=C grep -naP "$ctrl" "$TMP/out" | head -n 1 | cut -c1-120 | od -c | head -n 3 | tr '\n' ' ')"
-  else
-    pass
-  fi
-  if [ -n "${2-}" ]; then
-    local n
-    n=$(wc -l <"$TMP/out")
-    if [ "$n" -eq "$2" ]; then pass; else fail "$1 printed $n lines, expected $2 (a newline printed raw?)"; fi
-  fi
-}
 # listing WHAT ROWS ARGS...: ARGS in each format, with --no-headers.
 listing() {
   local what=$1 rows=$2 fmt
