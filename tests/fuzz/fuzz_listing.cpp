@@ -6,6 +6,7 @@
 
 #include <tokenctl/commands.h>
 #include <tokenctl/format.h>
+#include <tokenctl/validate.h>
 
 #include <fuzzer/FuzzedDataProvider.h>
 #include <nlohmann/json.hpp>
@@ -20,10 +21,12 @@ namespace {
 
 using Rows = std::vector<std::vector<tokenctl::Field>>;
 
+// A field as the human formats (table, CSV, TSV) show it: text with its control and
+// format characters escaped, whatever the store held.
 std::string text_of(const tokenctl::Field& field) {
     switch (field.kind) {
     case tokenctl::Field::Kind::text:
-        return field.text;
+        return tokenctl::escape_controls(field.text);
     case tokenctl::Field::Kind::number:
         return std::to_string(field.number);
     case tokenctl::Field::Kind::null:
