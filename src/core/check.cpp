@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include <limits>
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -6,10 +6,9 @@
 
 #include <fmt/format.h>
 
-#include <limits>
-
 #include <algorithm>
 #include <array>
+#include <limits>
 
 namespace tokenctl {
 

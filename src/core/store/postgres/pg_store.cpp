@@ -28,7 +28,8 @@ namespace tokenctl {
 
 namespace {
 
-// The schema's versions: k_schema creates the newest at once, upgrade_sql() upgrades.
+// The schema's versions: init creates the newest at once from sql/*.sql, upgrade_sql()
+// upgrades an older one.
 // 2: every function's search_path pinned (pg_temp last), the writers' lock a row only the
 // registry's users may lock, audit records only in the writer's own name and time.
 constexpr int k_schema_version = 2;
