@@ -87,6 +87,38 @@ open(sys.argv[2], "w").close(); time.sleep(30)' "$DB" "$TMP/kept" &
 tid=$("$TOKENCTL_BIN" --as erin add-app -q --redirect-uri https://app.example.com/cb -o "$TMP/erin.json")
 # A commit that fails on the client's side is SQLite's alone: PostgreSQL commits on the
 # server.
+case_ "app remove by a non-admin whose application gained another user's token while it waited: exit 3"
+"$TOKENCTL_BIN" --as admin user add zed >/dev/null
+"$TOKENCTL_BIN" --as admin user add eve >/dev/null
+own=$("$TOKENCTL_BIN" --as zed add-app -q --redirect-uri https://zed.example.com/cb)
+# The holder gives eve a token of zed's application, a copy of zed's own.
+if [ "$BACKEND" = postgres ]; then
+  gain="WITH added AS (INSERT INTO tokens (token_id, user_id, app_id, created_by, generated_at,
+      issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at,
+      access_digest, refresh_digest)
+    SELECT 'e0e0000000000001', (SELECT id FROM users WHERE name = 'eve'), app_id, created_by,
+      generated_at, issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at,
+      sha256('eve access'::bytea), sha256('eve refresh'::bytea)
+    FROM tokens WHERE token_id = '$own' RETURNING id)
+  INSERT INTO secrets (token, access_sealed, refresh_sealed)
+  SELECT added.id, s.access_sealed, s.refresh_sealed FROM added, tokens t
+    JOIN secrets s ON s.token = t.id WHERE t.token_id = '$own'"
+else
+  gain="insert into tokens (token_id, user_id, app_id, created_by, generated_at, issued_at,
+      access_ttl, refresh_ttl, access_expires_at, refresh_expires_at, access_digest,
+      refresh_digest, access_sealed, refresh_sealed)
+    select 'e0e0000000000001', (select id from users where name = 'eve'), app_id, created_by,
+      generated_at, issued_at, access_ttl, refresh_ttl, access_expires_at, refresh_expires_at,
+      randomblob(32), randomblob(32), access_sealed, refresh_sealed
+    from tokens where token_id = '$own'"
+fi
+race "$gain" --as zed app remove zed --yes
+expect_error 3
+expect_err_has "holds an active token of another user"
+check test "$(sql "select count(*) from tokens where token_id in ('$own', 'e0e0000000000001') and revoked_at is null")" = 2
+check test "$(sql "select count(*) from apps where name = 'zed' and removed_at is null")" = 1
+check test "$(denied zed 'app remove')" = 1
+
 case_ "commits that fail"
 if sqlite_only; then
   case_ "refresh -o --force whose commit fails leaves the working token file as it was"
