@@ -13,6 +13,8 @@
 #   psql_login LOGIN ...   psql as LOGIN on the suite's database (no ON_ERROR_STOP)
 #   new_database           a fresh, empty database owned by `own`
 #   new_registry           the same, with a registry that `own` made (`tokenctl init`)
+#   start_proxy MODE       commit_proxy.py in MODE before the server; PROXY_DB through it
+#   stop_proxy             ends it
 #   registry_id_now        the registry's ID (empty without one)
 #   EXTRA_CLEANUP          shell code the exit runs first (a suite's own leftovers)
 #   token_file LOGIN ID F  LOGIN downloads token ID to file F
@@ -76,6 +78,30 @@ drop_registry() {
   PQ_DB=postgres pq -c "DROP DATABASE IF EXISTS \"$PGDB\" WITH (FORCE)" >/dev/null 2>&1
   [ -z "$id" ] || PQ_DB=postgres pq -c "DROP ROLE IF EXISTS \"tokenctl_${id}_admin\",
     \"tokenctl_${id}_user\", \"tokenctl_${id}_verifier\"" >/dev/null 2>&1
+}
+
+PROXY_PID=
+# start_proxy MODE: commit_proxy.py in MODE between tokenctl and the server (the suite
+# stops if it does not start), and PROXY_DB, the URI through it; stop_proxy ends it (a
+# suite's EXTRA_CLEANUP calls it too).
+start_proxy() {
+  rm -f "$TMP/proxy.port" "$TMP/proxy.log"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/commit_proxy.py" "$1" \
+    "$TOKENCTL_PG_HOST/.s.PGSQL.$TOKENCTL_PG_PORT" "$TMP/proxy.port" "$TMP/proxy.log" 2>"$TMP/proxy.err" &
+  PROXY_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -s "$TMP/proxy.port" ] && break
+    sleep 0.05
+  done
+  [ -s "$TMP/proxy.port" ] || { echo "the proxy did not start: $(cat "$TMP/proxy.err")"; exit 1; }
+  PROXY_DB="postgresql://127.0.0.1:$(cat "$TMP/proxy.port")/$PGDB?sslmode=disable&gssencmode=disable"
+}
+stop_proxy() {
+  [ -n "${PROXY_PID-}" ] || return 0
+  kill "$PROXY_PID" 2>/dev/null
+  wait "$PROXY_PID" 2>/dev/null
+  PROXY_PID=
 }
 
 registry_cleanup() {

@@ -26,34 +26,12 @@ SUITE_TAG=pgk
 LOGIN_NAMES="own alice bob gw"
 . "$(dirname "$0")/lib-registry.sh"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
 URI=https://app.example.com/cb
-SOCKET="$TOKENCTL_PG_HOST/.s.PGSQL.$TOKENCTL_PG_PORT"
 export XDG_CONFIG_HOME="$TMP/config"
 mkdir -p "$XDG_CONFIG_HOME"
 MOUNTED=
 EXTRA_CLEANUP='[ -z "$MOUNTED" ] || umount "$MOUNTED"; stop_proxy'
 
-PROXY_PID=
-# start_proxy MODE: the proxy, and PROXY_DB, the URI through it.
-start_proxy() {
-  rm -f "$TMP/proxy.port" "$TMP/proxy.log"
-  python3 "$HERE/commit_proxy.py" "$1" "$SOCKET" "$TMP/proxy.port" "$TMP/proxy.log" 2>"$TMP/proxy.err" &
-  PROXY_PID=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [ -s "$TMP/proxy.port" ] && break
-    sleep 0.05
-  done
-  [ -s "$TMP/proxy.port" ] || { echo "the proxy did not start: $(cat "$TMP/proxy.err")"; exit 1; }
-  PROXY_DB="postgresql://127.0.0.1:$(cat "$TMP/proxy.port")/$PGDB?sslmode=disable&gssencmode=disable"
-}
-stop_proxy() {
-  [ -n "${PROXY_PID-}" ] || return 0
-  kill "$PROXY_PID" 2>/dev/null
-  wait "$PROXY_PID" 2>/dev/null
-  PROXY_PID=
-}
 # through LOGIN ARGS...: tokenctl as LOGIN through the proxy (run's RC, OUT, ERR), with a
 # time limit; then the proxy is stopped.
 through() {

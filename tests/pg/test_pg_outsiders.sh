@@ -23,10 +23,9 @@ SUITE_TAG=pgo
 LOGIN_NAMES="own adm alice bob gw stranger newbie"
 . "$(dirname "$0")/lib-registry.sh"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
 URI=https://app.example.com/cb
 LOCK_KEY="x'746f6b656e63746c'::bigint"
-EXTRA_CLEANUP='end_holds; [ -z "${PROXY_PID-}" ] || kill "$PROXY_PID" 2>/dev/null'
+EXTRA_CLEANUP='end_holds; stop_proxy'
 
 case_ "setup"
 new_registry
@@ -252,84 +251,37 @@ fi
 end_holds
 
 # --- 4. A network gone silent -----------------------------------------------------------------------
-case_ "verify through a network gone silent ends by itself within 45 s"
-rm -f "$TMP/proxy.port"
-python3 "$HERE/commit_proxy.py" silent "$TOKENCTL_PG_HOST/.s.PGSQL.$TOKENCTL_PG_PORT" "$TMP/proxy.port" "$TMP/proxy.log" \
-  2>"$TMP/proxy.err" &
-PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.05; done
-if [ -s "$TMP/proxy.port" ]; then
-  unstamp
-  STDIN_FILE=$TMP/v.access TOKENCTL_DB="postgresql://127.0.0.1:$(cat "$TMP/proxy.port")/$PGDB?sslmode=disable&gssencmode=disable" \
-    timed 60 "$L_gw" verify
+# gives_up MODE WHAT LOGIN ARGS...: tokenctl ARGS as LOGIN through the proxy in MODE
+# ends by itself within 45 s (killed at 60), with exit 1 and one error line.
+gives_up() {
+  local mode=$1 what=$2 login=$3
+  shift 3
+  start_proxy "$mode"
+  TOKENCTL_DB=$PROXY_DB timed 60 "$login" "$@"
   if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
-    fail "verify still waited after 60 s (killed)"
+    fail "$what still waited after 60 s (killed)"
   else
     pass
     expect_rc 1
     expect_error_line
     check awk -v e="$ELAPSED" 'BEGIN { exit !(e <= 45) }'
-    printf '  verify gave up after %ss\n' "$ELAPSED"
+    printf '  %s gave up after %ss\n' "$what" "$ELAPSED"
   fi
-  if grep -q '^CUT silent' "$TMP/proxy.log"; then pass; else fail "the proxy never went silent: $(tr '\n' '|' <"$TMP/proxy.log")"; fi
-else
-  fail "the proxy did not start: $(cat "$TMP/proxy.err")"
-fi
-kill "$PROXY_PID" 2>/dev/null
-wait "$PROXY_PID" 2>/dev/null
-PROXY_PID=
+  stop_proxy
+}
+
+case_ "verify through a network gone silent ends by itself within 45 s"
+unstamp
+STDIN_FILE=$TMP/v.access gives_up silent verify "$L_gw" verify
+if grep -q '^CUT silent' "$TMP/proxy.log"; then pass; else fail "the proxy never went silent: $(tr '\n' '|' <"$TMP/proxy.log")"; fi
 
 case_ "verify through a server that never answers the start-up ends by itself within 45 s"
-rm -f "$TMP/proxy.port"
-python3 "$HERE/commit_proxy.py" mute "$TOKENCTL_PG_HOST/.s.PGSQL.$TOKENCTL_PG_PORT" "$TMP/proxy.port" "$TMP/proxy.log" \
-  2>"$TMP/proxy.err" &
-PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.05; done
-if [ -s "$TMP/proxy.port" ]; then
-  STDIN_FILE=$TMP/v.access TOKENCTL_DB="postgresql://127.0.0.1:$(cat "$TMP/proxy.port")/$PGDB?sslmode=disable&gssencmode=disable" \
-    timed 60 "$L_gw" verify
-  if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
-    fail "verify still waited after 60 s (killed)"
-  else
-    pass
-    expect_rc 1
-    expect_error_line
-    check awk -v e="$ELAPSED" 'BEGIN { exit !(e <= 45) }'
-    printf '  verify gave up after %ss\n' "$ELAPSED"
-  fi
-else
-  fail "the proxy did not start: $(cat "$TMP/proxy.err")"
-fi
-kill "$PROXY_PID" 2>/dev/null
-wait "$PROXY_PID" 2>/dev/null
-PROXY_PID=
+STDIN_FILE=$TMP/v.access gives_up mute verify "$L_gw" verify
 
 case_ "revoke through a network gone silent ends by itself within 45 s, and revokes nothing"
 id=$(new_id "$L_alice")
-rm -f "$TMP/proxy.port" "$TMP/proxy.log"
-python3 "$HERE/commit_proxy.py" silent "$TOKENCTL_PG_HOST/.s.PGSQL.$TOKENCTL_PG_PORT" "$TMP/proxy.port" "$TMP/proxy.log" \
-  2>"$TMP/proxy.err" &
-PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.05; done
-if [ -s "$TMP/proxy.port" ]; then
-  TOKENCTL_DB="postgresql://127.0.0.1:$(cat "$TMP/proxy.port")/$PGDB?sslmode=disable&gssencmode=disable" \
-    timed 60 "$L_adm" revoke "$id" --yes
-  if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
-    fail "revoke still waited after 60 s (killed)"
-  else
-    pass
-    expect_rc 1
-    expect_error_line
-    check awk -v e="$ELAPSED" 'BEGIN { exit !(e <= 45) }'
-    printf '  revoke gave up after %ss\n' "$ELAPSED"
-  fi
-  check test "$(sql "SELECT revoked_at IS NULL FROM tokenctl.tokens WHERE token_id = '$id'")" = t
-else
-  fail "the proxy did not start: $(cat "$TMP/proxy.err")"
-fi
-kill "$PROXY_PID" 2>/dev/null
-wait "$PROXY_PID" 2>/dev/null
-PROXY_PID=
+gives_up silent revoke "$L_adm" revoke "$id" --yes
+check test "$(sql "SELECT revoked_at IS NULL FROM tokenctl.tokens WHERE token_id = '$id'")" = t
 
 # --- 5. Forged audit records -------------------------------------------------------------------------
 NOW_SQL="(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
