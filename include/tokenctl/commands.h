@@ -65,12 +65,12 @@ enum class SecretFormat { json, access_token, refresh_token };
 SecretFormat parse_secret_format(std::string_view text);
 
 // Where a token file goes: standard output (no output), or FILE (-o), in which format.
-// FILE is never one of `keep`, nor anything else check_output_file refuses.
+// FILE is never one of the registry's files (registry_files), nor anything else
+// check_output_file refuses.
 struct Delivery {
     SecretFormat format = SecretFormat::json;
     std::optional<std::filesystem::path> output;
     bool force = false;
-    std::vector<std::filesystem::path> keep; // registry_files() of the session's registry
 };
 
 // A token file that a command made and committed, not yet delivered: its text (wiped when
@@ -78,17 +78,20 @@ struct Delivery {
 // to get the file again.
 class TokenFile {
   public:
-    TokenFile(std::string text, std::string committed)
-        : m_text(std::move(text)), m_committed(std::move(committed)) {}
+    // `keep`: the files of the registry it came from, which no delivery may replace.
+    TokenFile(std::string text, std::string committed, std::vector<std::filesystem::path> keep)
+        : m_text(std::move(text)), m_committed(std::move(committed)), m_keep(std::move(keep)) {}
     TokenFile(TokenFile&& other) noexcept;
     TokenFile& operator=(TokenFile&&) = delete;
     ~TokenFile();
     const std::string& text() const { return m_text; }
     const std::string& committed() const { return m_committed; }
+    const std::vector<std::filesystem::path>& keep() const { return m_keep; }
 
   private:
     std::string m_text;
     std::string m_committed;
+    std::vector<std::filesystem::path> m_keep;
 };
 
 // Delivers `file` once its command has committed: to delivery.output (written completely,

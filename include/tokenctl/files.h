@@ -47,6 +47,9 @@ void remove_orphaned_temps_of(const std::filesystem::path& path);
 // The folder `path` is in ("." for a bare name).
 std::filesystem::path folder_of(const std::filesystem::path& path);
 
+// `path` with `suffix` appended to its file name: tokens.db, "-wal" -> tokens.db-wal.
+std::filesystem::path with_suffix(std::filesystem::path path, std::string_view suffix);
+
 // Makes a rename or link in `folder` durable by syncing the folder (best effort).
 void sync_folder(const std::filesystem::path& folder);
 

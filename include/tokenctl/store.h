@@ -68,6 +68,20 @@ struct Location {
     // The local files that make up the registry: the database and its -wal and -shm
     // files on SQLite; none on PostgreSQL.
     std::vector<std::filesystem::path> files() const;
+    // Where the key file is when TOKENCTL_KEY_FILE does not say: beside a SQLite database
+    // (tokens.db.key); empty where the registry's ID names it once opened (PostgreSQL:
+    // registry_key_path).
+    std::filesystem::path default_key_file() const;
+    // The location as --db takes it in a command that works from any folder: a SQLite
+    // path made absolute; the URI as shown, its password hidden.
+    std::string argument() const;
+    // True where the server authenticates who acts (PostgreSQL: the acting user is the
+    // login); false where the acting user is claimed (SQLite).
+    bool authenticates() const;
+    // The schema version this tokenctl creates and reads there.
+    int schema_version() const;
+    // What to do about a damaged registry there.
+    std::string restore_hint() const;
 };
 
 // A value beginning with postgresql:// or postgres:// is a PostgreSQL location, anything
@@ -235,17 +249,43 @@ class Store {
     virtual void store_audit(const AuditEntry& entry) = 0;
 };
 
+// How open_store opens a registry.
+struct OpenOptions {
+    // PostgreSQL: upgrade a registry from an older tokenctl (`tokenctl migrate`).
+    bool migrate = false;
+    // SQLite: the page cache for a bulk load (see SqliteOptions::cache_bytes); 0 keeps
+    // SQLite's default.
+    std::int64_t bulk_cache_bytes = 0;
+};
+
 // Opens the existing registry at `location`, migrating a SQLite database forward if it is
-// older; a PostgreSQL registry only with `migrate` (`tokenctl migrate`, its owner's job),
-// else an older one is refused with that hint. A missing registry, one that is not
+// older; a PostgreSQL registry only with options.migrate (`tokenctl migrate`, its
+// owner's job), else an older one is refused with that hint. A missing registry, one that is not
 // tokenctl's, or one from a newer tokenctl is refused with Error(failure) and left
 // untouched.
-std::unique_ptr<Store> open_store(const Location& location, bool migrate = false);
+std::unique_ptr<Store> open_store(const Location& location, const OpenOptions& options = {});
 
 // Creates a new, empty registry at `location`, which must not exist (Error(conflict)), and
 // runs `first_write` in a write transaction on it (on PostgreSQL the same transaction that
 // creates the schema, so that a failure leaves nothing behind).
 std::unique_ptr<Store> create_store(const Location& location,
                                     const std::function<void(Store&)>& first_write);
+
+// Before create_store, where the registry is a local file: refuses a place where one
+// exists (Error(conflict)) and makes its folders (private). Nothing on a server.
+void prepare_registry_place(const Location& location);
+
+// check's "files" line, where the registry has local files (files() is not empty): the
+// problem ("" when sound), with a hint.
+std::string check_registry_files(const Location& location, std::string& hint);
+
+// Refuses (Error(usage), with the backend's own way as the hint) a registry that `backup`
+// cannot copy: one on a server.
+void require_backup(const Location& location);
+// Copies the registry at `location` to the new empty file `copy` as one consistent
+// snapshot, while others go on using it, and opens the copy. Errors name the copy `shown`
+// (the file `copy` becomes). After require_backup().
+std::unique_ptr<Store> backup_store(const Location& location, const std::filesystem::path& copy,
+                                    const std::filesystem::path& shown);
 
 } // namespace tokenctl

@@ -18,14 +18,13 @@ struct AddAppOptions {
 };
 
 // The command with which the token's user downloads it, working pasted into a fresh shell:
-// the --db given (a path made absolute) and, when --as was given, their name; shell-quoted.
-std::string download_command(const Globals& globals, const TokenRow& token) {
+// the --db given (as the location's argument(): a path made absolute) and, when --as was
+// given, their name; shell-quoted.
+std::string download_command(const Session& session, const Globals& globals,
+                             const TokenRow& token) {
     std::string command = "tokenctl";
     if (globals.db) {
-        Location location = parse_location(*globals.db);
-        command += " --db " + shell_quote(location.kind == Location::Kind::sqlite
-                                              ? std::filesystem::absolute(location.path).string()
-                                              : location.text);
+        command += " --db " + shell_quote(session.paths().db.argument());
     }
     if (globals.as) {
         command += " --as " + shell_quote(token.user);
@@ -70,12 +69,12 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
         Session session = open_session(globals, "add-app");
         auto request = opts->request;
         if (opts->output) {
-            request.delivery = delivery_to(session, SecretFormat::json, opts->output, opts->force);
+            request.delivery = delivery_to(SecretFormat::json, opts->output, opts->force);
         }
         AddAppResult result = add_app(session, request);
         const TokenRow& token = result.token;
         committed(fmt::format("token {} was created; its user gets its file with `{}`",
-                              token.token_id, download_command(globals, token)));
+                              token.token_id, download_command(session, globals, token)));
         if (result.file) {
             deliver(*result.file, *request.delivery, std::cout);
             if (!request.delivery->output) {
@@ -94,10 +93,10 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
                 std::cout << fmt::format("wrote token file {}\n", *opts->output);
             } else if (token.user_id == session.actor().id) {
                 std::cout << fmt::format("download it with: {}\n",
-                                         download_command(globals, token));
+                                         download_command(session, globals, token));
             } else {
                 std::cout << fmt::format("{} downloads it with: {}\n", token.user,
-                                         download_command(globals, token));
+                                         download_command(session, globals, token));
             }
         }
     });

@@ -18,9 +18,8 @@ Session open_session(const Globals& globals, std::string command) {
     return Session(paths, acting, std::move(command));
 }
 
-Delivery delivery_to(const Session& session, SecretFormat format,
-                     const std::optional<std::string>& output, bool force) {
-    Delivery delivery{format, std::nullopt, force, registry_files(session.paths())};
+Delivery delivery_to(SecretFormat format, const std::optional<std::string>& output, bool force) {
+    Delivery delivery{format, std::nullopt, force};
     if (output && *output != "-") {
         delivery.output = *output;
     }

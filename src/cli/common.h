@@ -44,9 +44,8 @@ struct Globals {
 Session open_session(const Globals& globals, std::string command);
 
 // Where -o sends a token file: standard output for `-o -` or no -o (a delivery without
-// output), else FILE, never over the session's registry files.
-Delivery delivery_to(const Session& session, SecretFormat format,
-                     const std::optional<std::string>& output, bool force);
+// output), else FILE (the core refuses the registry's own files).
+Delivery delivery_to(SecretFormat format, const std::optional<std::string>& output, bool force);
 
 // Adds an option (or, for a NAME without dashes, a positional argument) whose value is one
 // of `choices`; a value outside them is a usage error that names them.

@@ -29,7 +29,7 @@ void declare(CLI::App* cmd, Globals& globals, Make make) {
     cmd->callback([&globals, opts, make, name = cmd->get_name()] {
         Session session = open_session(globals, name);
         Delivery delivery =
-            delivery_to(session, parse_secret_format(opts->format), opts->output, opts->force);
+            delivery_to(parse_secret_format(opts->format), opts->output, opts->force);
         TokenFile file = make(session, opts->token_id, delivery);
         deliver(file, delivery, std::cout);
     });

@@ -3,7 +3,6 @@
 #include <tokenctl/files.h>
 #include <tokenctl/keyfile.h>
 #include <tokenctl/secret.h>
-#include <tokenctl/store/sqlite.h>
 
 #include <fmt/format.h>
 
@@ -21,12 +20,6 @@ namespace {
 
 constexpr std::string_view k_rotate = "rotate the key";
 constexpr std::string_view k_back_up = "back up the registry";
-
-std::filesystem::path with_suffix(const std::filesystem::path& path, const char* suffix) {
-    auto out = path;
-    out += suffix;
-    return out;
-}
 
 // A named temporary file beside `path` (".NAME.tokenctl-XXXXXX", the pattern tokenctl's
 // own sweep knows), removed with its SQLite side files unless kept.
@@ -160,10 +153,7 @@ void backup_registry(Session& session, const std::filesystem::path& dest, bool f
                     "name the copy's file: tokenctl backup /path/to/copy.db");
     }
     const Location& location = session.paths().db;
-    if (location.kind != Location::Kind::sqlite) {
-        throw Error(Status::usage, "backup copies SQLite registries; this one is on PostgreSQL",
-                    "back it up with pg_dump --schema=tokenctl, and keep a copy of the key file");
-    }
+    require_backup(location);
     session.enforce(policy::may_administer(session.actor(), k_back_up));
     const auto dest_key = with_suffix(dest, ".key");
     const auto keep = registry_files(session.paths());
@@ -174,10 +164,9 @@ void backup_registry(Session& session, const std::filesystem::path& dest, bool f
     remove_orphaned_temps_of(dest);
     remove_orphaned_temps_of(dest_key);
     TempBeside copy(dest);
-    sqlite_backup(location.path, copy.path(), dest);
     try {
         // The copy must open as a registry, and with this key.
-        auto store = open_sqlite_store(copy.path());
+        auto store = backup_store(location, copy.path(), dest);
         if (!key_matches(*store, key)) {
             throw Error(Status::failure, "the copy does not open with the registry's key file");
         }

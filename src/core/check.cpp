@@ -2,8 +2,6 @@
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
 #include <tokenctl/secret.h>
-#include <tokenctl/store/postgres.h>
-#include <tokenctl/store/sqlite.h>
 
 #include <fmt/format.h>
 
@@ -34,40 +32,6 @@ void run_check(std::vector<CheckLine>& lines, std::string name,
 // A check the acting user may not run: said so, never "ok".
 void skip_check(std::vector<CheckLine>& lines, std::string name, std::string why) {
     lines.push_back(CheckLine{std::move(name), {}, {}, std::move(why)});
-}
-
-// The database file and its folder: nobody else may write them; the -wal and -shm files
-// belong to the database's owner and only they may write them.
-std::string check_files(const Location& location, std::string& hint) {
-    struct stat db {};
-    if (::stat(location.path.c_str(), &db) != 0) {
-        return fmt::format("cannot read {}", location.path.string());
-    }
-    if ((db.st_mode & 022) != 0) {
-        hint = fmt::format("run: chmod 600 {}", location.path.string());
-        return fmt::format("{} is writable by group or others (mode {:04o})",
-                           location.path.string(), db.st_mode & 07777);
-    }
-    auto folder = folder_of(location.path);
-    struct stat dir {};
-    if (::stat(folder.c_str(), &dir) == 0 && (dir.st_mode & 022) != 0) {
-        hint = fmt::format("keep the database in a folder only its owner can write (chmod 700 "
-                           "{})",
-                           folder.string());
-        return fmt::format("its folder {} is writable by group or others (mode {:04o})",
-                           folder.string(), dir.st_mode & 07777);
-    }
-    for (const auto& side : location.files()) {
-        struct stat st {};
-        if (side == location.path || ::lstat(side.c_str(), &st) != 0) {
-            continue;
-        }
-        if (!S_ISREG(st.st_mode) || st.st_uid != db.st_uid || (st.st_mode & 022) != 0) {
-            hint = fmt::format("stop every tokenctl process, then remove {}", side.string());
-            return fmt::format("{} is not a private file of the database's owner", side.string());
-        }
-    }
-    return {};
 }
 
 // False where the server keeps other users' sealed secrets from the acting login (an
@@ -137,7 +101,6 @@ std::vector<CheckLine> check_registry(const Paths& paths,
         return lines;
     }
     Store& store = session->store();
-    const bool file = paths.db.kind == Location::Kind::sqlite;
     if (auto id = store.registry_id()) {
         // The registry's ID names its key file on every host (PostgreSQL).
         lines.back().name = fmt::format("registry {}", *id);
@@ -155,8 +118,7 @@ std::vector<CheckLine> check_registry(const Paths& paths,
             if (problems.empty()) {
                 return std::string();
             }
-            hint = file ? "restore the last backup (tokenctl backup) or ask SQLite's .recover"
-                        : "restore the registry's last backup (pg_dump)";
+            hint = paths.db.restore_hint();
             return fmt::format("{}{}", problems.front(),
                                problems.size() > 1
                                    ? fmt::format(" (and {} more)", problems.size() - 1)
@@ -167,7 +129,7 @@ std::vector<CheckLine> check_registry(const Paths& paths,
     }
     run_check(lines, "schema", [&](std::string&) {
         int version = store.schema_version();
-        int expected = file ? sqlite_schema_version() : postgres_schema_version();
+        int expected = paths.db.schema_version();
         return version == expected
                    ? std::string()
                    : fmt::format("schema version {}, this tokenctl uses {}", version, expected);
@@ -177,8 +139,9 @@ std::vector<CheckLine> check_registry(const Paths& paths,
         return std::string();
     });
     const bool key_ok = lines.back().problem.empty();
-    if (file) {
-        run_check(lines, "files", [&](std::string& hint) { return check_files(paths.db, hint); });
+    if (!paths.db.files().empty()) {
+        run_check(lines, "files",
+                  [&](std::string& hint) { return check_registry_files(paths.db, hint); });
     }
     if (!admin) {
         for (const char* name : {"administrators", "audit-log", "secrets"}) {

@@ -174,6 +174,11 @@ std::string_view kind_of(mode_t mode) {
 
 } // namespace
 
+std::filesystem::path with_suffix(std::filesystem::path path, std::string_view suffix) {
+    path += suffix;
+    return path;
+}
+
 std::filesystem::path folder_of(const std::filesystem::path& path) {
     auto parent = path.parent_path();
     return parent.empty() ? std::filesystem::path(".") : parent;

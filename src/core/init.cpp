@@ -54,11 +54,6 @@ InitResult init_database(const Paths& paths, const std::optional<std::string>& c
     if (claimed_admin) {
         validate_user_name(*claimed_admin);
     }
-    const bool file = paths.db.kind == Location::Kind::sqlite;
-    if (file && path_exists(paths.db.path)) {
-        throw Error(Status::conflict, fmt::format("a database already exists at {}", paths.db.text),
-                    "tokenctl init never overwrites; name another place with --db");
-    }
     auto refuse_existing_key = [](const std::filesystem::path& key) {
         if (path_exists(key)) {
             throw Error(Status::conflict,
@@ -67,9 +62,7 @@ InitResult init_database(const Paths& paths, const std::optional<std::string>& c
                         "TOKENCTL_KEY_FILE");
         }
     };
-    if (file) {
-        make_private_dirs(paths.db.path.parent_path());
-    }
+    prepare_registry_place(paths.db);
 
     Cleanup cleanup;
     InitResult result;

@@ -49,9 +49,8 @@ Paths resolve_paths(const std::optional<std::string>& db_flag) {
     Paths paths{parse_location(where), {}};
     if (auto key = env("TOKENCTL_KEY_FILE")) {
         paths.key = *key;
-    } else if (paths.db.kind == Location::Kind::sqlite) {
-        paths.key = paths.db.path;
-        paths.key += ".key";
+    } else {
+        paths.key = paths.db.default_key_file();
     }
     return paths;
 }
@@ -111,7 +110,8 @@ std::string acting_name(Store& store, const std::optional<std::string>& claimed)
 
 Session::Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command,
                  bool migrate)
-    : m_paths(paths), m_store(open_store(paths.db, migrate)), m_command(std::move(command)) {
+    : m_paths(paths), m_store(open_store(paths.db, {.migrate = migrate})),
+      m_command(std::move(command)) {
     if (m_paths.key.empty()) {
         if (auto id = m_store->registry_id()) {
             m_paths.key = registry_key_path(*id);

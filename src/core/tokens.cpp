@@ -200,7 +200,7 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
     decide_add_app(session, request);
     if (request.delivery && request.delivery->output) {
         check_output_file(*request.delivery->output, request.delivery->force,
-                          request.delivery->keep);
+                          registry_files(session.paths()));
     }
     const Key& key = session.key(); // read before the write lock, never while holding it
 
@@ -272,7 +272,8 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
             render_token_file(token, access, refresh, request.delivery->format, token.generated_at),
             fmt::format("token {} was created; get its file with `tokenctl "
                         "download {}`",
-                        token.token_id, token.token_id));
+                        token.token_id, token.token_id),
+            registry_files(session.paths()));
     }
     wipe(access);
     wipe(refresh);
@@ -390,7 +391,7 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
     // Refused early, with the facts as they are now; decided again under the lock below.
     require_own_usable_token(session, token_id, now_ms());
     if (delivery.output) {
-        check_output_file(*delivery.output, delivery.force, delivery.keep);
+        check_output_file(*delivery.output, delivery.force, registry_files(session.paths()));
     }
     const Key& key = session.key(); // read before the write lock, never while holding it
     std::string text;
@@ -416,14 +417,15 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
     return TokenFile(std::move(text),
                      fmt::format("the download of token {} was recorded; get its file with "
                                  "`tokenctl download {}`",
-                                 token_id, token_id));
+                                 token_id, token_id),
+                     registry_files(session.paths()));
 }
 
 TokenFile refresh_token(Session& session, const std::string& token_id, const Delivery& delivery) {
     // Refused early, with the facts as they are now; decided again under the lock below.
     require_own_usable_token(session, token_id, now_ms());
     if (delivery.output) {
-        check_output_file(*delivery.output, delivery.force, delivery.keep);
+        check_output_file(*delivery.output, delivery.force, registry_files(session.paths()));
     }
     const Key& key = session.key(); // read before the write lock, never while holding it
     std::string text;
@@ -451,11 +453,13 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
     return TokenFile(std::move(text),
                      fmt::format("token {} was refreshed; get its new file with `tokenctl "
                                  "download {}`",
-                                 token_id, token_id));
+                                 token_id, token_id),
+                     registry_files(session.paths()));
 }
 
 TokenFile::TokenFile(TokenFile&& other) noexcept
-    : m_text(std::move(other.m_text)), m_committed(std::move(other.m_committed)) {
+    : m_text(std::move(other.m_text)), m_committed(std::move(other.m_committed)),
+      m_keep(std::move(other.m_keep)) {
     wipe(other.m_text);
 }
 
@@ -472,7 +476,7 @@ void deliver(const TokenFile& file, const Delivery& delivery, std::ostream& out)
     };
     if (delivery.output) {
         try {
-            write_file_atomically(*delivery.output, file.text(), delivery.force, delivery.keep);
+            write_file_atomically(*delivery.output, file.text(), delivery.force, file.keep());
         } catch (const Error& e) {
             throw Error(file.committed().empty() ? e.status() : Status::failure,
                         committed(e.what()), file.committed().empty() ? e.hint() : "");

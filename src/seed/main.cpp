@@ -7,7 +7,6 @@
 #include <tokenctl/files.h>
 #include <tokenctl/secret.h>
 #include <tokenctl/session.h>
-#include <tokenctl/store/sqlite.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -86,16 +85,13 @@ Counts seed(const Options& options) {
 
     Paths paths = resolve_paths(options.db);
     // On PostgreSQL the administrator is the connecting login.
-    InitResult made = init_database(paths, paths.db.kind == Location::Kind::sqlite
-                                               ? std::optional<std::string>("admin")
-                                               : std::nullopt);
+    InitResult made = init_database(
+        paths, paths.db.authenticates() ? std::nullopt : std::optional<std::string>("admin"));
     Key key = read_key_file(made.key);
     // Millions of small random values: drawn from a pool, not one generator call each.
     RandomPool pool;
     Sealer sealer(key, &pool);
-    auto store = paths.db.kind == Location::Kind::sqlite
-                     ? open_sqlite_store(paths.db.path, SqliteOptions{k_cache_bytes})
-                     : open_store(paths.db);
+    auto store = open_store(paths.db, {.bulk_cache_bytes = k_cache_bytes});
     Millis now = now_ms();
     Millis start = now - k_history;
     std::int64_t admin_id = store->find_user(made.admin, false)->id;

@@ -1,8 +1,11 @@
 #include <tokenctl/error.h>
+#include <tokenctl/files.h>
 #include <tokenctl/store.h>
 #include <tokenctl/store/postgres.h>
 #include <tokenctl/store/sqlite.h>
 #include <tokenctl/validate.h>
+
+#include "store/sqlite/files.h"
 
 #include <fmt/format.h>
 
@@ -16,8 +19,8 @@ namespace {
 
 using FirstWrite = std::function<void(Store&)>;
 
-std::unique_ptr<Store> open_sqlite(const Location& location, bool) {
-    return open_sqlite_store(location.path);
+std::unique_ptr<Store> open_sqlite(const Location& location, const OpenOptions& options) {
+    return open_sqlite_store(location.path, SqliteOptions{options.bulk_cache_bytes});
 }
 
 std::unique_ptr<Store> create_sqlite(const Location& location, const FirstWrite& first_write) {
@@ -26,16 +29,99 @@ std::unique_ptr<Store> create_sqlite(const Location& location, const FirstWrite&
     return store;
 }
 
-// One row per backend: how its locations are opened and created.
+std::vector<std::filesystem::path> sqlite_files(const Location& location) {
+    return {location.path, with_suffix(location.path, "-wal"), with_suffix(location.path, "-shm")};
+}
+
+std::filesystem::path sqlite_key_file(const Location& location) {
+    return with_suffix(location.path, ".key");
+}
+
+std::string sqlite_argument(const Location& location) {
+    return std::filesystem::absolute(location.path).string();
+}
+
+void prepare_sqlite_place(const Location& location) {
+    if (path_exists(location.path)) {
+        throw Error(Status::conflict, fmt::format("a database already exists at {}", location.text),
+                    "tokenctl init never overwrites; name another place with --db");
+    }
+    make_private_dirs(location.path.parent_path());
+}
+
+std::string check_sqlite_files(const Location& location, std::string& hint) {
+    return sqlite::check_files(location.path, hint);
+}
+
+std::unique_ptr<Store> backup_sqlite(const Location& location, const std::filesystem::path& copy,
+                                     const std::filesystem::path& shown) {
+    sqlite_backup(location.path, copy, shown);
+    return open_sqlite_store(copy);
+}
+
+std::unique_ptr<Store> open_postgres(const Location& location, const OpenOptions& options) {
+    return open_postgres_store(location, options.migrate);
+}
+
+std::vector<std::filesystem::path> no_files(const Location&) {
+    return {};
+}
+
+std::filesystem::path no_key_file(const Location&) {
+    return {};
+}
+
+std::string shown_text(const Location& location) {
+    return location.text;
+}
+
+void no_place(const Location&) {}
+
+std::string no_files_problem(const Location&, std::string&) {
+    return {};
+}
+
+// One row per backend: what tokenctl asks of its locations, beside the Store they open.
 struct Backend {
     Location::Kind kind;
-    std::unique_ptr<Store> (*open)(const Location&, bool migrate);
+    std::unique_ptr<Store> (*open)(const Location&, const OpenOptions&);
     std::unique_ptr<Store> (*create)(const Location&, const FirstWrite&);
+    int (*schema_version)();
+    bool authenticates; // the acting user is the server's login
+    std::vector<std::filesystem::path> (*files)(const Location&);
+    std::filesystem::path (*default_key_file)(const Location&);
+    std::string (*argument)(const Location&);
+    void (*prepare_place)(const Location&);
+    std::string (*check_files)(const Location&, std::string& hint);
+    std::string_view restore_hint;
+    // Copies and opens the copy; none where the backend's own tools back it up (the
+    // refusal and its hint).
+    std::unique_ptr<Store> (*backup)(const Location&, const std::filesystem::path&,
+                                     const std::filesystem::path&);
+    std::string_view no_backup;
+    std::string_view no_backup_hint;
 };
 
 constexpr std::array k_backends{
-    Backend{Location::Kind::sqlite, &open_sqlite, &create_sqlite},
-    Backend{Location::Kind::postgres, &open_postgres_store, &create_postgres_store},
+    Backend{Location::Kind::sqlite,
+            &open_sqlite,
+            &create_sqlite,
+            &sqlite_schema_version,
+            false,
+            &sqlite_files,
+            &sqlite_key_file,
+            &sqlite_argument,
+            &prepare_sqlite_place,
+            &check_sqlite_files,
+            "restore the last backup (tokenctl backup) or ask SQLite's .recover",
+            &backup_sqlite,
+            {},
+            {}},
+    Backend{Location::Kind::postgres, &open_postgres, &create_postgres_store,
+            &postgres_schema_version, true, &no_files, &no_key_file, &shown_text, &no_place,
+            &no_files_problem, "restore the registry's last backup (pg_dump)", nullptr,
+            "backup copies SQLite registries; this one is on PostgreSQL",
+            "back it up with pg_dump --schema=tokenctl, and keep a copy of the key file"},
 };
 
 const Backend& backend_of(const Location& location) {
@@ -229,15 +315,27 @@ void Store::append_audit(const AuditEntry& entry) {
 }
 
 std::vector<std::filesystem::path> Location::files() const {
-    if (kind != Kind::sqlite) {
-        return {};
-    }
-    auto with = [&](const char* suffix) {
-        auto file = path;
-        file += suffix;
-        return file;
-    };
-    return {path, with("-wal"), with("-shm")};
+    return backend_of(*this).files(*this);
+}
+
+std::filesystem::path Location::default_key_file() const {
+    return backend_of(*this).default_key_file(*this);
+}
+
+std::string Location::argument() const {
+    return backend_of(*this).argument(*this);
+}
+
+bool Location::authenticates() const {
+    return backend_of(*this).authenticates;
+}
+
+int Location::schema_version() const {
+    return backend_of(*this).schema_version();
+}
+
+std::string Location::restore_hint() const {
+    return std::string(backend_of(*this).restore_hint);
 }
 
 Location parse_location(std::string_view text) {
@@ -264,12 +362,34 @@ Location parse_location(std::string_view text) {
     return location;
 }
 
-std::unique_ptr<Store> open_store(const Location& location, bool migrate) {
-    return backend_of(location).open(location, migrate);
+std::unique_ptr<Store> open_store(const Location& location, const OpenOptions& options) {
+    return backend_of(location).open(location, options);
 }
 
 std::unique_ptr<Store> create_store(const Location& location, const FirstWrite& first_write) {
     return backend_of(location).create(location, first_write);
+}
+
+void prepare_registry_place(const Location& location) {
+    backend_of(location).prepare_place(location);
+}
+
+std::string check_registry_files(const Location& location, std::string& hint) {
+    return backend_of(location).check_files(location, hint);
+}
+
+void require_backup(const Location& location) {
+    const Backend& backend = backend_of(location);
+    if (backend.backup == nullptr) {
+        throw Error(Status::usage, std::string(backend.no_backup),
+                    std::string(backend.no_backup_hint));
+    }
+}
+
+std::unique_ptr<Store> backup_store(const Location& location, const std::filesystem::path& copy,
+                                    const std::filesystem::path& shown) {
+    require_backup(location);
+    return backend_of(location).backup(location, copy, shown);
 }
 
 } // namespace tokenctl
