@@ -14,11 +14,11 @@ Field time_field(Millis t) {
     return Field::of(format_rfc3339(t));
 }
 
-// The columns of each listing: one line a column, read by every format.
 Field optional_time_field(const std::optional<Millis>& t) {
     return t ? time_field(*t) : Field::none();
 }
 
+// The columns of each listing: one line a column, read by every format.
 constexpr std::array<Column<TokenRow>, 11> k_token_columns{{
     {{"token_id", "TOKEN ID"}, [](const TokenRow& r) { return Field::of(r.token_id); }},
     {{"user", "USER NAME"}, [](const TokenRow& r) { return Field::of(r.user); }},

@@ -143,7 +143,6 @@ App require_app(Store& store, const std::string& name) {
     return *app;
 }
 
-// A token ID no token has yet (64 random bits; a clash is retried, not assumed away).
 // Who gets add-app's token and under which application name, with every role rule
 // applied (refusals audited): read from the store as it is now.
 struct AddAppDecision {
@@ -237,8 +236,8 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
             token.generated_at = now;
             token.access_ttl = lifetimes.access;
             token.refresh_ttl = lifetimes.refresh;
-            // A random ID; in the rare case that it is taken, another, with secrets sealed
-            // for it.
+            // A token ID no token has yet: 64 random bits; in the rare case that they are
+            // taken, others (a clash is retried, not assumed away), with secrets sealed for them.
             std::optional<std::int64_t> id;
             while (!id) {
                 wipe(access);
