@@ -4,6 +4,12 @@ find_package(fmt REQUIRED)
 find_package(SQLiteCpp REQUIRED)
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 find_package(nlohmann_json 3 REQUIRED)
+# serve: Boost.Beast and Boost.Asio (libboost-dev), header-only, and libsystemd
+# (libsystemd-dev) for socket activation and readiness, linked as any shared library.
+find_package(Boost 1.74 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 if(TOKENCTL_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -157,8 +159,54 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
 // Error(usage) otherwise; no database is needed and the text is never echoed.
 std::string parse_verify_input(std::string_view input);
 // Looks up a well-formed access token by its digest: Error(not_found) when unknown,
-// Error(conflict) when revoked or expired (its access or its refresh token).
+// Error(conflict) when revoked or expired (its access or its refresh token). Records its
+// use (at most once in k_last_use_resolution_ms) when no other writer holds the registry.
 TokenRow verify_access_token(Session& session, const std::string& access_token);
+// As verify_access_token, writing nothing (a server records uses with TokenUses): the
+// token as stored now, its sealed secrets left out. Error(usage) when `access_token` is
+// not well-formed, before any lookup.
+Token check_access_token(Session& session, std::string_view access_token);
+
+// Uses of access tokens that a server found valid (check_access_token), recorded later in
+// batches, off the path of its answers, by verify's rule: a token's use at most once in
+// k_last_use_resolution_ms. Safe to use from many threads.
+class TokenUses {
+  public:
+    // Notes a use of `token` (as check_access_token returned it) at `now`, when one is due.
+    void note(const Token& token, Millis now);
+    // Records the noted uses in one write that gives up at once when another writer holds
+    // the registry (or it cannot be written): they are then kept for the next call.
+    // Returns how many tokens were stamped.
+    std::size_t record(Session& session);
+    // How many uses wait to be recorded.
+    std::size_t pending() const;
+
+  private:
+    // At most this many tokens wait; uses of others are dropped until a record().
+    static constexpr std::size_t k_max_pending = 100'000;
+    struct Use {
+        Bytes access_digest;
+        Millis at = 0;
+    };
+    mutable std::mutex m_mutex;
+    std::map<std::int64_t, Use> m_uses;
+};
+
+// --- serve ----------------------------------------------------------------------
+
+// The registry's tokens by status at `now` (as far as the acting user may read them), and
+// how many active ones have a refresh token that expires within `within` of `now`.
+struct TokenCounts {
+    std::int64_t active = 0;
+    std::int64_t expired = 0;
+    std::int64_t revoked = 0;
+    std::int64_t expiring = 0;
+};
+TokenCounts count_tokens(Session& session, Millis now, Millis within);
+
+// Whether the registry answers and the key file on disk, read again now, opens its
+// secrets (serve's health check). Never throws.
+bool registry_healthy(Session& session);
 
 // Audit records (administrators only). `since` is RFC 3339 or a duration back from now.
 struct AuditRequest {

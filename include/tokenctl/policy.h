@@ -20,7 +20,8 @@ struct Decision {
 
 // User management, the system-wide list and the audit log: administrators only.
 Decision may_administer(const User& actor, std::string_view what);
-// Whether `actor` may run `command` at all: a verifier runs only verify, whoami and check.
+// Whether `actor` may run `command` at all: a verifier runs only verify, whoami, check and
+// serve; serve is for verifiers and administrators only.
 Decision may_run(const User& actor, std::string_view command);
 
 // add-app: a token for the actor itself, or (`for_user` set) for a non-admin user,

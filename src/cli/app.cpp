@@ -50,6 +50,8 @@ constexpr std::array k_commands{
     Command{"refresh", "Rotate both secrets of your token and write the new token file",
             &set_refresh_command},
     Command{"verify", "Check an access token read from standard input", &set_verify_command},
+    Command{"serve", "Answer token checks over HTTP (verifiers and administrators)",
+            &set_serve_command},
     Command{"audit", "Show the audit log (administrators only)", &set_audit_command},
     Command{"whoami", "Show the acting user and their role", &set_whoami_command},
     Command{"backup", "Copy a SQLite database and its key file (administrators only)",

@@ -96,6 +96,7 @@ void set_revoke_command(CLI::App& command, Globals& globals);
 void set_download_command(CLI::App& command, Globals& globals);
 void set_refresh_command(CLI::App& command, Globals& globals);
 void set_verify_command(CLI::App& command, Globals& globals);
+void set_serve_command(CLI::App& command, Globals& globals);
 void set_audit_command(CLI::App& command, Globals& globals);
 void set_whoami_command(CLI::App& command, Globals& globals);
 void set_app_command(CLI::App& command, Globals& globals);

@@ -19,7 +19,7 @@ Run `tokenctl help COMMAND` for a command's options; `man tokenctl` for more.
 )";
 
 // A few command lines for each command's help, keyed by the command's path.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 24> k_examples{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 25> k_examples{{
     {"", "tokenctl init --admin admin@example.com\n"
          "tokenctl --as admin@example.com user add dev@example.com\n"
          "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
@@ -75,6 +75,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 24> k_exampl
                "tokenctl backup /srv/backup/tokens.db --force\n"},
     {"rekey", "tokenctl rekey\n"
               "tokenctl rekey --yes   # in a script: no prompt\n"},
+    {"serve", "tokenctl --as gateway serve\n"
+              "tokenctl --as gateway serve --listen unix:/run/tokenctl/serve.sock --workers 4\n"
+              "tokenctl --as gateway serve --listen 127.0.0.1:8080\n"},
     {"check", "tokenctl check\n"
               "tokenctl check || echo 'see the problem lines above' >&2\n"},
     {"migrate",

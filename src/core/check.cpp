@@ -174,4 +174,13 @@ std::vector<CheckLine> check_registry(const Paths& paths,
     return lines;
 }
 
+bool registry_healthy(Session& session) {
+    try {
+        Key key = read_key_file(session.paths().key);
+        return key_matches(session.store(), key);
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 } // namespace tokenctl

@@ -21,12 +21,19 @@ Decision may_administer(const User& actor, std::string_view what) {
 }
 
 Decision may_run(const User& actor, std::string_view command) {
+    if (command == "serve") {
+        if (actor.is_admin() || actor.role == Role::verifier) {
+            return Decision::allow();
+        }
+        return deny(fmt::format("only verifiers and administrators can serve, and {} is a user",
+                                actor.name));
+    }
     if (actor.role != Role::verifier || command == "verify" || command == "whoami" ||
         command == "check") {
         return Decision::allow();
     }
-    return deny(
-        fmt::format("{} is a verifier, which may only run verify, whoami and check", actor.name));
+    return deny(fmt::format("{} is a verifier, which may only run verify, whoami, check and serve",
+                            actor.name));
 }
 
 Decision may_create_token(const User& actor, const User* for_user) {

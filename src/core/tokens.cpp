@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <ostream>
 #include <tuple>
 #include <unordered_set>
@@ -525,9 +527,16 @@ std::string parse_verify_input(std::string_view input) {
     return std::string(input);
 }
 
-TokenRow verify_access_token(Session& session, const std::string& access_token) {
+Token check_access_token(Session& session, std::string_view access_token) {
+    if (!is_well_formed_secret(access_token, SecretKind::access)) {
+        throw Error(Status::usage, "not a well-formed tokenctl access token");
+    }
     Bytes digest = sha256(access_token);
-    auto token = session.store().find_token_by_access_digest(digest);
+    // One read transaction: a fresh snapshot, so that a revoke or a rotation committed by
+    // any process before this call is seen (a long-lived server calls it again and again),
+    // and the acting user read again in it.
+    std::optional<Token> token;
+    session.read([&] { token = session.store().find_token_by_access_digest(digest); });
     if (!token || !equal_constant_time(token->access_digest, digest)) {
         throw Error(Status::not_found, "no token has this access token",
                     "it may have been replaced by `tokenctl refresh`");
@@ -542,19 +551,116 @@ TokenRow verify_access_token(Session& session, const std::string& access_token) 
             fmt::format("its user gets a new one with `tokenctl refresh {}`", token->token_id));
     }
     token->status = TokenStatus::active;
+    token->access_sealed.clear();
+    token->refresh_sealed.clear();
+    return std::move(*token);
+}
+
+namespace {
+
+// Whether a use of `token` at `now` is recorded: at most once in k_last_use_resolution_ms.
+bool use_due(const TokenRow& token, Millis now) {
+    return !token.last_used_at || *token.last_used_at <= now - k_last_use_resolution_ms;
+}
+
+} // namespace
+
+TokenRow verify_access_token(Session& session, const std::string& access_token) {
+    Token token = check_access_token(session, access_token);
+    Millis now = now_ms();
     // A busy gateway's verify writes at most once a minute per token, and never waits for
     // it: a registry another writer holds, or one that cannot be written (read-only
     // media), still answers at once. Recording a use decides nothing: no lock-time check.
-    if (!token->last_used_at || *token->last_used_at <= now - k_last_use_resolution_ms) {
+    if (use_due(token, now)) {
         try {
             if (session.store().write_if_free(
-                    [&] { session.store().stamp_last_used(token->id, now); })) {
-                token->last_used_at = now;
+                    [&] { session.store().stamp_last_used(token.id, now); })) {
+                token.last_used_at = now;
             }
         } catch (const Error&) {
         }
     }
-    return *token;
+    return token;
+}
+
+void TokenUses::note(const Token& token, Millis now) {
+    if (!use_due(token, now)) {
+        return;
+    }
+    std::lock_guard lock(m_mutex);
+    if (m_uses.size() >= k_max_pending && !m_uses.contains(token.id)) {
+        return;
+    }
+    m_uses[token.id] = Use{token.access_digest, now};
+}
+
+std::size_t TokenUses::record(Session& session) {
+    std::map<std::int64_t, Use> uses;
+    {
+        std::lock_guard lock(m_mutex);
+        uses.swap(m_uses);
+    }
+    if (uses.empty()) {
+        return 0;
+    }
+    std::size_t recorded = 0;
+    bool written = false;
+    try {
+        // Each token is looked up again by its access token's digest: one rotated since
+        // was used no more (and on PostgreSQL a verifier stamps only a token it found so).
+        written = session.store().write_if_free([&] {
+            recorded = 0;
+            for (const auto& [id, use] : uses) {
+                auto token = session.store().find_token_by_access_digest(use.access_digest);
+                if (token && token->id == id && session.store().stamp_last_used(id, use.at)) {
+                    ++recorded;
+                }
+            }
+        });
+    } catch (const Error&) {
+        written = false;
+    }
+    if (!written) {
+        // Kept for the next call, unless newer uses of the same tokens came meanwhile.
+        std::lock_guard lock(m_mutex);
+        for (auto& [id, use] : uses) {
+            if (m_uses.size() < k_max_pending) {
+                m_uses.try_emplace(id, std::move(use));
+            }
+        }
+        return 0;
+    }
+    return recorded;
+}
+
+std::size_t TokenUses::pending() const {
+    std::lock_guard lock(m_mutex);
+    return m_uses.size();
+}
+
+TokenCounts count_tokens(Session& session, Millis now, Millis within) {
+    TokenCounts counts;
+    TokenFilter filter;
+    filter.include_revoked = true;
+    session.read([&] {
+        session.store().for_each_token(filter, [&](const TokenRow& token) {
+            switch (token.status_at(now)) {
+            case TokenStatus::active:
+                ++counts.active;
+                if (token.refresh_expires_at <= now + within) {
+                    ++counts.expiring;
+                }
+                break;
+            case TokenStatus::expired:
+                ++counts.expired;
+                break;
+            case TokenStatus::revoked:
+                ++counts.revoked;
+                break;
+            }
+        });
+    });
+    return counts;
 }
 
 } // namespace tokenctl

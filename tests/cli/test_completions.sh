@@ -168,7 +168,7 @@ bob_id=$("$TOKENCTL_BIN" --db "$DB2" --as bob add-app -q --redirect-uri https://
 export TOKENCTL_USER=alice
 MISSING="$TMP/missing/tokens.db"
 
-all_commands=(init user app add-app list system-list revoke download refresh verify audit whoami backup rekey check migrate help)
+all_commands=(init user app add-app list system-list revoke download refresh verify serve audit whoami backup rekey check migrate help)
 
 # ---------------------------------------------------------------------------------- bash
 case_ "bash: a command prefix"
@@ -348,7 +348,7 @@ options_of() {
       n = split(line, names, ", "); for (i = 1; i <= n; i++) { split(names[i], w, " "); if (w[1] ~ /^--/) print w[1] } }'
 }
 commands=(init "user add" "user list" "user set-role" "user remove" add-app list system-list revoke
-  download refresh verify audit whoami)
+  download refresh verify serve audit whoami)
 lines=()
 for c in "${commands[@]}"; do lines+=("tokenctl $c --"); done
 bash_complete_lines "${lines[@]}" >"$TMP/bash-options"

@@ -26,7 +26,7 @@ for cmd in "list" "system-list" "add-app --redirect-uri https://gw.example.com/c
   # shellcheck disable=SC2086
   run --as gw $cmd
   expect_error 3
-  expect_err_has "gw is a verifier, which may only run verify, whoami and check"
+  expect_err_has "gw is a verifier, which may only run verify, whoami, check and serve"
 done
 expect_unchanged
 check test "$(sql "select count(*) from audit where actor = 'gw' and outcome = 'denied'")" = 7

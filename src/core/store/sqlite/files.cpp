@@ -13,7 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
+#include <map>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,37 @@ std::string immutable_uri(const std::string& path) {
 
 } // namespace
 
+namespace {
+
+// A descriptor of the database file `st` describes, to read its header with. Closing a
+// descriptor drops every POSIX lock the process holds on the file, those of SQLite's own
+// connections included (SQLite keeps its descriptors open for that reason): in a process
+// with several connections (serve's threads), another connection's lost locks would let
+// other processes delete the -wal and -shm files it still uses, and it would read a stale
+// registry from then on. So the descriptor is kept open, one per file, for the life of
+// the process; -1 when the file cannot be opened.
+int header_fd(const std::filesystem::path& path, const struct stat& st) {
+    static std::mutex mutex;
+    static std::map<std::pair<dev_t, ino_t>, int> open_files;
+    std::lock_guard lock(mutex);
+    auto known = open_files.find({st.st_dev, st.st_ino});
+    if (known != open_files.end()) {
+        return known->second;
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        return -1;
+    }
+    struct stat opened {};
+    if (::fstat(fd, &opened) != 0) {
+        return fd; // left open: it may be the file SQLite holds locks on
+    }
+    open_files.emplace(std::pair{opened.st_dev, opened.st_ino}, fd);
+    return fd;
+}
+
+} // namespace
+
 uid_t check_header(const std::filesystem::path& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -84,14 +116,14 @@ uid_t check_header(const std::filesystem::path& path) {
             Status::failure,
             fmt::format("{} is not a tokenctl database (not a regular file)", path.string()));
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    int fd = header_fd(path, st);
+    if (fd < 0) {
         throw Error(Status::failure, fmt::format("cannot read database {}", path.string()));
     }
     std::array<unsigned char, 100> header{};
-    in.read(reinterpret_cast<char*>(header.data()), header.size());
+    ssize_t got = ::pread(fd, header.data(), header.size(), 0);
     constexpr std::string_view k_magic{"SQLite format 3\0", 16};
-    if (in.gcount() != static_cast<std::streamsize>(header.size()) ||
+    if (got != static_cast<ssize_t>(header.size()) ||
         std::string_view(reinterpret_cast<const char*>(header.data()), 16) != k_magic ||
         header_u32(header, 68) != static_cast<std::uint32_t>(k_application_id)) {
         throw Error(Status::failure, fmt::format("{} is not a tokenctl database", path.string()),

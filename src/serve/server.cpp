@@ -1,0 +1,762 @@
+// Boost 1.74's Asio uses std::exchange without including <utility> under C++20.
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "serve/metrics.h"
+#include "serve/router.h"
+#include "serve/server.h"
+
+#include <tokenctl/commands.h>
+#include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/validate.h>
+
+#include <fmt/format.h>
+#include <systemd/sd-daemon.h>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <thread>
+#include <unistd.h>
+
+namespace tokenctl::serve {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr std::size_t k_header_limit = 8 * 1024;
+constexpr std::size_t k_body_limit = 16 * 1024;
+constexpr std::size_t k_max_connections = 1000;
+// Absolute deadlines: a client trickling bytes gains nothing by it.
+constexpr auto k_read_deadline = std::chrono::seconds(10);
+constexpr auto k_write_deadline = std::chrono::seconds(10);
+constexpr auto k_stop_deadline = std::chrono::seconds(10);
+constexpr auto k_record_interval = std::chrono::seconds(5);
+constexpr unsigned k_max_workers = 64;
+
+// The session of the worker thread running a handler (Session is not thread-safe).
+thread_local Session* t_session = nullptr;
+
+// One line on standard error in one write, so that threads never interleave lines.
+void log_line(const std::string& line) {
+    std::string text = line + "\n";
+    const char* p = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+        ssize_t n = ::write(STDERR_FILENO, p, left);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
+// Client-supplied text as the log may show it: secrets redacted, controls escaped, cut.
+std::string loggable(std::string_view text) {
+    constexpr std::size_t k_max = 200;
+    std::string shown = escape_controls(redact_secrets(text.substr(0, k_max)));
+    return text.size() > k_max ? shown + "..." : shown;
+}
+
+std::string_view view(beast::string_view text) {
+    return {text.data(), text.size()};
+}
+
+bool is_loopback(const net::ip::address& address) {
+    if (address.is_v4()) {
+        return address.to_v4().is_loopback();
+    }
+    auto v6 = address.to_v6();
+    return v6.is_loopback() ||
+           (v6.is_v4_mapped() && net::ip::make_address_v4(net::ip::v4_mapped, v6).is_loopback());
+}
+
+[[noreturn]] void refuse_address(std::string_view text) {
+    throw Error(Status::usage,
+                fmt::format("--listen {}: not a loopback address; listening beyond this host "
+                            "needs TLS (--tls-cert, --tls-key), which this build does not offer",
+                            printable(text)),
+                "listen on 127.0.0.1:PORT, [::1]:PORT or unix:PATH, behind a proxy that "
+                "terminates TLS");
+}
+
+class Server;
+
+// A connection the server can ask to stop.
+class Connection {
+  public:
+    virtual ~Connection() = default;
+    // Ends the connection once its request in flight, if any, is answered.
+    virtual void stop() = 0;
+};
+
+// An acceptor the server can close.
+class Listener {
+  public:
+    virtual ~Listener() = default;
+    virtual void close() = 0;
+};
+
+// What the threads share: the io_context, the connections, the counts, the stop.
+class Server final : public Context {
+  public:
+    Server(TokenUses& uses, Metrics& metrics)
+        : Context(uses, metrics), m_control(net::make_strand(m_ioc)), m_signals(m_control),
+          m_hard_stop(m_control) {}
+
+    Session& session() override { return *t_session; }
+    net::io_context& ioc() { return m_ioc; }
+    bool stopping() const { return m_stopping; }
+
+    // Counts a new connection in, unless the limit is reached.
+    bool admit(Connection* connection) {
+        std::lock_guard lock(m_mutex);
+        if (m_connections.size() >= k_max_connections || m_stopping) {
+            return false;
+        }
+        m_connections.insert(connection);
+        return true;
+    }
+    void forget(Connection* connection) {
+        std::lock_guard lock(m_mutex);
+        if (m_connections.erase(connection) > 0 && m_stopping && m_connections.empty() &&
+            !m_destroying) {
+            net::post(m_control, [this] { m_hard_stop.cancel(); });
+        }
+    }
+
+    void add_listener(std::shared_ptr<Listener> listener) {
+        m_listeners.push_back(std::move(listener));
+    }
+
+    // On SIGTERM or SIGINT: stop accepting, end idle connections, let requests in
+    // flight finish, and give up on the rest after k_stop_deadline.
+    void stop_on_signal() {
+        m_signals.add(SIGTERM);
+        m_signals.add(SIGINT);
+        m_signals.async_wait([this](beast::error_code ec, int) {
+            if (ec) {
+                return;
+            }
+            sd_notify(0, "STOPPING=1");
+            log_line("tokenctl: serve: stopping");
+            std::vector<Connection*> connections;
+            {
+                std::lock_guard lock(m_mutex);
+                m_stopping = true;
+                connections.assign(m_connections.begin(), m_connections.end());
+            }
+            for (auto& listener : m_listeners) {
+                listener->close();
+            }
+            for (Connection* connection : connections) {
+                connection->stop();
+            }
+            m_hard_stop.expires_after(k_stop_deadline);
+            m_hard_stop.async_wait([this](beast::error_code wait_ec) {
+                if (!wait_ec) {
+                    log_line("tokenctl: serve: requests still in flight after 10 s: closing");
+                    m_ioc.stop();
+                }
+            });
+            std::lock_guard lock(m_mutex);
+            if (m_connections.empty()) {
+                m_hard_stop.cancel();
+            }
+        });
+    }
+
+    // The answer to a request; a failing registry is logged and answered 503.
+    Response respond(const Request& request, std::string_view& endpoint) {
+        try {
+            return answer(request, *this, endpoint);
+        } catch (const Error& e) {
+            log_line(fmt::format("tokenctl: serve: error: {}", loggable(e.what())));
+            return error_response(503, "temporarily_unavailable");
+        } catch (const std::exception& e) {
+            log_line(fmt::format("tokenctl: serve: unexpected failure: {}", loggable(e.what())));
+            return error_response(500, "server_error");
+        }
+    }
+
+    // Connections still open (the stop gave up on them) end with the io_context, which
+    // goes before what they use of the server.
+    ~Server() override {
+        std::lock_guard lock(m_mutex);
+        m_destroying = true;
+    }
+
+  private:
+    // Declared before the io_context: alive while it destroys what holds connections.
+    std::mutex m_mutex;
+    std::set<Connection*> m_connections;
+    std::atomic<bool> m_stopping = false;
+    bool m_destroying = false;
+    net::io_context m_ioc;
+    net::strand<net::io_context::executor_type> m_control;
+    net::signal_set m_signals;
+    net::steady_timer m_hard_stop;
+    std::vector<std::shared_ptr<Listener>> m_listeners;
+};
+
+// One client connection, its handlers serialized by the strand it was accepted on.
+template <class Protocol>
+class HttpConnection final : public Connection,
+                             public std::enable_shared_from_this<HttpConnection<Protocol>> {
+  public:
+    HttpConnection(typename Protocol::socket socket, Server& server)
+        : m_stream(std::move(socket)), m_server(server) {}
+    ~HttpConnection() override { m_server.forget(this); }
+
+    void start() {
+        net::dispatch(m_stream.get_executor(), [self = this->shared_from_this()] { self->read(); });
+    }
+
+    void stop() override {
+        auto self = this->weak_from_this().lock();
+        if (!self) {
+            return;
+        }
+        net::post(m_stream.get_executor(), [self] {
+            // Waiting for a request that has not begun: nothing is in flight.
+            if (!self->m_writing && self->m_parser && !self->m_parser->got_some()) {
+                self->close();
+            }
+        });
+    }
+
+  private:
+    void read() {
+        if (m_server.stopping()) {
+            return close();
+        }
+        m_parser.emplace();
+        m_parser->header_limit(k_header_limit);
+        m_parser->body_limit(k_body_limit);
+        m_stream.expires_after(k_read_deadline);
+        http::async_read(m_stream, m_buffer, *m_parser,
+                         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_read(ec);
+                         });
+    }
+
+    void on_read(beast::error_code ec) {
+        m_started = std::chrono::steady_clock::now();
+        if (ec) {
+            if (ec == http::error::header_limit) {
+                return reply_error(431);
+            }
+            if (ec == http::error::body_limit) {
+                return reply_error(413);
+            }
+            if (&ec.category() == &http::make_error_code(http::error::bad_target).category() &&
+                ec != http::error::end_of_stream && ec != http::error::partial_message) {
+                return reply_error(400);
+            }
+            return close(); // timeout, end of stream, reset, stopped
+        }
+        const auto& req = m_parser->get();
+        Request request;
+        request.method = view(req.method_string());
+        request.target = view(req.target());
+        request.content_type = view(req[http::field::content_type]);
+        auto [first, last] = req.equal_range(http::field::authorization);
+        for (auto field = first; field != last; ++field) {
+            request.authorization.push_back(view(field->value()));
+        }
+        request.body = req.body();
+        m_log_method = loggable(request.method);
+        m_log_path = loggable(request.target.substr(0, request.target.find('?')));
+
+        Response response = m_server.respond(request, m_endpoint);
+        if (!response.log_note.empty()) {
+            log_line(fmt::format("tokenctl: serve: {}", loggable(response.log_note)));
+        }
+        m_response = {};
+        m_response.version(req.version());
+        m_response.result(response.status);
+        for (auto& [name, value] : response.headers) {
+            m_response.insert(name, value);
+        }
+        m_response.body() = std::move(response.body);
+        m_response.keep_alive(req.keep_alive() && !response.close && !m_server.stopping());
+        write();
+    }
+
+    // An answer to a request that could not be read: 400, 413 or 431, then close.
+    void reply_error(unsigned status) {
+        m_log_method = "-";
+        m_log_path = "-";
+        m_endpoint = "other";
+        Response response = error_response(status, "invalid_request");
+        m_response = {};
+        m_response.version(11);
+        m_response.result(response.status);
+        for (auto& [name, value] : response.headers) {
+            m_response.insert(name, value);
+        }
+        m_response.body() = std::move(response.body);
+        m_response.keep_alive(false);
+        write();
+    }
+
+    void write() {
+        // A 204 has no body, and says nothing of its length.
+        if (m_response.result() != http::status::no_content) {
+            m_response.prepare_payload();
+        }
+        m_writing = true;
+        m_stream.expires_after(k_write_deadline);
+        http::async_write(m_stream, m_response,
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_write(ec);
+                          });
+    }
+
+    void on_write(beast::error_code ec) {
+        m_writing = false;
+        std::chrono::duration<double> took = std::chrono::steady_clock::now() - m_started;
+        unsigned status = m_response.result_int();
+        m_server.metrics().observe(m_endpoint, status, took.count());
+        log_line(fmt::format("tokenctl: serve: {} {} {} {:.1f}ms{}", m_log_method, m_log_path,
+                             status, took.count() * 1000, ec ? " (not delivered)" : ""));
+        if (ec || !m_response.keep_alive()) {
+            return close();
+        }
+        read();
+    }
+
+    void close() {
+        beast::error_code ec;
+        m_stream.socket().shutdown(net::socket_base::shutdown_send, ec);
+        m_stream.socket().close(ec);
+    }
+
+    beast::basic_stream<Protocol> m_stream;
+    Server& m_server;
+    beast::flat_buffer m_buffer{k_header_limit};
+    std::optional<http::request_parser<http::string_body>> m_parser;
+    http::response<http::string_body> m_response;
+    std::chrono::steady_clock::time_point m_started;
+    std::string m_log_method;
+    std::string m_log_path;
+    std::string_view m_endpoint = "other";
+    bool m_writing = false;
+};
+
+template <class Protocol>
+class ProtocolListener final : public Listener,
+                               public std::enable_shared_from_this<ProtocolListener<Protocol>> {
+  public:
+    using Acceptor = typename Protocol::acceptor;
+    ProtocolListener(Server& server, const std::function<void(Acceptor&)>& open)
+        : m_server(server), m_strand(net::make_strand(server.ioc())), m_acceptor(m_strand),
+          m_retry(m_strand) {
+        open(m_acceptor);
+    }
+
+    void start() {
+        net::dispatch(m_strand, [self = this->shared_from_this()] { self->accept(); });
+    }
+    void close() override {
+        net::post(m_strand, [self = this->shared_from_this()] {
+            beast::error_code ec;
+            self->m_acceptor.close(ec);
+            self->m_retry.cancel();
+        });
+    }
+
+  private:
+    void accept() {
+        m_acceptor.async_accept(
+            net::make_strand(m_server.ioc()),
+            net::bind_executor(m_strand, [self = this->shared_from_this()](
+                                             beast::error_code ec, typename Protocol::socket s) {
+                self->on_accept(ec, std::move(s));
+            }));
+    }
+
+    void on_accept(beast::error_code ec, typename Protocol::socket socket) {
+        if (!m_acceptor.is_open() || ec == net::error::operation_aborted) {
+            return;
+        }
+        if (ec) {
+            // Out of file descriptors, say: try again shortly rather than spin.
+            m_retry.expires_after(std::chrono::milliseconds(100));
+            m_retry.async_wait([self = this->shared_from_this()](beast::error_code wait_ec) {
+                if (!wait_ec) {
+                    self->accept();
+                }
+            });
+            return;
+        }
+        auto connection = std::make_shared<HttpConnection<Protocol>>(std::move(socket), m_server);
+        if (m_server.admit(connection.get())) {
+            connection->start();
+        }
+        accept();
+    }
+
+    Server& m_server;
+    net::strand<net::io_context::executor_type> m_strand;
+    Acceptor m_acceptor;
+    net::steady_timer m_retry;
+};
+
+using UnixProtocol = net::local::stream_protocol;
+using TcpProtocol = net::ip::tcp;
+
+[[noreturn]] void cannot_listen(std::string_view where, const std::string& why) {
+    throw Error(Status::failure, fmt::format("cannot listen on {}: {}", where, why));
+}
+
+// A stale socket file at `path` (its server gone) is removed; a live one, or anything
+// else there, is refused.
+void clear_socket_path(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        return;
+    }
+    std::string where = fmt::format("unix:{}", path);
+    if (!S_ISSOCK(st.st_mode)) {
+        cannot_listen(where, "something else than a socket is there");
+    }
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size());
+    int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    int err = errno;
+    ::close(fd);
+    if (rc == 0) {
+        cannot_listen(where, "another server listens there");
+    }
+    if (err == ECONNREFUSED) {
+        ::unlink(path.c_str());
+    }
+}
+
+void open_unix(UnixProtocol::acceptor& acceptor, const Listen& listen) {
+    std::string where = fmt::format("unix:{}", listen.path);
+    if (listen.default_path) {
+        std::filesystem::path folder = std::filesystem::path(listen.path).parent_path();
+        make_private_dirs(folder);
+        if (::chmod(folder.c_str(), 0700) != 0) {
+            cannot_listen(where, fmt::format("cannot make {} private: {}", folder.string(),
+                                             std::strerror(errno)));
+        }
+    }
+    clear_socket_path(listen.path);
+    beast::error_code ec;
+    acceptor.open(UnixProtocol(), ec);
+    if (!ec) {
+        acceptor.bind(UnixProtocol::endpoint(listen.path), ec);
+    }
+    if (!ec && ::chmod(listen.path.c_str(), 0660) != 0) {
+        ec.assign(errno, boost::system::system_category());
+    }
+    if (!ec) {
+        acceptor.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        cannot_listen(where, ec.message());
+    }
+}
+
+void open_tcp(TcpProtocol::acceptor& acceptor, const Listen& listen) {
+    std::string where = fmt::format("{}:{}", listen.host, listen.port);
+    beast::error_code ec;
+    TcpProtocol::endpoint endpoint(net::ip::make_address(listen.host, ec), listen.port);
+    if (!ec) {
+        acceptor.open(endpoint.protocol(), ec);
+    }
+    if (!ec) {
+        acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        cannot_listen(where, ec.message());
+    }
+}
+
+// Where `acceptor` listens, for the start line.
+std::string describe(const TcpProtocol::acceptor& acceptor) {
+    beast::error_code ec;
+    auto endpoint = acceptor.local_endpoint(ec);
+    if (ec) {
+        return "?";
+    }
+    return endpoint.address().is_v6()
+               ? fmt::format("[{}]:{}", endpoint.address().to_string(), endpoint.port())
+               : fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+}
+
+// The sockets systemd passed (socket activation): true if there were any.
+bool adopt_systemd_sockets(Server& server, std::vector<std::string>& shown) {
+    int count = sd_listen_fds(1);
+    if (count <= 0) {
+        return false;
+    }
+    for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count; ++fd) {
+        if (sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) > 0) {
+            auto listener = std::make_shared<ProtocolListener<UnixProtocol>>(
+                server, [fd](UnixProtocol::acceptor& a) { a.assign(UnixProtocol(), fd); });
+            listener->start();
+            server.add_listener(listener);
+            shown.push_back(fmt::format("unix socket fd {} (systemd)", fd));
+            continue;
+        }
+        for (int family : {AF_INET, AF_INET6}) {
+            if (sd_is_socket_inet(fd, family, SOCK_STREAM, 1, 0) <= 0) {
+                continue;
+            }
+            std::string where;
+            auto listener = std::make_shared<ProtocolListener<TcpProtocol>>(
+                server, [&](TcpProtocol::acceptor& a) {
+                    a.assign(family == AF_INET ? TcpProtocol::v4() : TcpProtocol::v6(), fd);
+                    where = describe(a);
+                    if (!is_loopback(a.local_endpoint().address())) {
+                        refuse_address(where);
+                    }
+                });
+            listener->start();
+            server.add_listener(listener);
+            shown.push_back(fmt::format("{} (systemd)", where));
+        }
+    }
+    if (shown.empty()) {
+        throw Error(Status::failure, "systemd passed no listening stream socket",
+                    "check the ListenStream= lines of tokenctl-serve.socket");
+    }
+    return true;
+}
+
+// Records the uses of tokens noted by the workers, every k_record_interval and once more
+// at the end, on a thread and a session of its own: no answer waits for a write.
+class UseRecorder {
+  public:
+    UseRecorder(TokenUses& uses, Session& session)
+        : m_thread([this, &uses, &session] { loop(uses, session); }) {}
+    ~UseRecorder() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+        }
+        m_wake.notify_one();
+        m_thread.join();
+    }
+
+  private:
+    void loop(TokenUses& uses, Session& session) {
+        std::unique_lock lock(m_mutex);
+        while (true) {
+            bool done = m_wake.wait_for(lock, k_record_interval, [this] { return m_done; });
+            lock.unlock();
+            try {
+                uses.record(session);
+            } catch (const std::exception& e) {
+                log_line(fmt::format("tokenctl: serve: cannot record token uses: {}",
+                                     loggable(e.what())));
+            }
+            lock.lock();
+            if (done) {
+                return;
+            }
+        }
+    }
+
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_done = false;
+    std::thread m_thread;
+};
+
+void run_worker(Server& server, Session& session) {
+    t_session = &session;
+    while (true) {
+        try {
+            server.ioc().run();
+            return;
+        } catch (const std::exception& e) {
+            log_line(fmt::format("tokenctl: serve: unexpected failure: {}", loggable(e.what())));
+        }
+    }
+}
+
+} // namespace
+
+Listen parse_listen(std::string_view text) {
+    Listen listen;
+    if (text.starts_with("unix:")) {
+        listen.path = std::string(text.substr(5));
+        if (listen.path.empty() || !listen.path.starts_with('/')) {
+            throw Error(
+                Status::usage,
+                fmt::format("--listen {}: a unix socket needs an absolute path", printable(text)),
+                "for example --listen unix:/run/tokenctl/serve.sock");
+        }
+        if (listen.path.size() >= sizeof(sockaddr_un::sun_path)) {
+            throw Error(Status::usage,
+                        fmt::format("--listen {}: the socket's path is longer "
+                                    "than {} bytes",
+                                    printable(text), sizeof(sockaddr_un::sun_path) - 1));
+        }
+        return listen;
+    }
+    listen.kind = Listen::Kind::tcp;
+    std::size_t colon = text.rfind(':');
+    std::string_view host = colon == std::string_view::npos ? text : text.substr(0, colon);
+    std::string_view port = colon == std::string_view::npos ? "" : text.substr(colon + 1);
+    if (host.starts_with('[') && host.ends_with(']')) {
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        host = {}; // an IPv6 address without brackets
+    }
+    unsigned long number = 0;
+    bool port_ok = !port.empty() && port.size() <= 5 &&
+                   port.find_first_not_of("0123456789") == std::string_view::npos &&
+                   (number = std::stoul(std::string(port))) <= 65535;
+    if (host.empty() || !port_ok) {
+        throw Error(Status::usage,
+                    fmt::format("--listen {}: expected unix:PATH or HOST:PORT", printable(text)),
+                    "for example --listen unix:/run/tokenctl/serve.sock, --listen "
+                    "127.0.0.1:8080 or --listen [::1]:8080");
+    }
+    listen.port = static_cast<unsigned short>(number);
+    if (host == "localhost") {
+        listen.host = "127.0.0.1";
+        return listen;
+    }
+    beast::error_code ec;
+    auto address = net::ip::make_address(std::string(host), ec);
+    if (ec) {
+        throw Error(
+            Status::usage,
+            fmt::format("--listen {}: {} is not an IP address", printable(text), printable(host)),
+            "name a loopback address (127.0.0.1, [::1]) or a unix socket");
+    }
+    if (!is_loopback(address)) {
+        refuse_address(text);
+    }
+    listen.host = address.to_string();
+    return listen;
+}
+
+Listen default_listen() {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    if (runtime == nullptr || *runtime != '/') {
+        throw Error(Status::usage,
+                    "no --listen, and XDG_RUNTIME_DIR is not set: cannot tell where to listen",
+                    "name a socket with --listen unix:PATH, or an address with --listen "
+                    "127.0.0.1:PORT");
+    }
+    Listen listen;
+    listen.path = (std::filesystem::path(runtime) / "tokenctl" / "serve.sock").string();
+    listen.default_path = true;
+    if (listen.path.size() >= sizeof(sockaddr_un::sun_path)) {
+        throw Error(Status::usage, "XDG_RUNTIME_DIR is too long for a unix socket's path",
+                    "name a socket with --listen unix:PATH");
+    }
+    return listen;
+}
+
+void run(const Options& options, const SessionOpener& open_session) {
+    if (options.workers < 1 || options.workers > k_max_workers) {
+        throw Error(Status::usage,
+                    fmt::format("--workers {}: expected 1 to {}", options.workers, k_max_workers));
+    }
+    // Every session first, one per worker and one for the uses: a refused acting user or a
+    // registry that cannot be opened stops the server before it listens.
+    std::vector<std::unique_ptr<Session>> sessions;
+    for (unsigned i = 0; i <= options.workers; ++i) {
+        sessions.push_back(std::make_unique<Session>(open_session()));
+    }
+    TokenUses uses;
+    Metrics metrics;
+    Server server(uses, metrics);
+    std::vector<std::string> shown;
+    std::vector<std::string> socket_files;
+    if (!adopt_systemd_sockets(server, shown)) {
+        std::vector<Listen> listens = options.listen;
+        if (listens.empty()) {
+            listens.push_back(default_listen());
+        }
+        for (const Listen& listen : listens) {
+            if (listen.kind == Listen::Kind::unix_socket) {
+                auto listener = std::make_shared<ProtocolListener<UnixProtocol>>(
+                    server, [&](UnixProtocol::acceptor& a) { open_unix(a, listen); });
+                socket_files.push_back(listen.path);
+                listener->start();
+                server.add_listener(listener);
+                shown.push_back(fmt::format("unix:{}", listen.path));
+            } else {
+                std::string where;
+                auto listener = std::make_shared<ProtocolListener<TcpProtocol>>(
+                    server, [&](TcpProtocol::acceptor& a) {
+                        open_tcp(a, listen);
+                        where = describe(a);
+                    });
+                listener->start();
+                server.add_listener(listener);
+                shown.push_back(where);
+            }
+        }
+    } else if (!options.listen.empty()) {
+        log_line("tokenctl: note: systemd passed sockets: --listen is ignored");
+    }
+    server.stop_on_signal();
+
+    const Session& first = *sessions.front();
+    std::string listening;
+    for (const auto& where : shown) {
+        listening += listening.empty() ? where : ", " + where;
+    }
+    log_line(fmt::format("tokenctl: serve: listening on {} for {} as {} ({} workers)", listening,
+                         first.paths().db.text, first.actor().name, options.workers));
+    sd_notify(0, "READY=1");
+    {
+        UseRecorder recorder(uses, *sessions.back());
+        std::vector<std::thread> workers;
+        for (unsigned i = 1; i < options.workers; ++i) {
+            workers.emplace_back(
+                [&server, &session = *sessions[i]] { run_worker(server, session); });
+        }
+        run_worker(server, *sessions.front());
+        for (auto& worker : workers) {
+            worker.join();
+        }
+    }
+    for (const auto& path : socket_files) {
+        ::unlink(path.c_str());
+    }
+    log_line("tokenctl: serve: stopped");
+}
+
+} // namespace tokenctl::serve

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <tokenctl/session.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// `tokenctl serve`: the HTTP front end over the core (SPEC: tokenctl serve).
+namespace tokenctl::serve {
+
+// Where the server listens: --listen unix:PATH or HOST:PORT.
+struct Listen {
+    enum class Kind { unix_socket, tcp };
+    Kind kind = Kind::unix_socket;
+    std::string path;          // unix_socket
+    std::string host;          // tcp: a loopback address
+    unsigned short port = 0;   // tcp; 0 picks a free port
+    bool default_path = false; // unix_socket: the default, whose folder serve makes private
+};
+
+// Parses one --listen value. Error(usage) for a malformed one, and for an address that is
+// not a loopback one (listening beyond this host needs TLS, which this build lacks).
+Listen parse_listen(std::string_view text);
+// The default: unix:$XDG_RUNTIME_DIR/tokenctl/serve.sock. Error(usage) without
+// XDG_RUNTIME_DIR.
+Listen default_listen();
+
+struct Options {
+    std::vector<Listen> listen; // empty: default_listen(), unless systemd passes sockets
+    unsigned workers = 2;       // threads answering requests, each with its own session
+};
+
+// Opens a session of the serve command (each thread calls it once, at start-up).
+using SessionOpener = std::function<Session()>;
+
+// Serves until SIGTERM or SIGINT, then finishes the requests in flight (at most 10 s).
+// Sessions are opened and sockets bound before anything is served, and systemd is told
+// READY=1 then; a failure to start is an Error.
+void run(const Options& options, const SessionOpener& open_session);
+
+} // namespace tokenctl::serve
