@@ -54,9 +54,9 @@ def read_answer(s):
     s.settimeout(2)
     try:
         closed = s.recv(1) == b""
-    except (ConnectionResetError, socket.timeout):
+    except socket.timeout:
         closed = False
-    except OSError:
+    except OSError:  # reset: closed with unread bytes of ours (an oversized request)
         closed = True
     if closed:
         print("closed")
