@@ -191,11 +191,12 @@ std::vector<std::string> remove_app(Session& session, const AppRemoval& plan);
 // live application of that name.
 AppRow show_app(Session& session, const std::string& name);
 
-// The client secret of application `name` and a newline, for deliver() after the commit:
-// for administrators, its creator and users who hold a token of it (Error(permission)
-// otherwise, audited). A download: recorded in the audit log in the same transaction as the
-// session's command (the front end opens the session as "download"), never with the secret.
-// An existing output file is refused before anything is recorded.
+// The client secret of application `name` and a newline, for deliver() after the commit
+// (delivery.format is not used): for administrators, its creator and users who hold a token
+// of it (Error(permission) otherwise, audited); Error(not_found) for no live application of
+// that name. A download: recorded in the audit log, in its transaction, under the session's
+// command (the front end opens the session as "download"), never with the secret. An
+// existing output file is refused before anything is recorded.
 TokenFile app_secret(Session& session, const std::string& name, const Delivery& delivery);
 
 // Gives application `name` a new client secret (administrators and its creator), in one
