@@ -48,6 +48,17 @@ Decision may_remove_app(const User& actor, const App& app);
 // than `actor`: administrators may; a non-admin may not, since removing it revokes them.
 Decision may_remove_app_holding(const User& actor, const App& app, std::size_t others_active);
 
+// app show: administrators see any application; anyone else those they hold a token of
+// (`holds_token`), as app list shows them.
+Decision may_see_app(const User& actor, const App& app, bool holds_token);
+
+// app secret: an application's client secret is read by administrators, by its creator and
+// by a user who holds a token of it (`holds_token`); never by a verifier.
+Decision may_read_client_secret(const User& actor, const App& app, bool holds_token);
+
+// app rotate-secret: administrators and the application's creator; never a verifier.
+Decision may_rotate_client_secret(const User& actor, const App& app);
+
 // set-role / remove: refuses to leave the database without an administrator.
 // `admins_after` is the number of active administrators the change would leave.
 Decision may_change_admins(std::int64_t admins_after);

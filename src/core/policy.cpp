@@ -103,6 +103,36 @@ Decision may_remove_app_holding(const User& actor, const App& app, std::size_t o
                            : fmt::format("{} active tokens of other users", others_active)));
 }
 
+Decision may_see_app(const User& actor, const App& app, bool holds_token) {
+    if (actor.is_admin() || holds_token) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("application {} is not one of yours: a non-admin user sees the "
+                            "applications they hold tokens of",
+                            printable(app.name)));
+}
+
+Decision may_read_client_secret(const User& actor, const App& app, bool holds_token) {
+    if (actor.role == Role::verifier) {
+        return deny(fmt::format("{} is a verifier, which reads no client secret", actor.name));
+    }
+    if (actor.is_admin() || app.created_by == actor.id || holds_token) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("the client secret of application {} is read by administrators, "
+                            "its creator and the users who hold its tokens",
+                            printable(app.name)));
+}
+
+Decision may_rotate_client_secret(const User& actor, const App& app) {
+    if (actor.role != Role::verifier && (actor.is_admin() || app.created_by == actor.id)) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("only administrators and its creator can rotate the client secret "
+                            "of application {}",
+                            printable(app.name)));
+}
+
 Decision may_change_admins(std::int64_t admins_after) {
     if (admins_after >= 1) {
         return Decision::allow();

@@ -1,3 +1,4 @@
+#include "client_secret.h"
 #include "libcrypto.h"
 
 #include <tokenctl/error.h>
@@ -240,6 +241,10 @@ void Session::transaction(void (Store::*store_call)(const std::function<void()>&
                     Error(Status::failure,
                           "the registry's key was rotated while this command waited",
                           "run the command again"));
+                // Applications made before client secrets get theirs from the first writer
+                // that holds the key: a migration runs when the registry opens, before any
+                // key file is read, and so cannot seal them itself.
+                give_missing_client_secrets(*m_store, *m_key);
             }
             body();
         });

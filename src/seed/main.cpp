@@ -113,6 +113,11 @@ Counts seed(const Options& options) {
             app.created_at = start;
             app.created_by = own_apps ? user_ids[static_cast<std::size_t>(a - 1)] : admin_id;
             app.id = store->insert_app(app);
+            std::string client = generate_secret(SecretKind::client, pool);
+            store->insert_client_secret(ClientSecret{
+                app.id, app.client_id, sha256(client),
+                sealer.seal(client, sealing_context(app.client_id, SecretKind::client)), start});
+            wipe(client);
             apps.push_back(std::move(app));
         }
     });

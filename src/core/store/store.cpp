@@ -170,22 +170,48 @@ std::int64_t Store::count_others_active_tokens(std::int64_t app_id, std::int64_t
     return others;
 }
 
-void Store::for_each_sealed(const std::function<void(const SealedSecrets&)>& fn) {
-    constexpr std::size_t k_batch = 1000;
+namespace {
+
+std::int64_t row_id(const SealedSecrets& t) {
+    return t.id;
+}
+std::int64_t row_id(const ClientSecret& c) {
+    return c.app_id;
+}
+
+// Walks `batch(after)` from the lowest row id, always forward: a damaged table whose row ids
+// do not keep rising is Error(failure), never read again.
+template <class Row, class Batch, class Fn>
+void walk_forward(std::string_view table, Batch&& batch, Fn&& fn) {
     std::int64_t after = std::numeric_limits<std::int64_t>::min();
-    for (auto batch = sealed_batch(after, k_batch); !batch.empty();
-         batch = sealed_batch(after, k_batch)) {
-        for (const SealedSecrets& t : batch) {
-            if (t.id <= after) {
+    for (auto rows = batch(after); !rows.empty(); rows = batch(after)) {
+        for (const Row& row : rows) {
+            std::int64_t id = row_id(row);
+            if (id <= after) {
                 throw Error(Status::failure,
-                            fmt::format("the token table is damaged: row {} comes after row {}",
-                                        t.id, after),
+                            fmt::format("the {} table is damaged: row {} comes after row {}", table,
+                                        id, after),
                             "restore the last backup (tokenctl backup) or ask SQLite's .recover");
             }
-            after = t.id;
-            fn(t);
+            after = id;
+            fn(row);
         }
     }
+}
+
+} // namespace
+
+void Store::for_each_sealed(const std::function<void(const SealedSecrets&)>& fn) {
+    constexpr std::size_t k_batch = 1000;
+    walk_forward<SealedSecrets>(
+        "token", [&](std::int64_t after) { return sealed_batch(after, k_batch); }, fn);
+}
+
+void Store::for_each_sealed_client(const std::function<void(const ClientSecret&)>& fn) {
+    constexpr std::size_t k_batch = 1000;
+    walk_forward<ClientSecret>(
+        "client secret", [&](std::int64_t after) { return sealed_client_batch(after, k_batch); },
+        fn);
 }
 
 void Store::insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) {

@@ -32,7 +32,8 @@ namespace {
 // upgrades an older one.
 // 2: every function's search_path pinned (pg_temp last), the writers' lock a row only the
 // registry's users may lock, audit records only in the writer's own name and time.
-constexpr int k_schema_version = 2;
+// 3: applications' client secrets (client-secrets.sql, upgrade-3.sql).
+constexpr int k_schema_version = 3;
 
 // Every writer locks the registry's row (tokenctl.lock_writers()) for its whole
 // transaction, as BEGIN IMMEDIATE serializes SQLite's writers; the server releases it when
@@ -113,6 +114,9 @@ std::string upgrade_sql(int from, const std::string& id) {
     switch (from) {
     case 1:
         return schema_sql(sql::k_functions, id) + schema_sql(sql::k_upgrade_2, id);
+    case 2:
+        return schema_sql(sql::k_functions, id) + schema_sql(sql::k_client_secrets, id) +
+               schema_sql(sql::k_upgrade_3, id);
     default:
         throw Error(Status::failure, fmt::format("no upgrade from schema version {}", from));
     }
@@ -389,7 +393,8 @@ class PostgresStore final : public Store {
             m_registry_id = id;
             exec("create the registry",
                  "CREATE SCHEMA tokenctl;\n" + schema_sql(sql::k_functions, id) +
-                     schema_sql(sql::k_tables, id) + schema_sql(sql::k_policies, id));
+                     schema_sql(sql::k_tables, id) + schema_sql(sql::k_policies, id) +
+                     schema_sql(sql::k_client_secrets, id));
             exec("create the registry's roles", schema_sql(sql::k_grants, id));
             run("mark the registry",
                 "INSERT INTO tokenctl.registry (application, schema_version, registry_id) "
@@ -868,6 +873,98 @@ class PostgresStore final : public Store {
             "UPDATE tokenctl.secrets SET access_sealed = $2, refresh_sealed = $3 WHERE token = $1",
             Params().text(id).bytes(access_sealed).bytes(refresh_sealed));
     }
+
+    // --- applications' client secrets (schema version 3) ---
+
+    std::optional<ClientSecret> find_client_secret(std::int64_t app_id) override {
+        // Row-level security keeps the sealed secret to those who may read it: none for others.
+        auto r = query("read a client secret",
+                       "SELECT c.app, a.client_id, c.digest, c.sealed, c.created_at FROM "
+                       "tokenctl.client_secrets c JOIN tokenctl.apps a ON a.id = c.app "
+                       "WHERE c.app = $1",
+                       Params().text(app_id));
+        if (r.rows() == 0) {
+            return std::nullopt;
+        }
+        return client_secret_of(r, 0);
+    }
+
+    void insert_client_secret(const ClientSecret& c) override {
+        run("store a client secret",
+            "INSERT INTO tokenctl.client_secrets (app, digest, sealed, created_at) "
+            "VALUES ($1, $2, $3, $4)",
+            Params().text(c.app_id).bytes(c.digest).bytes(c.sealed).text(c.created_at));
+    }
+
+    void replace_client_secret(const ClientSecret& c) override {
+        // Through the function that checks who may (no login may update the table).
+        auto r = query("store the new client secret",
+                       "SELECT tokenctl.rotate_client_secret($1, $2, $3, $4)",
+                       Params().text(c.app_id).bytes(c.digest).bytes(c.sealed).text(c.created_at));
+        if (r.view(0, 0) != "t") {
+            throw Error(Status::permission,
+                        fmt::format("registry {}: the server refused to rotate the client secret",
+                                    m_shown));
+        }
+    }
+
+    std::vector<ClientSecret> apps_without_client_secret() override {
+        // Only the owner sees every application and may give each its secret (migrate). Asked
+        // once a connection: every write that holds the key asks this.
+        std::vector<ClientSecret> missing;
+        if (!m_fills_client_secrets) {
+            m_fills_client_secrets = is_owner();
+        }
+        if (!*m_fills_client_secrets) {
+            return missing;
+        }
+        auto r = query("look for applications without a client secret",
+                       "SELECT a.id, a.client_id FROM tokenctl.apps a WHERE NOT EXISTS (SELECT 1 "
+                       "FROM tokenctl.client_secrets c WHERE c.app = a.id) ORDER BY a.id");
+        for (int i = 0; i < r.rows(); ++i) {
+            ClientSecret c;
+            c.app_id = r.int64(i, 0);
+            c.client_id = r.str(i, 1);
+            missing.push_back(std::move(c));
+        }
+        return missing;
+    }
+
+    std::vector<ClientSecret> sealed_client_batch(std::int64_t after, std::size_t limit) override {
+        // As sealed_batch: every one, which only the owner may read.
+        if (!is_owner()) {
+            throw Error(Status::permission,
+                        fmt::format("registry {}: only its owner reads every application's "
+                                    "sealed client secret",
+                                    m_shown),
+                        "run rekey (and check's secrets check) as the login that owns the "
+                        "schema tokenctl");
+        }
+        auto r = query("read the sealed client secrets",
+                       "SELECT c.app, a.client_id, c.digest, c.sealed, c.created_at FROM "
+                       "tokenctl.client_secrets c JOIN tokenctl.apps a ON a.id = c.app "
+                       "WHERE c.app > $1 ORDER BY c.app LIMIT $2",
+                       Params().text(after).text(static_cast<std::int64_t>(limit)));
+        std::vector<ClientSecret> batch;
+        for (int i = 0; i < r.rows(); ++i) {
+            batch.push_back(client_secret_of(r, i));
+        }
+        return batch;
+    }
+
+    void replace_sealed_client(std::int64_t app_id, const Bytes& sealed) override {
+        run("store the re-sealed client secret",
+            "UPDATE tokenctl.client_secrets SET sealed = $2 WHERE app = $1",
+            Params().text(app_id).bytes(sealed));
+    }
+
+    static ClientSecret client_secret_of(const Result& r, int i) {
+        return ClientSecret{r.int64(i, 0), r.str(i, 1), r.bytes(i, 2), r.bytes(i, 3),
+                            r.int64(i, 4)};
+    }
+
+    // Whether this login is the owner, who gives applications their missing client secrets.
+    std::optional<bool> m_fills_client_secrets;
 
     std::vector<std::string> integrity_problems() override {
         // The server keeps its own pages and references sound; what it cannot know is
