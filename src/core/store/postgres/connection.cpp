@@ -2,6 +2,8 @@
 
 #include <tokenctl/validate.h>
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <charconv>
 #include <chrono>

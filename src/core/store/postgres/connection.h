@@ -6,8 +6,6 @@
 #include <tokenctl/model.h>
 #include <tokenctl/store.h>
 
-#include <fmt/format.h>
-
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -63,9 +61,6 @@ class Params {
 
     // The values, as one string that differs when they do.
     std::string digest() const;
-
-    // The placeholder of the parameter added last: $1, $2, ...
-    std::string last() const { return fmt::format("${}", m_entries.size()); }
 
     // libpq's arrays, valid until this changes.
     int count() const { return static_cast<int>(m_entries.size()); }

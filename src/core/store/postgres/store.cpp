@@ -1,4 +1,5 @@
 #include "store/postgres/connection.h"
+#include "store/postgres/listings.h"
 #include "store/postgres/schema.h"
 #include "store/token_columns.h"
 
@@ -37,13 +38,6 @@ namespace col = token_columns;
 constexpr std::string_view k_token_columns =
     "t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl, t.access_digest, "
     "t.refresh_digest, s.access_sealed, s.refresh_sealed";
-
-constexpr std::string_view k_token_joins =
-    " FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id "
-    "JOIN tokenctl.apps a ON a.id = t.app_id";
-
-// Whether token `t` is active at $1: neither revoked nor expired (TokenRow::status_at).
-constexpr std::string_view k_token_active_at = "t.revoked_at IS NULL AND t.refresh_expires_at > $1";
 
 // One row of a Result, as token_columns reads it.
 struct ResultRow {
@@ -258,24 +252,16 @@ class PostgresStore final : public Store {
     }
 
     void for_each_user(Millis now, const std::function<void(const UserRow&)>& fn) override {
-        m_db.stream(
-            "list users",
-            fmt::format("SELECT id, name, role, created_at, removed_at, "
-                        "(SELECT count(*) FROM tokenctl.tokens t WHERE t.user_id = users.id "
-                        "AND {}) FROM tokenctl.users WHERE removed_at IS NULL "
-                        "ORDER BY tokenctl.fold(name)",
-                        k_token_active_at),
-            Params().text(now), [&](const Result& r, int row) {
-                fn(UserRow{read_user(r, row), r.int64(row, 5), {}});
-            });
+        stream_listing("list users", postgres_user_listing_sql(now), [&](const Result& r, int row) {
+            fn(UserRow{read_user(r, row), r.int64(row, 5), {}});
+        });
     }
 
     std::int64_t count_active_tokens(std::int64_t user_id, Millis now) override {
         return m_db
             .query("count active tokens",
-                   fmt::format("SELECT count(*) FROM tokenctl.tokens t WHERE t.user_id = $2 "
-                               "AND {}",
-                               k_token_active_at),
+                   "SELECT count(*) FROM tokenctl.tokens t WHERE t.user_id = $2 AND " +
+                       postgres::token_active_at("$1"),
                    Params().text(now).text(user_id))
             .int64(0, 0);
     }
@@ -297,34 +283,16 @@ class PostgresStore final : public Store {
 
     void for_each_app(bool include_removed, std::optional<std::int64_t> holder, Millis now,
                       const std::function<void(const AppRow&)>& fn) override {
-        std::string holder_tokens = holder ? " AND t.user_id = $2" : "";
-        std::string sql = fmt::format(
-            "SELECT a.id, a.name, a.redirect_uri, a.client_id, a.created_at, a.created_by, "
-            "a.removed_at, u.name, (SELECT count(*) FROM tokenctl.tokens t WHERE t.app_id = a.id "
-            "AND {}{}) FROM tokenctl.apps a JOIN tokenctl.users u ON u.id = a.created_by "
-            "WHERE true",
-            k_token_active_at, holder_tokens);
-        if (!include_removed) {
-            sql += " AND a.removed_at IS NULL";
-        }
-        if (holder) {
-            sql += " AND EXISTS (SELECT 1 FROM tokenctl.tokens t WHERE t.app_id = a.id AND "
-                   "t.user_id = $2)";
-        }
-        sql += " ORDER BY a.name, a.id";
-        Params params;
-        params.text(now);
-        if (holder) {
-            params.text(*holder);
-        }
         AppRow row;
-        m_db.stream("list applications", sql, params, [&](const Result& r, int i) {
-            row.app = App{r.int64(i, 0), r.str(i, 1),   r.str(i, 2),           r.str(i, 3),
-                          r.int64(i, 4), r.int64(i, 5), r.optional_int64(i, 6)};
-            row.created_by = r.str(i, 7);
-            row.active_tokens = r.int64(i, 8);
-            fn(row);
-        });
+        stream_listing("list applications", postgres_app_listing_sql(include_removed, holder, now),
+                       [&](const Result& r, int i) {
+                           row.app =
+                               App{r.int64(i, 0), r.str(i, 1),   r.str(i, 2),           r.str(i, 3),
+                                   r.int64(i, 4), r.int64(i, 5), r.optional_int64(i, 6)};
+                           row.created_by = r.str(i, 7);
+                           row.active_tokens = r.int64(i, 8);
+                           fn(row);
+                       });
     }
 
     void mark_app_removed(std::int64_t id, Millis now) override {
@@ -347,10 +315,11 @@ class PostgresStore final : public Store {
     }
 
     std::optional<Token> find_token(std::string_view token_id) override {
-        auto token = find_token_in(fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON "
-                                               "s.token = t.id WHERE t.token_id = $1",
-                                               col::k_row, k_token_columns, k_token_joins),
-                                   Params().text(token_id));
+        auto token =
+            find_token_in(fmt::format("SELECT {}, {}{} LEFT JOIN tokenctl.secrets s ON "
+                                      "s.token = t.id WHERE t.token_id = $1",
+                                      col::k_row, k_token_columns, postgres::k_token_joins),
+                          Params().text(token_id));
         if (!token && exists("look up a token", "SELECT tokenctl.token_exists($1)", token_id)) {
             token.emplace();
             token->id = k_hidden_id;
@@ -466,86 +435,18 @@ class PostgresStore final : public Store {
 
     void for_each_token(const TokenFilter& filter,
                         const std::function<void(const TokenRow&)>& fn) override {
-        Params params;
-        std::string sql = fmt::format("SELECT {}{} WHERE true", col::k_row, k_token_joins);
-        if (filter.user_id) {
-            sql += " AND t.user_id = " + params.text(*filter.user_id).last();
-        }
-        if (filter.app_id) {
-            sql += " AND t.app_id = " + params.text(*filter.app_id).last();
-        }
-        if (!filter.include_revoked || filter.active_at) {
-            sql += " AND t.revoked_at IS NULL";
-        }
-        if (filter.active_at) {
-            sql += " AND t.refresh_expires_at > " + params.text(*filter.active_at).last();
-        }
-        if (filter.expiring_before) {
-            sql += " AND t.refresh_expires_at <= " + params.text(*filter.expiring_before).last();
-        }
-        if (filter.unused_since) {
-            sql += " AND coalesce(t.last_used_at, t.generated_at) <= " +
-                   params.text(*filter.unused_since).last();
-        }
-        if (filter.expiring_before) {
-            sql += " ORDER BY t.refresh_expires_at, t.id";
-        } else if (filter.unused_since) {
-            sql += " ORDER BY coalesce(t.last_used_at, t.generated_at), t.id";
-        } else {
-            sql += " ORDER BY t.id";
-        }
         TokenRow row;
-        m_db.stream("list tokens", sql, params, [&](const Result& r, int i) {
-            col::read_row(ResultRow{r, i}, row);
-            fn(row);
-        });
+        stream_listing("list tokens", postgres_token_listing_sql(filter),
+                       [&](const Result& r, int i) {
+                           col::read_row(ResultRow{r, i}, row);
+                           fn(row);
+                       });
     }
 
     void for_each_name(const NameQuery& names,
                        const std::function<void(const std::string&)>& fn) override {
-        Params params;
-        std::string column;
-        std::string sql;
-        switch (names.kind) {
-        case NameQuery::Kind::token_ids:
-            column = "t.token_id";
-            sql =
-                fmt::format("SELECT t.token_id FROM tokenctl.tokens t WHERE {}", k_token_active_at);
-            params.text(names.now);
-            if (names.user_id) {
-                sql += " AND t.user_id = " + params.text(*names.user_id).last();
-            }
-            break;
-        case NameQuery::Kind::user_names:
-            column = "tokenctl.fold(name)";
-            sql = "SELECT name FROM tokenctl.users WHERE removed_at IS NULL";
-            if (names.role) {
-                sql += " AND role = " + params.text(role_name(*names.role)).last();
-            }
-            break;
-        case NameQuery::Kind::app_names:
-            column = "a.name";
-            sql = "SELECT a.name FROM tokenctl.apps a WHERE a.removed_at IS NULL";
-            if (names.user_id) {
-                sql += " AND EXISTS (SELECT 1 FROM tokenctl.tokens t WHERE t.app_id = a.id AND "
-                       "t.user_id = " +
-                       params.text(*names.user_id).last() + ")";
-            }
-            break;
-        }
-        if (!names.prefix.empty()) {
-            std::string low = names.prefix;
-            if (names.kind == NameQuery::Kind::user_names) {
-                for (char& c : low) {
-                    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-                }
-            }
-            // Byte-wise, as the "C" collation orders them: the names that begin with `low`.
-            sql += fmt::format(" AND starts_with({}, {})", column, params.text(low).last());
-        }
-        sql += fmt::format(" ORDER BY {}{} LIMIT {}", column, names.last ? " DESC" : "",
-                           params.text(static_cast<std::int64_t>(names.limit)).last());
-        auto r = m_db.query("complete names", sql, params);
+        auto st = postgres_name_sql(names);
+        auto r = m_db.query("complete names", st.sql, postgres::params_of(st));
         for (int i = 0; i < r.rows(); ++i) {
             fn(r.str(i, 0));
         }
@@ -653,39 +554,18 @@ class PostgresStore final : public Store {
 
     void for_each_audit(const AuditFilter& filter,
                         const std::function<void(const AuditEntry&)>& fn) override {
-        Params params;
-        std::string sql = "SELECT id, at, actor, action, subject, outcome, detail FROM "
-                          "tokenctl.audit WHERE true";
-        if (filter.actor) {
-            sql += " AND tokenctl.fold(actor) = tokenctl.fold(" +
-                   params.text(*filter.actor).last() + ")";
-        }
-        if (filter.action) {
-            sql += " AND action = " + params.text(*filter.action).last();
-        }
-        if (filter.since) {
-            sql += " AND at >= " + params.text(*filter.since).last();
-        }
-        if (filter.subject) {
-            sql += fmt::format(
-                " AND (tokenctl.fold(subject) = tokenctl.fold({0}) OR subject IN (SELECT "
-                "t.token_id FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id "
-                "WHERE tokenctl.fold(u.name) = tokenctl.fold({0}) UNION SELECT t.token_id FROM "
-                "tokenctl.tokens t JOIN tokenctl.apps a ON a.id = t.app_id WHERE a.name = {0}))",
-                params.text(*filter.subject).last());
-        }
-        sql += " ORDER BY id";
         AuditEntry e;
-        m_db.stream("read the audit log", sql, params, [&](const Result& r, int i) {
-            e.id = r.int64(i, 0);
-            e.at = r.int64(i, 1);
-            e.actor = r.str(i, 2);
-            e.action = r.str(i, 3);
-            e.subject = r.str(i, 4);
-            e.outcome = r.str(i, 5);
-            e.detail = r.str(i, 6);
-            fn(e);
-        });
+        stream_listing("read the audit log", postgres_audit_sql(filter),
+                       [&](const Result& r, int i) {
+                           e.id = r.int64(i, 0);
+                           e.at = r.int64(i, 1);
+                           e.actor = r.str(i, 2);
+                           e.action = r.str(i, 3);
+                           e.subject = r.str(i, 4);
+                           e.outcome = r.str(i, 5);
+                           e.detail = r.str(i, 6);
+                           fn(e);
+                       });
     }
 
     std::optional<Bytes> meta(std::string_view name) override {
@@ -734,6 +614,12 @@ class PostgresStore final : public Store {
         m_db.transaction({"BEGIN", fmt::format("SET LOCAL lock_timeout = '{}'", k_lock_timeout),
                           std::move(lock)},
                          "begin a write transaction", false, body);
+    }
+
+    // Streams the rows of the listing `statement` to `fn` (Connection::stream).
+    void stream_listing(std::string_view what, const PostgresStatement& statement,
+                        const std::function<void(const Result&, int)>& fn) {
+        m_db.stream(what, statement.sql, postgres::params_of(statement), fn);
     }
 
     // What the registry's function `sql` answers about `name`: whether it exists.
