@@ -105,6 +105,19 @@ Bytes Result::bytes(int row, int col) const {
     return out;
 }
 
+void copy_bytea(std::string& out, const Bytes& bytes) {
+    constexpr std::string_view k_digits = "0123456789abcdef";
+    out += "\\\\x";
+    for (auto b : bytes) {
+        out += k_digits[b >> 4];
+        out += k_digits[b & 15];
+    }
+}
+
+void copy_number(std::string& out, std::optional<std::int64_t> value) {
+    out += value ? std::to_string(*value) : "\\N";
+}
+
 std::string one_line(std::string_view text) {
     std::string out;
     for (char c : text) {

@@ -120,6 +120,27 @@ class Result {
     PGresult* m_result;
 };
 
+// One row of a Result, read by column (as token_columns reads a token's row).
+struct ResultRow {
+    const Result& r;
+    int i;
+    // The number in column c.
+    std::int64_t int64(int c) const { return r.int64(i, c); }
+    // The text in column c.
+    std::string text(int c) const { return r.str(i, c); }
+    // The number in column c, or nullopt for NULL.
+    std::optional<std::int64_t> optional_int64(int c) const { return r.optional_int64(i, c); }
+    // The bytea in column c.
+    Bytes bytes(int c) const { return r.bytes(i, c); }
+    // Whether column c is NULL.
+    bool null(int c) const { return r.null(i, c); }
+};
+
+// Appends `bytes` to a line of COPY's text format, as bytea's hex form.
+void copy_bytea(std::string& out, const Bytes& bytes);
+// Appends `value` to a line of COPY's text format, or \N (NULL).
+void copy_number(std::string& out, std::optional<std::int64_t> value);
+
 // libpq's multi-line messages as one line: line breaks and the indentation after them
 // become one space.
 std::string one_line(std::string_view text);

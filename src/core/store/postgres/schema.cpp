@@ -2,6 +2,7 @@
 #include "store/postgres/sql.h"
 
 #include <tokenctl/error.h>
+#include <tokenctl/secret.h>
 #include <tokenctl/store.h>
 
 #include <fmt/format.h>
@@ -77,7 +78,58 @@ std::string upgrade_sql(int from, const std::string& id) {
 
 } // namespace
 
-void create_schema(Connection& db, const std::string& id) {
+Opening read_opening(Connection& db, bool migrate) {
+    // One round trip: the mark, and what a command asks next (the login's own row, the
+    // key check), kept for those first questions.
+    auto marks = db.query("open the registry",
+                          "SELECT r.application, r.schema_version, r.registry_id, session_user, "
+                          "u.id, u.name, u.role, u.created_at, u.removed_at, (SELECT value "
+                          "FROM tokenctl.meta WHERE name = 'key_check') FROM tokenctl.registry r "
+                          "LEFT JOIN tokenctl.users u ON tokenctl.fold(u.name) = "
+                          "tokenctl.fold(session_user)",
+                          Params(), &Connection::open_error);
+    if (marks.rows() != 1) {
+        throw Error(Status::failure,
+                    fmt::format("registry {}: its schema tokenctl is not tokenctl's", db.shown()),
+                    "tokenctl leaves it untouched; name another database with --db");
+    }
+    Opening opening;
+    opening.version = static_cast<int>(marks.int64(0, 1));
+    opening.registry_id = marks.str(0, 2);
+    opening.login = marks.str(0, 3);
+    if (!marks.null(0, 4)) {
+        opening.user = User{marks.int64(0, 4), marks.str(0, 5), parse_role(marks.view(0, 6)),
+                            marks.int64(0, 7), marks.optional_int64(0, 8)};
+    }
+    if (!marks.null(0, 9)) {
+        opening.key_check = marks.bytes(0, 9);
+    }
+    if (opening.version > k_schema_version) {
+        throw Error(Status::failure,
+                    fmt::format("registry {} has schema version {}, newer than this "
+                                "tokenctl knows ({})",
+                                db.shown(), opening.version, k_schema_version),
+                    "upgrade tokenctl; the registry was left untouched");
+    }
+    if (opening.version < k_schema_version && !migrate) {
+        throw Error(Status::failure,
+                    fmt::format("registry {} has schema version {}, older than this "
+                                "tokenctl's ({})",
+                                db.shown(), opening.version, k_schema_version),
+                    "the registry's owner upgrades it with `tokenctl migrate`");
+    }
+    return opening;
+}
+
+Created create_schema(Connection& db) {
+    auto exists = db.query("look for a registry", "SELECT count(*), session_user FROM pg_namespace "
+                                                  "WHERE nspname = 'tokenctl'");
+    if (exists.int64(0, 0) != 0) {
+        throw Error(Status::conflict, fmt::format("a registry already exists in {}", db.shown()),
+                    "tokenctl init never overwrites; name another database with --db");
+    }
+    Created created{random_hex(8), exists.str(0, 1)};
+    const std::string& id = created.registry_id;
     db.exec("create the registry", "CREATE SCHEMA tokenctl;\n" + schema_sql(sql::k_functions, id) +
                                        schema_sql(sql::k_tables, id) +
                                        schema_sql(sql::k_policies, id));
@@ -86,6 +138,7 @@ void create_schema(Connection& db, const std::string& id) {
            "INSERT INTO tokenctl.registry (application, schema_version, registry_id) "
            "VALUES ('tokenctl', $1, $2)",
            Params().text(std::int64_t{k_schema_version}).text(id));
+    return created;
 }
 
 void upgrade_schema(Connection& db, const std::string& id) {

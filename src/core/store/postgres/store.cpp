@@ -4,7 +4,6 @@
 #include "store/token_columns.h"
 
 #include <tokenctl/error.h>
-#include <tokenctl/secret.h>
 #include <tokenctl/store/postgres.h>
 #include <tokenctl/validate.h>
 
@@ -28,6 +27,7 @@ using postgres::k_schema_version;
 using postgres::k_version_1_write_lock;
 using postgres::Params;
 using postgres::Result;
+using postgres::ResultRow;
 
 // The row id of a token or application that exists but that row-level security hides from
 // the acting login (Store::find_token, find_app): no row and no user has it.
@@ -38,17 +38,6 @@ namespace col = token_columns;
 constexpr std::string_view k_token_columns =
     "t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl, t.access_digest, "
     "t.refresh_digest, s.access_sealed, s.refresh_sealed";
-
-// One row of a Result, as token_columns reads it.
-struct ResultRow {
-    const Result& r;
-    int i;
-    std::int64_t int64(int c) const { return r.int64(i, c); }
-    std::string text(int c) const { return r.str(i, c); }
-    std::optional<std::int64_t> optional_int64(int c) const { return r.optional_int64(i, c); }
-    Bytes bytes(int c) const { return r.bytes(i, c); }
-    bool null(int c) const { return r.null(i, c); }
-};
 
 class PostgresStore final : public Store {
   public:
@@ -65,48 +54,13 @@ class PostgresStore final : public Store {
 
     // Reads the registry's mark; refuses what is not a registry, or not this version.
     void open(bool migrate) {
-        // One round trip: the mark, and what a command asks next (the login's own row, the
-        // key check), kept for those first questions.
-        auto marks =
-            m_db.query("open the registry",
-                       "SELECT r.application, r.schema_version, r.registry_id, session_user, "
-                       "u.id, u.name, u.role, u.created_at, u.removed_at, (SELECT value "
-                       "FROM tokenctl.meta WHERE name = 'key_check') FROM tokenctl.registry r "
-                       "LEFT JOIN tokenctl.users u ON tokenctl.fold(u.name) = "
-                       "tokenctl.fold(session_user)",
-                       Params(), &Connection::open_error);
-        if (marks.rows() != 1) {
-            throw Error(
-                Status::failure,
-                fmt::format("registry {}: its schema tokenctl is not tokenctl's", m_db.shown()),
-                "tokenctl leaves it untouched; name another database with --db");
-        }
-        int version = static_cast<int>(marks.int64(0, 1));
-        m_opened_version = version;
-        m_registry_id = marks.str(0, 2);
-        m_login = marks.str(0, 3);
-        if (!marks.null(0, 4)) {
-            m_opening_user = User{marks.int64(0, 4), marks.str(0, 5), parse_role(marks.view(0, 6)),
-                                  marks.int64(0, 7), marks.optional_int64(0, 8)};
-        }
-        if (!marks.null(0, 9)) {
-            m_opening_key_check = marks.bytes(0, 9);
-        }
-        if (version > k_schema_version) {
-            throw Error(Status::failure,
-                        fmt::format("registry {} has schema version {}, newer than this "
-                                    "tokenctl knows ({})",
-                                    m_db.shown(), version, k_schema_version),
-                        "upgrade tokenctl; the registry was left untouched");
-        }
-        if (version < k_schema_version && !migrate) {
-            throw Error(Status::failure,
-                        fmt::format("registry {} has schema version {}, older than this "
-                                    "tokenctl's ({})",
-                                    m_db.shown(), version, k_schema_version),
-                        "the registry's owner upgrades it with `tokenctl migrate`");
-        }
-        if (version < k_schema_version) {
+        auto opening = postgres::read_opening(m_db, migrate);
+        m_opened_version = opening.version;
+        m_registry_id = opening.registry_id;
+        m_login = opening.login;
+        m_opening_user = std::move(opening.user);
+        m_opening_key_check = std::move(opening.key_check);
+        if (m_opened_version < k_schema_version) {
             write([&] { postgres::upgrade_schema(m_db, m_registry_id.value()); });
         }
     }
@@ -115,18 +69,9 @@ class PostgresStore final : public Store {
     void create(const std::function<void(Store&)>& first_write) {
         // Before the schema exists, two inits are kept apart by version 1's advisory lock.
         locked_write(fmt::format("SELECT pg_advisory_xact_lock({})", k_version_1_write_lock), [&] {
-            auto exists =
-                m_db.query("look for a registry", "SELECT count(*), session_user FROM pg_namespace "
-                                                  "WHERE nspname = 'tokenctl'");
-            m_login = exists.str(0, 1);
-            if (exists.int64(0, 0) != 0) {
-                throw Error(Status::conflict,
-                            fmt::format("a registry already exists in {}", m_db.shown()),
-                            "tokenctl init never overwrites; name another database with --db");
-            }
-            const std::string id = random_hex(8);
-            m_registry_id = id;
-            postgres::create_schema(m_db, id);
+            auto created = postgres::create_schema(m_db);
+            m_login = created.login;
+            m_registry_id = created.registry_id;
             first_write(*this);
         });
     }
@@ -377,17 +322,8 @@ class PostgresStore final : public Store {
     void insert_tokens(const std::vector<Token>& tokens, std::int64_t revoked_by) override {
         // COPY: one stream for the rows, one for their sealed secrets (by token ID, joined
         // to the new rows' ids), instead of a round trip a token.
-        auto hex = [](std::string& out, const Bytes& bytes) {
-            constexpr std::string_view k_digits = "0123456789abcdef";
-            out += "\\\\x";
-            for (auto b : bytes) {
-                out += k_digits[b >> 4];
-                out += k_digits[b & 15];
-            }
-        };
-        auto number = [](std::string& out, std::optional<std::int64_t> value) {
-            out += value ? std::to_string(*value) : "\\N";
-        };
+        using postgres::copy_bytea;
+        using postgres::copy_number;
         m_db.exec("add tokens", "CREATE TEMPORARY TABLE new_secrets (token_id text, access_sealed "
                                 "bytea, refresh_sealed bytea) ON COMMIT DROP");
         m_db.copy("add tokens",
@@ -401,26 +337,26 @@ class PostgresStore final : public Store {
                                                  t.issued_at, t.access_ttl, t.refresh_ttl,
                                                  t.access_expires_at, t.refresh_expires_at}) {
                           out += '\t';
-                          number(out, value);
+                          copy_number(out, value);
                       }
                       out += '\t';
-                      hex(out, t.access_digest);
+                      copy_bytea(out, t.access_digest);
                       out += '\t';
-                      hex(out, t.refresh_digest);
+                      copy_bytea(out, t.refresh_digest);
                       out += '\t';
-                      number(out, t.revoked_at);
+                      copy_number(out, t.revoked_at);
                       out += '\t';
-                      number(out,
-                             t.revoked_at ? std::optional<std::int64_t>(revoked_by) : std::nullopt);
+                      copy_number(out, t.revoked_at ? std::optional<std::int64_t>(revoked_by)
+                                                    : std::nullopt);
                   });
         m_db.copy("add tokens", "COPY new_secrets FROM STDIN", tokens.size(),
                   [&](std::string& out, std::size_t i) {
                       const Token& t = tokens[i];
                       out += t.token_id;
                       out += '\t';
-                      hex(out, t.access_sealed);
+                      copy_bytea(out, t.access_sealed);
                       out += '\t';
-                      hex(out, t.refresh_sealed);
+                      copy_bytea(out, t.refresh_sealed);
                   });
         m_db.exec("add tokens",
                   "INSERT INTO tokenctl.secrets (token, access_sealed, refresh_sealed) "
