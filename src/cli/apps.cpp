@@ -21,29 +21,30 @@ struct AppOptions {
 
 } // namespace
 
-void set_app_command(CLI::App& app, Globals& globals) {
+void set_app_command(CLI::App& app, Globals& /*globals*/, CommandId /*command_id*/) {
     app.require_subcommand(1);
-    auto opts = std::make_shared<AppOptions>();
+}
 
-    auto* list = app.add_subcommand(
-        "list", "List applications with their client IDs and active tokens (Central's table)");
-    list->add_flag("--all", opts->all, "Include removed applications (adds removed_at)");
-    add_format_option(list, globals, opts->format, {"table", "json", "csv", "tsv"},
+void set_app_list_command(CLI::App& list, Globals& globals, CommandId command_id) {
+    auto opts = std::make_shared<AppOptions>();
+    list.add_flag("--all", opts->all, "Include removed applications (adds removed_at)");
+    add_format_option(&list, globals, opts->format, {"table", "json", "csv", "tsv"},
                       "Output format");
-    list->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
-    list->callback([&globals, opts] {
+    list.add_flag("--no-headers", opts->no_headers, "Leave out the header line");
+    list.callback([&globals, opts, command_id] {
         auto print = print_listing(opts->format, !opts->no_headers, app_columns(opts->all));
-        Session session = open_session(globals, "app list");
+        Session session = open_session(globals, command_id);
         list_apps(session, opts->all, print);
     });
+}
 
-    auto* remove = app.add_subcommand(
-        "remove", "Remove an application and revoke its active tokens (they stay in history)");
-    globals.complete(remove->add_option("NAME", opts->name, "Application name")->required(),
+void set_app_remove_command(CLI::App& remove, Globals& globals, CommandId command_id) {
+    auto opts = std::make_shared<AppOptions>();
+    globals.complete(remove.add_option("NAME", opts->name, "Application name")->required(),
                      NameSet::apps);
-    remove->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
-    remove->callback([&globals, opts] {
-        Session session = open_session(globals, "app remove");
+    remove.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+    remove.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         AppRemoval plan = plan_app_removal(session, opts->name);
         if (!opts->yes) {
             std::string details;

@@ -2,6 +2,10 @@
 #include <tokenctl/validate.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <string>
+#include <vector>
 
 namespace tokenctl::policy {
 
@@ -20,13 +24,20 @@ Decision may_administer(const User& actor, std::string_view what) {
     return deny(fmt::format("only administrators can {}", what));
 }
 
-Decision may_run(const User& actor, std::string_view command) {
-    if (actor.role != Role::verifier || command == "verify" || command == "whoami" ||
-        command == "check") {
+Decision may_run(const User& actor, CommandId command) {
+    if (actor.role != Role::verifier || command_identity(command).for_verifiers) {
         return Decision::allow();
     }
-    return deny(
-        fmt::format("{} is a verifier, which may only run verify, whoami and check", actor.name));
+    std::vector<std::string> allowed;
+    for (const CommandIdentity& c : k_command_table) {
+        if (c.for_verifiers) {
+            allowed.push_back(command_path(c.id));
+        }
+    }
+    std::string last = allowed.back();
+    allowed.pop_back();
+    return deny(fmt::format("{} is a verifier, which may only run {} and {}", actor.name,
+                            fmt::join(allowed, ", "), last));
 }
 
 Decision may_create_token(const User& actor, const User* for_user) {

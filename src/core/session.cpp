@@ -109,9 +109,10 @@ std::string acting_name(Store& store, const std::optional<std::string>& claimed)
     return pw->pw_name;
 }
 
-Session::Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command,
+Session::Session(const Paths& paths, const std::optional<std::string>& claimed, CommandId command,
                  bool migrate)
-    : m_paths(paths), m_store(open_store(paths.db, migrate)), m_command(std::move(command)) {
+    : m_paths(paths), m_store(open_store(paths.db, migrate)), m_command(command_path(command)),
+      m_command_id(command) {
     if (m_paths.key.empty()) {
         if (auto id = m_store->registry_id()) {
             m_paths.key = registry_key_path(*id);
@@ -144,8 +145,12 @@ Session::Session(const Paths& paths, const std::optional<std::string>& claimed, 
         refuse_unknown_actor(name);
     }
     m_actor = std::move(*user);
-    enforce(policy::may_run(m_actor, m_command));
+    enforce(policy::may_run(m_actor, m_command_id));
 }
+
+Session::Session(const Paths& paths, const std::optional<std::string>& claimed,
+                 std::string_view command, bool migrate)
+    : Session(paths, claimed, command_by_path(command), migrate) {}
 
 void Session::refuse_unknown_actor(const std::string& name) {
     deny(AuditEntry{0, now_ms(), name, m_command, {}, "denied", "unknown acting user"});
@@ -160,7 +165,7 @@ void Session::reload_actor() {
         refuse_unknown_actor(m_actor.name);
     }
     m_actor = std::move(*user);
-    enforce(policy::may_run(m_actor, m_command));
+    enforce(policy::may_run(m_actor, m_command_id));
 }
 
 bool key_matches(Store& store, const Key& key, Bytes* check_read) {

@@ -102,3 +102,14 @@ TEST_CASE("a non-admin removes their application only while it holds no other us
           "application 'bob' holds 2 active tokens of other users; only an administrator can "
           "remove it");
 }
+
+TEST_CASE("a verifier runs only the commands marked for verifiers") {
+    const User ver = make_user(5, "ver", Role::verifier);
+    CHECK(may_run(ver, CommandId::verify).allowed());
+    CHECK(may_run(ver, CommandId::whoami).allowed());
+    CHECK(may_run(ver, CommandId::check).allowed());
+    CHECK(may_run(alice, CommandId::user_add).allowed());
+    Decision d = may_run(ver, CommandId::app_list);
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason == "ver is a verifier, which may only run verify, whoami and check");
+}
