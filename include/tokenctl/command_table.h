@@ -73,6 +73,20 @@ inline constexpr std::array k_command_table{
     CommandIdentity{CommandId::help, CommandId::help, "help", false, false},
 };
 
+// Whether `table` (k_command_table, or a front end's table keyed by CommandId) holds one
+// row per CommandId, in CommandId order.
+template <class Table> constexpr bool indexed_by_command_id(const Table& table) {
+    if (table.size() != k_command_table.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        if (static_cast<std::size_t>(table[i].id) != i) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // `id`'s row of k_command_table.
 constexpr const CommandIdentity& command_identity(CommandId id) {
     return k_command_table[static_cast<std::size_t>(id)];

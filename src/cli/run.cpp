@@ -147,17 +147,7 @@ constexpr std::array k_commands{
             "tokenctl help user add\n",
             &set_help_command},
 };
-static_assert(k_commands.size() == k_command_table.size());
-
-constexpr bool indexed_by_id() {
-    for (std::size_t i = 0; i < k_commands.size(); ++i) {
-        if (static_cast<std::size_t>(k_commands[i].id) != i) {
-            return false;
-        }
-    }
-    return true;
-}
-static_assert(indexed_by_id(), "k_commands: one row per CommandId, in order");
+static_assert(indexed_by_command_id(k_commands), "k_commands: one row per CommandId, in order");
 
 // tokenctl's own examples, for `tokenctl --help`.
 constexpr std::string_view k_examples =

@@ -8,18 +8,16 @@ namespace tokenctl {
 
 namespace {
 
-constexpr bool indexed_by_id() {
-    for (std::size_t i = 0; i < k_command_table.size(); ++i) {
-        const CommandIdentity& command = k_command_table[i];
-        if (static_cast<std::size_t>(command.id) != i ||
-            static_cast<std::size_t>(command.parent) > i) {
+constexpr bool parents_first() {
+    for (const CommandIdentity& command : k_command_table) {
+        if (command.parent > command.id) {
             return false;
         }
     }
     return true;
 }
-static_assert(indexed_by_id(), "k_command_table: one row per CommandId, in order, "
-                               "each subcommand after the command it belongs to");
+static_assert(indexed_by_command_id(k_command_table), "k_command_table: one row per CommandId");
+static_assert(parents_first(), "k_command_table: a subcommand after the command it belongs to");
 
 } // namespace
 

@@ -2,7 +2,6 @@
 #include <tokenctl/validate.h>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <string>
 #include <vector>
@@ -34,10 +33,11 @@ Decision may_run(const User& actor, CommandId command) {
             allowed.push_back(command_path(c.id));
         }
     }
-    std::string last = allowed.back();
-    allowed.pop_back();
-    return deny(fmt::format("{} is a verifier, which may only run {} and {}", actor.name,
-                            fmt::join(allowed, ", "), last));
+    std::string list; // "verify, whoami and check"
+    for (std::size_t i = 0; i < allowed.size(); ++i) {
+        list += (i == 0 ? "" : i + 1 == allowed.size() ? " and " : ", ") + allowed[i];
+    }
+    return deny(fmt::format("{} is a verifier, which may only run {}", actor.name, list));
 }
 
 Decision may_create_token(const User& actor, const User* for_user) {
