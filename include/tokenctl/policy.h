@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tokenctl/command_table.h>
 #include <tokenctl/error.h>
 #include <tokenctl/model.h>
 
@@ -20,8 +21,9 @@ struct Decision {
 
 // User management, the system-wide list and the audit log: administrators only.
 Decision may_administer(const User& actor, std::string_view what);
-// Whether `actor` may run `command` at all: a verifier runs only verify, whoami and check.
-Decision may_run(const User& actor, std::string_view command);
+// Whether `actor` may run `command` at all: a verifier runs only the commands marked
+// for_verifiers (verify, whoami and check).
+Decision may_run(const User& actor, CommandId command);
 
 // add-app: a token for the actor itself, or (`for_user` set) for a non-admin user,
 // which only an administrator may ask for.

@@ -12,10 +12,10 @@
 
 namespace tokenctl::cli {
 
-Session open_session(const Globals& globals, std::string command) {
+Session open_session(const Globals& globals, CommandId command) {
     Paths paths = resolve_paths(globals.db);
     auto acting = claimed_acting_name(globals.as);
-    return Session(paths, acting, std::move(command));
+    return Session(paths, acting, command);
 }
 
 Delivery delivery_to(SecretFormat format, const std::optional<std::string>& output, bool force) {

@@ -6,7 +6,7 @@
 
 namespace tokenctl::cli {
 
-void set_init_command(CLI::App& cmd, Globals& globals) {
+void set_init_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/) {
     auto admin = std::make_shared<std::optional<std::string>>();
     cmd.add_option("--admin", *admin,
                    "Name of the first administrator (default: the acting "
