@@ -59,7 +59,7 @@ void set_backup_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
 void set_migrate_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/) {
     cmd.callback([&globals] {
         auto [from, to] =
-            migrate_registry(resolve_paths(globals.db), claimed_acting_name(globals.as));
+            migrate_registry(registry_paths(globals), claimed_acting_name(globals.as));
         if (from != to) {
             committed(fmt::format("the schema was upgraded from version {} to {}", from, to));
         }
@@ -73,7 +73,7 @@ void set_migrate_command(CLI::App& cmd, Globals& globals, CommandId /*command_id
 
 void set_check_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/) {
     cmd.callback([&globals] {
-        Paths paths = resolve_paths(globals.db);
+        Paths paths = registry_paths(globals);
         auto acting = claimed_acting_name(globals.as);
         std::size_t problems = 0;
         std::size_t skipped = 0;

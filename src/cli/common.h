@@ -41,6 +41,10 @@ struct Globals {
     }
 };
 
+// Where the registry and its key file are (--db, the environment), with a warning on
+// standard error where the location deserves one (Location::warning).
+Paths registry_paths(const Globals& globals);
+
 // Opens the database for `command` as the acting user.
 Session open_session(const Globals& globals, CommandId command);
 

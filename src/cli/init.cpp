@@ -13,7 +13,7 @@ void set_init_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/)
                    "user)")
         ->option_text("NAME");
     cmd.callback([&globals, admin] {
-        Paths paths = resolve_paths(globals.db);
+        Paths paths = registry_paths(globals);
         InitResult made =
             init_database(paths, admin->has_value() ? *admin : claimed_acting_name(globals.as));
         committed(fmt::format("{} {} was created with key file {} and administrator {}",

@@ -42,10 +42,6 @@ constexpr std::string_view k_token_columns =
 class PostgresStore final : public Store {
   public:
     explicit PostgresStore(const Location& location) : m_db(location.text) {
-        if (!location.passwords.empty()) {
-            std::cerr << "tokenctl: warning: the registry's URI holds a password, which shows "
-                         "in ps and in shell history; keep it in ~/.pgpass or PGPASSFILE\n";
-        }
         m_db.connect(location);
     }
 
