@@ -215,8 +215,9 @@ struct AuditRequest {
     std::optional<std::string> since;
     std::optional<std::string> action;
 };
-// Every action an audit record can name, in alphabetical order.
-std::span<const std::string_view> audit_actions();
+// Every action an audit record can name (the command_path of each audited command), in
+// alphabetical order.
+std::span<const std::string> audit_actions();
 void list_audit(Session& session, const AuditRequest& request, const ListingSink<AuditEntry>& sink);
 
 // --- applications ---------------------------------------------------------------
@@ -236,6 +237,24 @@ AppRemoval plan_app_removal(Session& session, const std::string& name);
 // Removes the application and revokes its active tokens in one transaction (they stay in
 // history); returns the IDs revoked. Its name is free again afterwards.
 std::vector<std::string> remove_app(Session& session, const AppRemoval& plan);
+
+// One application as `app list` shows it: any for administrators, one they hold a token of
+// for anyone else (Error(permission) otherwise, audited); Error(not_found) when there is no
+// live application of that name.
+AppRow show_app(Session& session, const std::string& name);
+
+// The client secret of application `name` and a newline, for deliver() after the commit
+// (delivery.format is not used): for administrators, its creator and users who hold a token
+// of it (Error(permission) otherwise, audited); Error(not_found) for no live application of
+// that name. A download: recorded in the audit log, in its transaction, under the session's
+// command (the front end opens the session as "download"), never with the secret. An
+// existing output file is refused before anything is recorded.
+TokenFile app_secret(Session& session, const std::string& name, const Delivery& delivery);
+
+// Gives application `name` a new client secret (administrators and its creator), in one
+// transaction in which the old one stops working; audited. Returns the application. The
+// new secret is read with app_secret().
+App rotate_app_secret(Session& session, const std::string& name);
 
 // --- administration -------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tokenctl/command_table.h>
 #include <tokenctl/error.h>
 #include <tokenctl/model.h>
 
@@ -20,9 +21,10 @@ struct Decision {
 
 // User management, the system-wide list and the audit log: administrators only.
 Decision may_administer(const User& actor, std::string_view what);
-// Whether `actor` may run `command` at all: a verifier runs only verify, whoami, check and
-// serve; serve is for verifiers and administrators only.
-Decision may_run(const User& actor, std::string_view command);
+// Whether `actor` may run `command` at all: a verifier runs only the commands marked
+// for_verifiers (verify, serve, whoami and check), a user only those marked for_users
+// (all but serve).
+Decision may_run(const User& actor, CommandId command);
 
 // add-app: a token for the actor itself, or (`for_user` set) for a non-admin user,
 // which only an administrator may ask for.
@@ -48,6 +50,17 @@ Decision may_remove_app(const User& actor, const App& app);
 // app remove of an application that holds `others_active` active tokens of users other
 // than `actor`: administrators may; a non-admin may not, since removing it revokes them.
 Decision may_remove_app_holding(const User& actor, const App& app, std::size_t others_active);
+
+// app show: administrators see any application; anyone else those they hold a token of
+// (`holds_token`), as app list shows them.
+Decision may_see_app(const User& actor, const App& app, bool holds_token);
+
+// app secret: an application's client secret is read by administrators, by its creator and
+// by a user who holds a token of it (`holds_token`); never by a verifier.
+Decision may_read_client_secret(const User& actor, const App& app, bool holds_token);
+
+// app rotate-secret: administrators and the application's creator; never a verifier.
+Decision may_rotate_client_secret(const User& actor, const App& app);
 
 // set-role / remove: refuses to leave the database without an administrator.
 // `admins_after` is the number of active administrators the change would leave.

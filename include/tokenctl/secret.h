@@ -9,21 +9,22 @@
 
 namespace tokenctl {
 
-// The two kinds of secret a token holds.
-enum class SecretKind { access, refresh };
+// The kinds of secret: the two a token holds, and an application's client secret.
+enum class SecretKind { access, refresh, client };
 
-// "access" or "refresh": also the associated-data tag when a secret is sealed.
+// "access", "refresh" or "client": also the associated-data tag when a secret is sealed.
 std::string_view kind_name(SecretKind kind);
 
-// The associated data a token's secret is sealed with ("ID:access"): a ciphertext copied
-// into another token's row, or into the other kind's column, does not open.
-std::string sealing_context(std::string_view token_id, SecretKind kind);
+// The associated data a secret is sealed with: "TOKEN_ID:access", "TOKEN_ID:refresh", or
+// "CLIENT_ID:client" for an application's client secret. A ciphertext copied into another
+// row, or into another kind's column, does not open.
+std::string sealing_context(std::string_view owner_id, SecretKind kind);
 
 // Length of a secret string: 4 prefix + 43 base62 value + 6 base62 CRC32.
 inline constexpr std::size_t k_secret_length = 53;
 
-// A new secret: `tca_` or `tcr_`, 43 base62 characters of 256 CSPRNG bits, then 6 base62
-// characters of the CRC32 of what precedes.
+// A new secret: `tca_`, `tcr_` or `tcs_` (client), 43 base62 characters of 256 CSPRNG
+// bits, then 6 base62 characters of the CRC32 of what precedes.
 std::string generate_secret(SecretKind kind);
 // The same, with its random value drawn from `pool`.
 std::string generate_secret(SecretKind kind, RandomPool& pool);

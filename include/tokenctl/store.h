@@ -82,6 +82,9 @@ struct Location {
     int schema_version() const;
     // What to do about a damaged registry there.
     std::string restore_hint() const;
+    // What a front end warns of before using it ("" when nothing): a password written in a
+    // PostgreSQL URI, which shows in ps and in shell history.
+    std::string warning() const;
 };
 
 // A value beginning with postgresql:// or postgres:// is a PostgreSQL location, anything
@@ -102,6 +105,16 @@ struct SealedSecrets {
     Bytes refresh_digest;
     Bytes access_sealed;
     Bytes refresh_sealed;
+};
+
+// An application's client secret as stored: its SHA-256 digest (looked up by client ID,
+// for serve) and its sealed form (for app secret), made or rotated at `created_at`.
+struct ClientSecret {
+    std::int64_t app_id = 0; // the application's row id
+    std::string client_id;   // the application's client ID (the sealing context)
+    Bytes digest;
+    Bytes sealed;
+    Millis created_at = 0;
 };
 
 // The narrow interface between the core and its storage. All SQL lives behind it, so
@@ -200,6 +213,28 @@ class Store {
     // Replaces a token's sealed secrets (same secrets, sealed under another key).
     virtual void replace_sealed(std::int64_t id, const Bytes& access_sealed,
                                 const Bytes& refresh_sealed) = 0;
+
+    // The client secret of application `app_id`; none when it has none yet (an application
+    // made before client secrets) or the acting login may not read it.
+    virtual std::optional<ClientSecret> find_client_secret(std::int64_t app_id) = 0;
+    // Stores the first client secret of application secret.app_id.
+    virtual void insert_client_secret(const ClientSecret& secret) = 0;
+    // Replaces the client secret of application secret.app_id (a rotation: the old one
+    // stops working when this transaction commits).
+    virtual void replace_client_secret(const ClientSecret& secret) = 0;
+    // The applications (live and removed) that have no client secret yet, row id and client
+    // ID only: those made before client secrets, which a writer holding the key gives one.
+    // Empty where this login cannot give them one (PostgreSQL: anyone but the owner, whose
+    // `tokenctl migrate` does).
+    virtual std::vector<ClientSecret> apps_without_client_secret() = 0;
+    // The client secrets of at most `limit` applications whose row id is above `after`, in
+    // row id order (as sealed_batch, for rekey and check).
+    virtual std::vector<ClientSecret> sealed_client_batch(std::int64_t after,
+                                                          std::size_t limit) = 0;
+    // Every client secret, to `fn` in row id order, a batch at a time (as for_each_sealed).
+    void for_each_sealed_client(const std::function<void(const ClientSecret&)>& fn);
+    // Replaces an application's sealed client secret (the same secret, under another key).
+    virtual void replace_sealed_client(std::int64_t app_id, const Bytes& sealed) = 0;
 
     // Appends an audit record, every field with the text shaped like a secret in it
     // redacted first (redact_secret_shapes): whatever a caller passes, no secret is ever

@@ -29,17 +29,17 @@ void validate_redirect_uri(std::string_view uri);
 // 16 lowercase hexadecimal characters.
 void validate_token_id(std::string_view id);
 
-// "admin" or "user".
+// "admin", "user" or "verifier".
 void validate_role(std::string_view role);
 
 // Case-insensitive ASCII equality, the rule by which user names match.
 bool iequals(std::string_view a, std::string_view b);
 
-// True when `text` holds a run shaped like a tokenctl secret: tca_ or tcr_ and at least
+// True when `text` holds a run shaped like a tokenctl secret: tca_, tcr_ or tcs_ and at least
 // 43 base62 characters (a secret's random part; a whole secret has 49).
 bool contains_secret(std::string_view text);
 
-// `text` with every run that looks like a tokenctl secret (tca_… or tcr_…) replaced by
+// `text` with every run that looks like a tokenctl secret (tca_…, tcr_…, tcs_…) replaced by
 // "tca_…(redacted)": applied to every error line, so that a secret pasted in the wrong
 // place never reaches standard error.
 std::string redact_secrets(std::string_view text);

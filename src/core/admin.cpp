@@ -96,6 +96,13 @@ std::int64_t reseal(Session& session, const Key& old_key, const Key& new_key) {
         store.replace_sealed(t.id, access_sealed, refresh_sealed);
         ++count;
     });
+    store.for_each_sealed_client([&](const ClientSecret& c) {
+        auto context = sealing_context(c.client_id, SecretKind::client);
+        std::string secret = open_sealed(old_key, c.sealed, context);
+        Bytes sealed = sealer.seal(secret, context);
+        wipe(secret);
+        store.replace_sealed_client(c.app_id, sealed);
+    });
     store_key_check(store, new_key);
     session.audit_ok(
         {}, fmt::format("{} token{} re-sealed under a new key", count, count == 1 ? "" : "s"));
@@ -132,14 +139,34 @@ std::int64_t rekey(Session& session) {
 
 std::pair<int, int> migrate_registry(const Paths& paths,
                                      const std::optional<std::string>& claimed) {
-    Session session(paths, claimed, "migrate", true);
+    Session session(paths, claimed, CommandId::migrate, true);
     session.enforce(policy::may_administer(session.actor(), "migrate the registry"));
     Store& store = session.store();
     std::pair<int, int> versions{store.opened_schema_version(), store.schema_version()};
-    if (versions.first != versions.second) {
+    // Applications made before client secrets get theirs now, in the write below (every
+    // write that holds the key gives them: Session::write): the upgrade itself ran when the
+    // registry was opened, without the key file.
+    auto missing = static_cast<std::int64_t>(store.apps_without_client_secret().size());
+    if (missing > 0) {
+        try {
+            session.key();
+        } catch (const Error& e) {
+            throw Error(e.status(),
+                        fmt::format("{}; the schema is at version {}, but {} application{} "
+                                    "{} no client secret yet",
+                                    e.what(), versions.second, missing, missing == 1 ? "" : "s",
+                                    missing == 1 ? "has" : "have"),
+                        "run `tokenctl migrate` again with the registry's key file "
+                        "(TOKENCTL_KEY_FILE)");
+        }
+    }
+    if (versions.first != versions.second || missing > 0) {
         session.write([&] {
             session.audit_ok(
-                {}, fmt::format("schema version {} -> {}", versions.first, versions.second));
+                {}, versions.first != versions.second
+                        ? fmt::format("schema version {} -> {}", versions.first, versions.second)
+                        : fmt::format("client secrets for {} application{}", missing,
+                                      missing == 1 ? "" : "s"));
         });
     }
     return versions;

@@ -1,5 +1,9 @@
+#include "client_secret.h"
+
 #include <tokenctl/commands.h>
 #include <tokenctl/error.h>
+#include <tokenctl/files.h>
+#include <tokenctl/secret.h>
 #include <tokenctl/validate.h>
 
 #include <fmt/format.h>
@@ -41,7 +45,151 @@ void enforce_removable(Session& session, const App& app, Millis now) {
         app.name);
 }
 
+// Whether the acting user holds a token of `app` (any, revoked and expired ones too: as app
+// list counts its holders).
+bool holds_token_of(Session& session, const App& app) {
+    if (app.id == 0) {
+        return false; // an application the server keeps from the login: none of its tokens
+    }
+    TokenFilter filter;
+    filter.user_id = session.actor().id;
+    filter.app_id = app.id;
+    filter.include_revoked = true;
+    bool holds = false;
+    session.store().for_each_token(filter, [&](const TokenRow&) { holds = true; });
+    return holds;
+}
+
+// The live application `name` whose client secret the acting user may read (refusals
+// audited).
+App readable_app(Session& session, const std::string& name) {
+    App app = require_live_app(session.store(), name);
+    session.enforce(
+        policy::may_read_client_secret(session.actor(), app, holds_token_of(session, app)),
+        app.name);
+    return app;
+}
+
+// The live application `name` whose client secret the acting user may rotate.
+App rotatable_app(Session& session, const std::string& name) {
+    App app = require_live_app(session.store(), name);
+    session.enforce(policy::may_rotate_client_secret(session.actor(), app), app.name);
+    return app;
+}
+
 } // namespace
+
+ClientSecret make_client_secret(const App& app, const Key& key, Millis now, std::string& plain) {
+    plain = generate_secret(SecretKind::client);
+    return ClientSecret{app.id, app.client_id, sha256(plain),
+                        seal(key, plain, sealing_context(app.client_id, SecretKind::client)), now};
+}
+
+std::int64_t give_missing_client_secrets(Store& store, const Key& key) {
+    auto missing = store.apps_without_client_secret();
+    Millis now = now_ms();
+    for (const ClientSecret& m : missing) {
+        App app;
+        app.id = m.app_id;
+        app.client_id = m.client_id;
+        std::string plain;
+        ClientSecret secret = make_client_secret(app, key, now, plain);
+        wipe(plain);
+        store.insert_client_secret(secret);
+    }
+    return static_cast<std::int64_t>(missing.size());
+}
+
+AppRow show_app(Session& session, const std::string& name) {
+    std::optional<AppRow> shown;
+    session.read([&] {
+        const User& actor = session.actor();
+        App app = require_live_app(session.store(), name);
+        session.enforce(policy::may_see_app(actor, app, holds_token_of(session, app)), app.name);
+        std::optional<std::int64_t> holder;
+        if (!actor.is_admin()) {
+            holder = actor.id;
+        }
+        session.store().for_each_app(false, holder, now_ms(), [&](const AppRow& row) {
+            if (row.app.id == app.id) {
+                shown = row;
+            }
+        });
+    });
+    if (!shown) {
+        throw Error(Status::not_found, fmt::format("no application named {}", printable(name)),
+                    "`tokenctl app list` shows the applications");
+    }
+    return *shown;
+}
+
+TokenFile app_secret(Session& session, const std::string& name, const Delivery& delivery) {
+    // Refused early, with the facts as they are now; decided again under the lock below.
+    readable_app(session, name);
+    if (delivery.output) {
+        check_output_file(*delivery.output, delivery.force, registry_files(session.paths()));
+    }
+    const Key& key = session.key(); // read before the write lock, never while holding it
+    std::string text;
+    std::string app_name;
+    try {
+        session.write([&] {
+            App app = readable_app(session, name);
+            app_name = app.name;
+            auto secret = session.store().find_client_secret(app.id);
+            if (!secret) {
+                throw Error(
+                    Status::failure,
+                    fmt::format("application {} has no client secret yet", printable(app.name)),
+                    "the registry's owner gives every application one with `tokenctl "
+                    "migrate` (and the key file)");
+            }
+            std::string plain = open_sealed(key, secret->sealed,
+                                            sealing_context(app.client_id, SecretKind::client));
+            text = plain + "\n";
+            wipe(plain);
+            session.audit_ok(app.name, delivery.output ? "client secret, to a file"
+                                                       : "client secret, to standard output");
+        });
+    } catch (...) {
+        wipe(text);
+        throw;
+    }
+    // Nothing but the record of the download changed: it may simply be run again.
+    return TokenFile(std::move(text),
+                     fmt::format("the download of the client secret of application {} was "
+                                 "recorded; get it with `tokenctl app secret {}`",
+                                 printable(app_name), app_name),
+                     registry_files(session.paths()));
+}
+
+App rotate_app_secret(Session& session, const std::string& name) {
+    // Refused early, with the facts as they are now; decided again under the lock below.
+    rotatable_app(session, name);
+    const Key& key = session.key(); // read before the write lock, never while holding it
+    App rotated;
+    try {
+        session.write([&] {
+            rotated = rotatable_app(session, name);
+            auto& store = session.store();
+            std::string plain;
+            ClientSecret secret = make_client_secret(rotated, key, now_ms(), plain);
+            wipe(plain);
+            if (store.find_client_secret(rotated.id)) {
+                store.replace_client_secret(secret);
+            } else {
+                store.insert_client_secret(secret);
+            }
+            session.audit_ok(rotated.name, "client secret rotated");
+        });
+    } catch (const UnknownOutcome& e) {
+        throw UnknownOutcome(
+            fmt::format("{}; the client secret of application {} may have been rotated", e.what(),
+                        printable(name)),
+            fmt::format("get its current secret with `tokenctl app secret {}`", name));
+    }
+    return rotated;
+}
 
 void list_apps(Session& session, bool all, const ListingSink<AppRow>& sink) {
     session.read([&] {

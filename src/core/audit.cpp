@@ -1,3 +1,4 @@
+#include <tokenctl/command_table.h>
 #include <tokenctl/commands.h>
 #include <tokenctl/error.h>
 #include <tokenctl/validate.h>
@@ -6,22 +7,23 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <array>
+#include <string>
+#include <vector>
 
 namespace tokenctl {
 
-namespace {
-
-// Every action an audit record can name: the commands that open a session, and migrate.
-constexpr std::array<std::string_view, 21> k_actions{
-    "add-app",     "app list", "app remove", "audit",       "backup",        "check",  "download",
-    "init",        "list",     "migrate",    "refresh",     "rekey",         "revoke", "serve",
-    "system-list", "user add", "user list",  "user remove", "user set-role", "verify", "whoami"};
-
-} // namespace
-
-std::span<const std::string_view> audit_actions() {
-    return k_actions;
+std::span<const std::string> audit_actions() {
+    static const std::vector<std::string> actions = [] {
+        std::vector<std::string> paths;
+        for (const CommandIdentity& command : k_command_table) {
+            if (command.audited) {
+                paths.push_back(command_path(command.id));
+            }
+        }
+        std::sort(paths.begin(), paths.end());
+        return paths;
+    }();
+    return actions;
 }
 
 void list_audit(Session& session, const AuditRequest& request,
@@ -37,9 +39,10 @@ void list_audit(Session& session, const AuditRequest& request,
         filter.subject = request.subject;
     }
     if (request.action) {
-        if (std::find(k_actions.begin(), k_actions.end(), *request.action) == k_actions.end()) {
+        auto actions = audit_actions();
+        if (std::find(actions.begin(), actions.end(), *request.action) == actions.end()) {
             throw Error(Status::usage, fmt::format("unknown action {}", printable(*request.action)),
-                        fmt::format("the actions are: {}", fmt::join(k_actions, ", ")));
+                        fmt::format("the actions are: {}", fmt::join(actions, ", ")));
         }
         filter.action = request.action;
     }

@@ -46,32 +46,11 @@ bool may_read_every_secret(Store& store) {
     }
 }
 
-// Every sealed secret opens with the key and matches its stored digest. A damaged table
-// (cells out of order) is reported, never read again.
-std::string check_secrets(Store& store, const Key& key, std::string& hint) {
-    std::int64_t bad = 0;
-    std::string first;
+// Runs `walk` over one table of sealed secrets. A damaged table (cells out of order) is its
+// problem line, returned, never read again; a refusal of the server is rethrown.
+std::optional<std::string> walk_sealed(const std::function<void()>& walk, std::string& hint) {
     try {
-        store.for_each_sealed([&](const SealedSecrets& t) {
-            bool ok = false;
-            try {
-                std::string access = open_sealed(key, t.access_sealed,
-                                                 sealing_context(t.token_id, SecretKind::access));
-                std::string refresh = open_sealed(key, t.refresh_sealed,
-                                                  sealing_context(t.token_id, SecretKind::refresh));
-                ok = equal_constant_time(sha256(access), t.access_digest) &&
-                     equal_constant_time(sha256(refresh), t.refresh_digest);
-                wipe(access);
-                wipe(refresh);
-            } catch (const Error&) {
-            }
-            if (!ok) {
-                ++bad;
-                if (first.empty()) {
-                    first = t.token_id;
-                }
-            }
-        });
+        walk();
     } catch (const Error& e) {
         if (e.status() == Status::permission) {
             throw;
@@ -79,12 +58,71 @@ std::string check_secrets(Store& store, const Key& key, std::string& hint) {
         hint = e.hint();
         return e.what();
     }
-    if (bad == 0) {
-        return {};
+    return std::nullopt;
+}
+
+// Whether `sealed` opens with `key` under `context` to a secret of this `digest`.
+bool opens_to(const Key& key, const Bytes& sealed, std::string_view context, const Bytes& digest) {
+    try {
+        std::string secret = open_sealed(key, sealed, context);
+        bool ok = equal_constant_time(sha256(secret), digest);
+        wipe(secret);
+        return ok;
+    } catch (const Error&) {
+        return false;
     }
-    hint = "revoke those tokens; their users create new ones with `tokenctl add-app`";
-    return fmt::format("{} token{} (first {}) do not open with the key file", bad,
-                       bad == 1 ? "" : "s", first);
+}
+
+// Every sealed secret (the tokens', then the applications' client secrets) opens with the
+// key and matches its stored digest.
+std::string check_secrets(Store& store, const Key& key, std::string& hint) {
+    std::int64_t bad = 0;
+    std::string first;
+    auto tokens = walk_sealed(
+        [&] {
+            store.for_each_sealed([&](const SealedSecrets& t) {
+                if (!(opens_to(key, t.access_sealed,
+                               sealing_context(t.token_id, SecretKind::access), t.access_digest) &&
+                      opens_to(key, t.refresh_sealed,
+                               sealing_context(t.token_id, SecretKind::refresh),
+                               t.refresh_digest)) &&
+                    bad++ == 0) {
+                    first = t.token_id;
+                }
+            });
+        },
+        hint);
+    if (tokens) {
+        return *tokens;
+    }
+    std::int64_t bad_clients = 0;
+    std::string first_client;
+    auto clients = walk_sealed(
+        [&] {
+            store.for_each_sealed_client([&](const ClientSecret& c) {
+                if (!opens_to(key, c.sealed, sealing_context(c.client_id, SecretKind::client),
+                              c.digest) &&
+                    bad_clients++ == 0) {
+                    first_client = c.client_id;
+                }
+            });
+        },
+        hint);
+    if (clients) {
+        return *clients;
+    }
+    if (bad > 0) {
+        hint = "revoke those tokens; their users create new ones with `tokenctl add-app`";
+        return fmt::format("{} token{} (first {}) do not open with the key file", bad,
+                           bad == 1 ? "" : "s", first);
+    }
+    if (bad_clients > 0) {
+        hint = "give those applications new ones with `tokenctl app rotate-secret`";
+        return fmt::format("{} client secret{} (first of client ID {}) do not open with the key "
+                           "file",
+                           bad_clients, bad_clients == 1 ? "" : "s", first_client);
+    }
+    return {};
 }
 
 } // namespace
@@ -94,7 +132,7 @@ std::vector<CheckLine> check_registry(const Paths& paths,
     std::vector<CheckLine> lines;
     std::optional<Session> session;
     run_check(lines, "database", [&](std::string&) {
-        session.emplace(paths, claimed, "check");
+        session.emplace(paths, claimed, CommandId::check);
         return std::string();
     });
     if (!session) {

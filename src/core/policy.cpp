@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <string>
+#include <vector>
+
 namespace tokenctl::policy {
 
 namespace {
@@ -20,20 +23,26 @@ Decision may_administer(const User& actor, std::string_view what) {
     return deny(fmt::format("only administrators can {}", what));
 }
 
-Decision may_run(const User& actor, std::string_view command) {
-    if (command == "serve") {
-        if (actor.is_admin() || actor.role == Role::verifier) {
-            return Decision::allow();
-        }
-        return deny(fmt::format("only verifiers and administrators can serve, and {} is a user",
-                                actor.name));
+Decision may_run(const User& actor, CommandId command) {
+    const CommandIdentity& identity = command_identity(command);
+    if (actor.role == Role::user && !identity.for_users) {
+        return deny(fmt::format("only verifiers and administrators can run {}, and {} is a user",
+                                command_path(command), actor.name));
     }
-    if (actor.role != Role::verifier || command == "verify" || command == "whoami" ||
-        command == "check") {
+    if (actor.role != Role::verifier || identity.for_verifiers) {
         return Decision::allow();
     }
-    return deny(fmt::format("{} is a verifier, which may only run verify, whoami, check and serve",
-                            actor.name));
+    std::vector<std::string> allowed;
+    for (const CommandIdentity& c : k_command_table) {
+        if (c.for_verifiers) {
+            allowed.push_back(command_path(c.id));
+        }
+    }
+    std::string list; // "verify, whoami and check"
+    for (std::size_t i = 0; i < allowed.size(); ++i) {
+        list += (i == 0 ? "" : i + 1 == allowed.size() ? " and " : ", ") + allowed[i];
+    }
+    return deny(fmt::format("{} is a verifier, which may only run {}", actor.name, list));
 }
 
 Decision may_create_token(const User& actor, const User* for_user) {
@@ -108,6 +117,36 @@ Decision may_remove_app_holding(const User& actor, const App& app, std::size_t o
         "application {} holds {}; only an administrator can remove it", printable(app.name),
         others_active == 1 ? std::string("an active token of another user")
                            : fmt::format("{} active tokens of other users", others_active)));
+}
+
+Decision may_see_app(const User& actor, const App& app, bool holds_token) {
+    if (actor.is_admin() || holds_token) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("application {} is not one of yours: a non-admin user sees the "
+                            "applications they hold tokens of",
+                            printable(app.name)));
+}
+
+Decision may_read_client_secret(const User& actor, const App& app, bool holds_token) {
+    if (actor.role == Role::verifier) {
+        return deny(fmt::format("{} is a verifier, which reads no client secret", actor.name));
+    }
+    if (actor.is_admin() || app.created_by == actor.id || holds_token) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("the client secret of application {} is read by administrators, "
+                            "its creator and the users who hold its tokens",
+                            printable(app.name)));
+}
+
+Decision may_rotate_client_secret(const User& actor, const App& app) {
+    if (actor.role != Role::verifier && (actor.is_admin() || app.created_by == actor.id)) {
+        return Decision::allow();
+    }
+    return deny(fmt::format("only administrators and its creator can rotate the client secret "
+                            "of application {}",
+                            printable(app.name)));
 }
 
 Decision may_change_admins(std::int64_t admins_after) {

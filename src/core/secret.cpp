@@ -14,8 +14,19 @@ constexpr std::size_t k_value_digits = 43; // 62^43 > 2^256
 constexpr std::size_t k_crc_digits = 6;    // 62^6 > 2^32
 constexpr std::size_t k_prefix_length = 4;
 
+// Each kind's prefix and name, in SecretKind's order.
+struct KindText {
+    std::string_view prefix;
+    std::string_view name;
+};
+constexpr std::array<KindText, 3> k_kinds = {{
+    {"tca_", "access"},
+    {"tcr_", "refresh"},
+    {"tcs_", "client"},
+}};
+
 std::string_view prefix_of(SecretKind kind) {
-    return kind == SecretKind::access ? "tca_" : "tcr_";
+    return k_kinds[static_cast<std::size_t>(kind)].prefix;
 }
 
 const std::array<std::uint32_t, 256>& crc_table() {
@@ -77,11 +88,11 @@ std::string hex_of(const std::string& raw) {
 } // namespace
 
 std::string_view kind_name(SecretKind kind) {
-    return kind == SecretKind::access ? "access" : "refresh";
+    return k_kinds[static_cast<std::size_t>(kind)].name;
 }
 
-std::string sealing_context(std::string_view token_id, SecretKind kind) {
-    std::string context(token_id);
+std::string sealing_context(std::string_view owner_id, SecretKind kind) {
+    std::string context(owner_id);
     context += ':';
     context += kind_name(kind);
     return context;

@@ -1,3 +1,5 @@
+#include "client_secret.h"
+
 #include <tokenctl/commands.h>
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
@@ -227,6 +229,11 @@ AddAppResult add_app(Session& session, const AddAppRequest& request) {
                 app = App{0,   app_name, request.redirect_uri, random_hex(16),
                           now, actor.id, std::nullopt};
                 app->id = store.insert_app(*app);
+                // Its client secret, made with it (read back with `app secret`).
+                std::string client_secret;
+                ClientSecret sealed = make_client_secret(*app, key, now, client_secret);
+                wipe(client_secret);
+                store.insert_client_secret(sealed);
             }
             token.user_id = owner.id;
             token.user = owner.name;

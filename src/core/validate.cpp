@@ -104,12 +104,12 @@ bool is_base62(char c) {
     return is_alpha(c) || is_digit(c);
 }
 
-// Where the next run of tca_/tcr_ and at least `min_run` base62 characters begins in
+// Where the next run of tca_/tcr_/tcs_ and at least `min_run` base62 characters begins in
 // `text` at or after `from`, and its length; npos when there is none.
 std::pair<std::size_t, std::size_t> find_secret(std::string_view text, std::size_t from,
                                                 std::size_t min_run) {
     for (std::size_t at = from; at < text.size(); ++at) {
-        at = std::min(text.find("tca_", at), text.find("tcr_", at));
+        at = std::min({text.find("tca_", at), text.find("tcr_", at), text.find("tcs_", at)});
         if (at == std::string_view::npos) {
             break;
         }

@@ -84,6 +84,9 @@ Counts seed(const Options& options) {
     }
 
     Paths paths = resolve_paths(options.db);
+    if (auto warning = paths.db.warning(); !warning.empty()) {
+        std::cerr << "tokenctl-seed: warning: " << warning << '\n';
+    }
     // On PostgreSQL the administrator is the connecting login.
     InitResult made = init_database(
         paths, paths.db.authenticates() ? std::nullopt : std::optional<std::string>("admin"));
@@ -113,6 +116,11 @@ Counts seed(const Options& options) {
             app.created_at = start;
             app.created_by = own_apps ? user_ids[static_cast<std::size_t>(a - 1)] : admin_id;
             app.id = store->insert_app(app);
+            std::string client = generate_secret(SecretKind::client, pool);
+            store->insert_client_secret(ClientSecret{
+                app.id, app.client_id, sha256(client),
+                sealer.seal(client, sealing_context(app.client_id, SecretKind::client)), start});
+            wipe(client);
             apps.push_back(std::move(app));
         }
     });

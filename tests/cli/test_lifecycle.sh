@@ -26,7 +26,7 @@ for cmd in "list" "system-list" "add-app --redirect-uri https://gw.example.com/c
   # shellcheck disable=SC2086
   run --as gw $cmd
   expect_error 3
-  expect_err_has "gw is a verifier, which may only run verify, whoami, check and serve"
+  expect_err_has "gw is a verifier, which may only run verify, serve, whoami and check"
 done
 expect_unchanged
 check test "$(sql "select count(*) from audit where actor = 'gw' and outcome = 'denied'")" = 7
@@ -102,7 +102,7 @@ check test "$(printf '%s\n' "$OUT" | cut -d, -f1 | tr '\n' ' ')" = "$e1 "
 run --as alice list --unused-for 90d
 expect_error 2
 
-# --- schema 1 -> 2 -----------------------------------------------------------------
+# --- schema 1 -> 3 -----------------------------------------------------------------
 case_ "a schema-1 database (made by the previous tokenctl) is upgraded in place, losing nothing"
 mkdir -p "$TMP/v1"
 cp "$TOKENCTL_SOURCE_DIR/tests/cli/data/v1.db" "$TMP/v1/v1.db"
@@ -125,17 +125,25 @@ check test "$(sqlite3 "$V1" "pragma user_version")" = 1
 before=$(dump)
 run --db "$V1" --as alice list --format csv --no-headers
 expect_rc 0
-check test "$(sqlite3 "$V1" "pragma user_version")" = 2
+check test "$(sqlite3 "$V1" "pragma user_version")" = 3
 check test "$(dump)" = "$before"
+# Opened without the key file, its applications have no client secret yet.
+check test "$(sqlite3 "$V1" "select count(*) from client_secrets")" = 0
 check test "$(sqlite3 "$V1" "pragma foreign_key_check; pragma integrity_check")" = ok
 run --db "$V1" check
 expect_rc 0
 t1=$(sqlite3 "$V1" "select t.token_id from tokens t join users u on u.id = t.user_id where u.name = 'alice' and t.revoked_at is null")
 run --db "$V1" --as alice download "$t1" --format access-token
 expect_rc 0
+# The first write that holds the key gives every application its client secret.
+check test "$(sqlite3 "$V1" "select count(*) from apps where id not in (select app_id from client_secrets)")" = 0
+check test "$(sqlite3 "$V1" "select count(*) from client_secrets")" = "$(sqlite3 "$V1" "select count(*) from apps")"
 run --stdin "$OUT" --db "$V1" --as alice verify
 expect_rc 0
 run --db "$V1" user add gate --role verifier
+expect_rc 0
+# check opens the client secrets too, under the key they were sealed with.
+run --db "$V1" check
 expect_rc 0
 
 
@@ -147,12 +155,14 @@ V1M="$TMP/v1m/v1.db"
 check test "$(sqlite3 "$V1M" "pragma user_version")" = 1
 run --db "$V1M" --as admin migrate
 expect_rc 0
-expect_out "upgraded the schema from version 1 to 2"
+expect_out "upgraded the schema from version 1 to 3"
 expect_err_empty
-check test "$(sqlite3 "$V1M" "pragma user_version")" = 2
+check test "$(sqlite3 "$V1M" "pragma user_version")" = 3
+# migrate holds the key: every application has its client secret.
+check test "$(sqlite3 "$V1M" "select count(*) from apps where id not in (select app_id from client_secrets)")" = 0
 run --db "$V1M" --as admin migrate
 expect_rc 0
-expect_out "schema version 2: up to date"
+expect_out "schema version 3: up to date"
 
 case_ "migrate by a non-admin or an unknown user is exit 3, audited, and changes nothing"
 snapshot_v1m() { sqlite3 -batch "$V1M" .dump | grep -v "^INSERT INTO audit "; }
@@ -166,7 +176,7 @@ expect_err_has "nobody is not a user of this database"
 check test "$(snapshot_v1m)" = "$before"
 run --db "$V1M" --as admin audit --action migrate --format csv --no-headers
 expect_rc 0
-check test "$(printf '%s\n' "$OUT" | tr -d '\r' | cut -d, -f2-)" = "admin,migrate,,ok,schema version 1 -> 2
+check test "$(printf '%s\n' "$OUT" | tr -d '\r' | cut -d, -f2-)" = "admin,migrate,,ok,schema version 1 -> 3
 alice,migrate,,denied,only administrators can migrate the registry
 nobody,migrate,,denied,unknown acting user"
 

@@ -14,7 +14,7 @@ refresh=$("$TOKENCTL_BIN" --as alice download "$id" --format refresh-token)
 case_ "start-up refusals: one error line each"
 run --as alice serve --listen "unix:$SOCK"
 expect_error 3
-expect_err_has "only verifiers and administrators can serve"
+expect_err_has "only verifiers and administrators can run serve, and alice is a user"
 if unknown_actor_audited; then
   check test "$(sql "select count(*) from audit where action = 'serve' and outcome = 'denied'")" = 1
 fi

@@ -73,11 +73,16 @@ check test "$(printf '%s\n' "$OUT" | awk '{ print $1 }')" = "$a1"
 case_ "the database: WAL mode, application_id, schema version, foreign keys"
 check test "$(sql "PRAGMA journal_mode")" = wal
 check test "$(sql "PRAGMA application_id")" = $((0x546B4374))
-check test "$(sql "PRAGMA user_version")" = 2
+check test "$(sql "PRAGMA user_version")" = 3
 check test "$(sql "PRAGMA foreign_key_check")" = ""
 check test "$(sql "select group_concat(\"table\", ' ') from (select * from pragma_foreign_key_list('tokens') order by \"table\")")" = "apps users users users"
 check test "$(sql "select count(*) from pragma_foreign_key_list('apps')")" = 1
 check test "$(sql "PRAGMA integrity_check")" = ok
+# Every application has its client secret, stored as token secrets are: a SHA-256 digest
+# and a sealed form, never the secret itself.
+check test "$(sql "select count(*) from apps where id not in (select app_id from client_secrets)")" = 0
+check test "$(sql "select count(*) from client_secrets where length(digest) <> 32 or length(sealed) <= 32")" = 0
+check test "$(sql "select count(*) from client_secrets where cast(sealed as text) like '%tcs%'")" = 0
 check test "$(mode_of "$DB")" = 600
 
 case_ "key file missing: download exit 1 with a clear message; listings still work"

@@ -2,8 +2,17 @@
 # pg_migrate: `tokenctl migrate` upgrades a PostgreSQL registry of schema version 1 to the
 # current one: every function's search_path pinned (pg_temp last), the writers' lock a row
 # that only the registry's users may lock, and audit records only in the writer's name and
-# time. Version 1 is made from a fresh registry by undoing what version 2 added.
+# time (version 2); applications' client secrets, given to the existing applications by
+# migrate, which holds the key (version 3). Version 1 is made from a fresh registry by
+# undoing what versions 3 and 2 added, version 2 by undoing what version 3 added.
 . "$(dirname "$0")/../cli/lib.sh"
+
+# Undoes what version 3 added: the applications' client secrets.
+undo_version_3() {
+  sql "DROP TABLE tokenctl.client_secrets;
+    DROP FUNCTION tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint);
+    UPDATE tokenctl.registry SET schema_version = 2" >/dev/null
+}
 
 # The schema's functions whose search_path is not pinned with pg_temp last.
 unpinned() {
@@ -18,10 +27,11 @@ pg_psql -c "DO \$\$ BEGIN CREATE ROLE adm2 LOGIN; EXCEPTION WHEN duplicate_objec
 run --as admin user add adm2 --role admin
 expect_rc 0
 check test "$(unpinned)" = ""
-check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 2
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 3
 
 case_ "a registry of version 1 is refused until migrated"
 t1=$(new_token --as admin)
+undo_version_3
 sql "DO \$\$ DECLARE f regprocedure; BEGIN
   FOR f IN SELECT p.oid FROM pg_proc p WHERE p.pronamespace = 'tokenctl'::regnamespace LOOP
     EXECUTE format('ALTER FUNCTION %s RESET search_path', f);
@@ -43,7 +53,7 @@ sql "DO \$\$ DECLARE f regprocedure; BEGIN
 check test "$(unpinned)" != ""
 run list
 expect_error 1
-expect_err_has "schema version 1, older than this tokenctl's (2)"
+expect_err_has "schema version 1, older than this tokenctl's (3)"
 expect_err_has "tokenctl migrate"
 
 case_ "migrate by an administrator who is not the owner is refused"
@@ -51,10 +61,10 @@ run --as adm2 migrate
 check test "$RC" -ne 0
 check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 1
 
-case_ "migrate by the owner upgrades to version 2"
+case_ "migrate by the owner upgrades to version 3"
 run --as admin migrate
 expect_rc 0
-check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 2
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 3
 check test "$(unpinned)" = ""
 check test "$(sql "SELECT count(*) FROM pg_proc WHERE proname IN ('lock_writers', 'try_lock_writers')
   AND pronamespace = 'tokenctl'::regnamespace")" = 2
@@ -65,7 +75,7 @@ check test "$(sql "SELECT has_function_privilege('tokenctl_$(registry_id)_verifi
 # No login may update (and so lock) applications, tokens or secrets any more.
 check test "$(sql "SELECT count(*) FROM information_schema.column_privileges WHERE table_schema = 'tokenctl'
   AND table_name IN ('apps', 'tokens', 'secrets') AND privilege_type = 'UPDATE' AND grantee LIKE 'tokenctl\_%'")" = 0
-check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail = 'schema version 1 -> 2'")" = 1
+check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail = 'schema version 1 -> 3'")" = 1
 
 case_ "after the upgrade, writes and reads work as before"
 run --as alice add-app -q --redirect-uri https://app.example.com/cb
@@ -87,5 +97,45 @@ out=$(pg_psql_as alice -c "INSERT INTO tokenctl.audit (at, actor, action, outcom
   VALUES ((extract(epoch FROM now()) * 1000)::bigint, 'admin', 'forged', 'ok')" 2>&1)
 check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'forged'")" = 0
 printf '%s\n' "$out" | grep -q "row-level security" && pass || fail "alice's forged record: $out"
+
+case_ "a registry of version 2 is refused until migrated"
+undo_version_3
+run --as alice list
+expect_error 1
+expect_err_has "schema version 2, older than this tokenctl's (3)"
+check test "$(sql "SELECT count(*) FROM tokenctl.apps")" -ge 2
+
+case_ "migrate without the key file upgrades the schema, and says what is left to do"
+TOKENCTL_KEY_FILE="$TMP/no-such.key" run --as admin migrate
+expect_error 1
+expect_err_has "no client secret yet"
+expect_err_has "tokenctl migrate"
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 3
+check test "$(sql "SELECT count(*) FROM tokenctl.client_secrets")" = 0
+
+case_ "migrate with the key gives every application its client secret, sealed, once"
+run --as admin migrate
+expect_rc 0
+check test "$(sql "SELECT count(*) FROM tokenctl.apps a WHERE NOT EXISTS (
+  SELECT 1 FROM tokenctl.client_secrets c WHERE c.app = a.id)")" = 0
+check test "$(sql "SELECT count(*) FROM tokenctl.client_secrets WHERE length(digest) <> 32")" = 0
+check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail LIKE 'client secrets for % application%'")" = 1
+before=$(sql "SELECT string_agg(encode(digest, 'hex'), ',' ORDER BY app) FROM tokenctl.client_secrets")
+run --as admin migrate
+expect_rc 0
+check test "$(sql "SELECT string_agg(encode(digest, 'hex'), ',' ORDER BY app) FROM tokenctl.client_secrets")" = "$before"
+check test "$(unpinned)" = ""
+# Verifiers have no right on the client secrets; only the writers' groups rotate them.
+check test "$(sql "SELECT has_table_privilege('tokenctl_$(registry_id)_verifier', 'tokenctl.client_secrets', 'SELECT')")" = f
+check test "$(sql "SELECT has_table_privilege('tokenctl_$(registry_id)_user', 'tokenctl.client_secrets', 'UPDATE')")" = f
+check test "$(sql "SELECT has_function_privilege('public', 'tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint)', 'EXECUTE')")" = f
+check test "$(sql "SELECT has_function_privilege('tokenctl_$(registry_id)_verifier', 'tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint)', 'EXECUTE')")" = f
+check test "$(sql "SELECT has_function_privilege('tokenctl_$(registry_id)_user', 'tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint)', 'EXECUTE')")" = t
+run --as alice add-app -q --redirect-uri https://app.example.com/cb
+expect_rc 0
+run --as admin rekey --yes
+expect_rc 0
+run --as admin check
+expect_rc 0
 
 finish

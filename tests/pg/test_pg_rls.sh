@@ -24,10 +24,12 @@ T_APPS=apps
 T_TOKENS=tokens
 T_SECRETS=secrets
 T_AUDIT=audit
-TABLES="$T_REGISTRY $T_META $T_USERS $T_APPS $T_TOKENS $T_SECRETS $T_AUDIT"
+T_CLIENT=client_secrets
+TABLES="$T_REGISTRY $T_META $T_USERS $T_APPS $T_TOKENS $T_SECRETS $T_CLIENT $T_AUDIT"
 F_SYNC=sync_registry_role          # (login text): the login's groups as its users row says
 F_LOOKUP=token_by_access_digest     # (bytea): the row verify needs, no secrets
 F_STAMP=stamp_token_use             # (access digest, now in ms): only a holder of the token
+F_ROTATE_CLIENT=rotate_client_secret # (app, digest, sealed, now in ms): admins and the creator
 # The registry's group roles: ${GROUP_PREFIX}<registry id>_{admin,user,verifier}.
 GROUP_PREFIX=tokenctl_
 # Columns that identify a row to someone who should not see it: what psql may never
@@ -37,6 +39,7 @@ declare -A IDENT=(
   [$T_APPS]="r.name r.client_id"
   [$T_TOKENS]="r.token_id encode(r.access_digest,'hex') encode(r.refresh_digest,'hex')"
   [$T_SECRETS]="substr(encode(r.access_sealed,'hex'),1,48) substr(encode(r.refresh_sealed,'hex'),1,48)"
+  [$T_CLIENT]="encode(r.digest,'hex') substr(encode(r.sealed,'hex'),1,48)"
 )
 # --------------------------------------------------------------------------------------
 
@@ -189,6 +192,8 @@ nonadmin_pred() { # USER_ID TABLE
   "$T_APPS") echo "r.created_by = $u OR r.id IN (SELECT t.app_id FROM $SCHEMA.$T_TOKENS t WHERE t.user_id = $u)" ;;
   "$T_TOKENS") echo "r.user_id = $u" ;;
   "$T_SECRETS") echo "r.token IN (SELECT t.id FROM $SCHEMA.$T_TOKENS t WHERE t.user_id = $u)" ;;
+  "$T_CLIENT") echo "r.app IN (SELECT a.id FROM $SCHEMA.$T_APPS a WHERE a.created_by = $u)
+                 OR r.app IN (SELECT t.app_id FROM $SCHEMA.$T_TOKENS t WHERE t.user_id = $u)" ;;
   *) echo false ;;
   esac
 }
@@ -573,6 +578,17 @@ rotate_fn() { # TOKEN
     sha256(random()::text::bytea), sha256(random()::text::bytea), '\\x00', '\\x00')" \
     "$S" "$1" "$NOW_MS" "$NOW_MS" "$NOW_MS"
 }
+rotate_client_fn() { # APP
+  printf "SELECT %s.%s(%s, sha256(random()::text::bytea), '\\\\x00', %s)" \
+    "$S" "$F_ROTATE_CLIENT" "$1" "$NOW_MS"
+}
+# A new application and its client secret, as add-app writes them.
+app_and_client_secret_insert() { # NAME CREATED_BY
+  printf "%s;\nINSERT INTO %s.%s (app, digest, sealed, created_at)
+    SELECT id, sha256(random()::text::bytea), '\\\\x01', %s FROM %s.%s
+    WHERE name = '%s' AND removed_at IS NULL" \
+    "$(app_insert "$1" "$2")" "$S" "$T_CLIENT" "$NOW_MS" "$S" "$T_APPS" "$1"
+}
 remove_app_fn() { # APP
   printf "SELECT %s.remove_app(%s, %s)" "$S" "$1" "$NOW_MS"
 }
@@ -718,6 +734,25 @@ probe_nonadmin() {
     "UPDATE $S.$T_SECRETS SET access_sealed = '\\x00' WHERE token = $B1"
   deny "$T_SECRETS" "$ALICE" "non-admin: another's secrets do not leak through RETURNING" \
     "UPDATE $S.$T_SECRETS SET access_sealed = access_sealed WHERE token = $B1 RETURNING *"
+  # Applications' client secrets: stored once by the application's creator, rotated only
+  # through the function, by the creator (or an administrator), never updated by hand.
+  allow "$T_CLIENT" "$CAROL" "non-admin: INSERT of her new application's client secret works" \
+    "$(app_and_client_secret_insert "$CAROL" "$U_CAROL")" "INSERT 0 1"
+  deny "$T_CLIENT" "$ALICE" "non-admin: no client secret for another's application" \
+    "DELETE FROM $S.$T_CLIENT WHERE app = $APP_BOB;
+     INSERT INTO $S.$T_CLIENT (app, digest, sealed, created_at) VALUES ($APP_BOB, '\\x00', '\\x00', $NOW_MS)"
+  deny "$T_CLIENT" "$ALICE" "non-admin: no UPDATE of client secrets (another's)" \
+    "UPDATE $S.$T_CLIENT SET sealed = '\\x00' WHERE app = $APP_BOB"
+  deny "$T_CLIENT" "$ALICE" "non-admin: no UPDATE of client secrets (her own: the function only)" \
+    "UPDATE $S.$T_CLIENT SET sealed = '\\x00' WHERE app = $APP_ALICE RETURNING *"
+  deny "$T_CLIENT" "$ALICE" "non-admin: $F_ROTATE_CLIENT only of an application she created (bob's does nothing)" \
+    "$(rotate_client_fn "$APP_BOB")"
+  deny "$T_CLIENT" "$ALICE" "non-admin: $F_ROTATE_CLIENT only of an application she created (holding a token is not enough)" \
+    "$(rotate_client_fn "$APP_SHARED")"
+  allow "$T_CLIENT" "$ALICE" "non-admin: rotating her own application's client secret works ($F_ROTATE_CLIENT)" \
+    "$(rotate_client_fn "$APP_ALICE")" "t"
+  refused "$ALICE" "non-admin: no row lock on client secrets" \
+    "SELECT 1 FROM $S.$T_CLIENT WHERE app = $APP_ALICE FOR UPDATE"
   deny "$T_TOKENS" "$ALICE" "no un-revoke (bob's, by alice)" \
     "UPDATE $S.$T_TOKENS SET revoked_at = NULL, revoked_by = NULL WHERE id = $B2"
   deny "$T_TOKENS" "$BOB" "no un-revoke (his own, revoked by an admin)" \
@@ -750,6 +785,11 @@ probe_admin() {
   deny "$T_SECRETS" "$ADM2" "admin: another user's secrets do not leak through RETURNING" \
     "UPDATE $S.$T_SECRETS SET access_sealed = access_sealed WHERE token IN ($A1, $B1) RETURNING *;
      DELETE FROM $S.$T_SECRETS WHERE token = $A1 RETURNING *"
+
+  allow "$T_CLIENT" "$ADM2" "admin: rotating any application's client secret works ($F_ROTATE_CLIENT)" \
+    "$(rotate_client_fn "$APP_BOB")" "t"
+  deny "$T_CLIENT" "$ADM2" "admin: no UPDATE of client secrets by hand" \
+    "UPDATE $S.$T_CLIENT SET sealed = '\\x00' WHERE app = $APP_BOB"
 
   allow "$T_USERS" "$ADM2" "admin: manage users (INSERT users) works" \
     "$(user_insert "new_$RUN" user)" "INSERT 0 1"
@@ -812,6 +852,12 @@ probe_verifier() {
     deny "$T_TOKENS" "$login" "$F_STAMP records the server's now only (no use in the future)" \
       "SELECT $S.$F_STAMP('\\x$B1_DIGEST'::bytea, $NOW_MS + 86400000)"
   done
+  deny "$T_CLIENT" "$GW" "verifier: no rotation of client secrets ($F_ROTATE_CLIENT)" \
+    "$(rotate_client_fn "$APP_BOB")"
+  refused "$GW" "verifier: reads no client secret (no right on the table)" \
+    "SELECT count(*) FROM $S.$T_CLIENT"
+  deny "$T_CLIENT" "$STRANGER" "stranger: nothing at all ($F_ROTATE_CLIENT)" \
+    "$(rotate_client_fn "$APP_BOB")"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all ($F_LOOKUP)" \
     "SELECT * FROM $S.$F_LOOKUP('\\x$B1_DIGEST'::bytea)"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all ($F_STAMP)" \

@@ -102,3 +102,51 @@ TEST_CASE("a non-admin removes their application only while it holds no other us
           "application 'bob' holds 2 active tokens of other users; only an administrator can "
           "remove it");
 }
+
+TEST_CASE("client secrets: read by administrators, the creator and holders; rotated by "
+          "administrators and the creator; never by a verifier") {
+    const User verifier = make_user(5, "gateway", Role::verifier);
+    App app;
+    app.id = 7;
+    app.name = "billing";
+    app.created_by = alice.id;
+    CHECK(may_read_client_secret(admin, app, false).allowed());
+    CHECK(may_read_client_secret(alice, app, false).allowed());
+    CHECK(may_read_client_secret(bob, app, true).allowed());
+    Decision d = may_read_client_secret(bob, app, false);
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason.find("billing") != std::string::npos);
+    CHECK(may_read_client_secret(verifier, app, true).status == Status::permission);
+
+    CHECK(may_rotate_client_secret(admin, app).allowed());
+    CHECK(may_rotate_client_secret(alice, app).allowed());
+    CHECK(may_rotate_client_secret(bob, app).status == Status::permission);
+    App made_by_verifier = app;
+    made_by_verifier.created_by = verifier.id;
+    CHECK(may_rotate_client_secret(verifier, made_by_verifier).status == Status::permission);
+    CHECK(may_read_client_secret(verifier, made_by_verifier, false).status == Status::permission);
+
+    CHECK(may_see_app(admin, app, false).allowed());
+    CHECK(may_see_app(bob, app, true).allowed());
+    CHECK(may_see_app(bob, app, false).status == Status::permission);
+}
+
+TEST_CASE("a verifier runs only the commands marked for verifiers") {
+    const User ver = make_user(5, "ver", Role::verifier);
+    CHECK(may_run(ver, CommandId::verify).allowed());
+    CHECK(may_run(ver, CommandId::whoami).allowed());
+    CHECK(may_run(ver, CommandId::check).allowed());
+    CHECK(may_run(alice, CommandId::user_add).allowed());
+    Decision d = may_run(ver, CommandId::app_list);
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason == "ver is a verifier, which may only run verify, serve, whoami and check");
+}
+
+TEST_CASE("serve is for verifiers and administrators") {
+    const User ver = make_user(5, "ver", Role::verifier);
+    CHECK(may_run(ver, CommandId::serve).allowed());
+    CHECK(may_run(admin, CommandId::serve).allowed());
+    Decision d = may_run(alice, CommandId::serve);
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason == "only verifiers and administrators can run serve, and alice is a user");
+}

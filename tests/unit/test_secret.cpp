@@ -47,6 +47,36 @@ TEST_CASE("secrets have the GitHub-style shape and a checksum") {
     }
 }
 
+TEST_CASE("client secrets: tcs_, the same shape and checksum as token secrets") {
+    std::string client = generate_secret(SecretKind::client);
+    CHECK(client.size() == k_secret_length);
+    CHECK(client.starts_with("tcs_"));
+    CHECK(is_well_formed_secret(client, SecretKind::client));
+    CHECK_FALSE(is_well_formed_secret(client, SecretKind::access));
+    CHECK_FALSE(is_well_formed_secret(client, SecretKind::refresh));
+    CHECK_FALSE(is_well_formed_secret(generate_secret(SecretKind::access), SecretKind::client));
+    CHECK(client.substr(47) == base62_u32(crc32(client.substr(0, 47)), 6));
+    std::string typo = client;
+    typo[30] = typo[30] == 'a' ? 'b' : 'a';
+    CHECK_FALSE(is_well_formed_secret(typo, SecretKind::client));
+    // The same random value under another prefix is another checksum.
+    std::string relabelled = "tca_" + client.substr(4);
+    CHECK_FALSE(is_well_formed_secret(relabelled, SecretKind::access));
+}
+
+TEST_CASE("each kind of secret is sealed with its own associated data") {
+    CHECK(kind_name(SecretKind::client) == "client");
+    CHECK(sealing_context("0123456789abcdef0123456789abcdef", SecretKind::client) ==
+          "0123456789abcdef0123456789abcdef:client");
+    CHECK(sealing_context("0123456789abcdef", SecretKind::access) == "0123456789abcdef:access");
+    Key key = Key::generate();
+    std::string client = generate_secret(SecretKind::client);
+    Bytes sealed = seal(key, client, sealing_context("c1", SecretKind::client));
+    CHECK(open_sealed(key, sealed, sealing_context("c1", SecretKind::client)) == client);
+    CHECK_THROWS(open_sealed(key, sealed, sealing_context("c2", SecretKind::client)));
+    CHECK_THROWS(open_sealed(key, sealed, sealing_context("c1", SecretKind::access)));
+}
+
 TEST_CASE("secrets and IDs do not repeat") {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) {

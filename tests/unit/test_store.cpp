@@ -81,6 +81,38 @@ TEST_CASE("a new store keeps users, applications and tokens") {
         store->insert_token(make_token("00000000000000a3", bob, app, 22));
     });
 
+    SUBCASE("client secrets: stored once, replaced, re-sealed, walked in row id order") {
+        CHECK_FALSE(store->find_client_secret(app));
+        auto missing = store->apps_without_client_secret();
+        REQUIRE(missing.size() == 1);
+        CHECK(missing[0].app_id == app);
+        CHECK(missing[0].client_id == "c1");
+        store->write([&] {
+            store->insert_client_secret(ClientSecret{app, "c1", Bytes{1, 2}, Bytes{3, 4}, 50});
+        });
+        CHECK(store->apps_without_client_secret().empty());
+        auto found = store->find_client_secret(app);
+        REQUIRE(found);
+        CHECK(found->client_id == "c1");
+        CHECK(found->digest == Bytes{1, 2});
+        CHECK(found->sealed == Bytes{3, 4});
+        CHECK(found->created_at == 50);
+        // One secret an application: a rotation replaces it (a second is refused, below).
+        store->write([&] {
+            store->replace_client_secret(ClientSecret{app, "c1", Bytes{7}, Bytes{8}, 52});
+            store->replace_sealed_client(app, Bytes{9});
+        });
+        std::vector<ClientSecret> walked;
+        store->for_each_sealed_client([&](const ClientSecret& c) { walked.push_back(c); });
+        REQUIRE(walked.size() == 1);
+        CHECK(walked[0].digest == Bytes{7});
+        CHECK(walked[0].sealed == Bytes{9});
+        CHECK(walked[0].created_at == 52);
+        CHECK_THROWS_AS(store->write([&] {
+            store->insert_client_secret(ClientSecret{app, "c1", Bytes{5}, Bytes{6}, 51});
+        }),
+                        Error);
+    }
     SUBCASE("users match case-insensitively; removed users only when asked") {
         REQUIRE(store->find_user("alice", false));
         CHECK(store->find_user("ALICE", false)->name == "Alice");
@@ -174,6 +206,22 @@ TEST_CASE("a new store keeps users, applications and tokens") {
                              "outcome || detail LIKE '%QQQQ%'")
                   .getInt() == 0);
     }
+}
+
+TEST_CASE("a write whose statement failed is rolled back, and the next one runs") {
+    TempDir dir;
+    auto store = create_sqlite_store(dir.path / "tokens.db");
+    store->write([&] { store->insert_user("alice", Role::admin, 10); });
+    // The second insert's step fails (the name is taken): its statement keeps that error,
+    // which a plain reset would throw again before the rollback.
+    CHECK_THROWS_AS(store->write([&] {
+        store->insert_user("bob", Role::user, 11);
+        store->insert_user("alice", Role::user, 12);
+    }),
+                    Error);
+    CHECK_FALSE(store->find_user("bob", true));
+    store->write([&] { store->insert_user("carol", Role::user, 13); });
+    CHECK(store->find_user("carol", false));
 }
 
 TEST_CASE("the store refuses what is not a tokenctl database, untouched") {

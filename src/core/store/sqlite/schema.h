@@ -8,7 +8,7 @@ namespace tokenctl::sqlite {
 
 // Migration N brings a database from user_version N to N + 1. Append only: a released
 // migration is never edited.
-inline constexpr std::array<std::string_view, 2> k_migrations = {
+inline constexpr std::array<std::string_view, 3> k_migrations = {
     R"sql(
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
@@ -112,6 +112,17 @@ CREATE INDEX tokens_active_by_refresh_expiry ON tokens (refresh_expires_at)
     WHERE revoked_at IS NULL;
 CREATE INDEX tokens_active_by_last_use ON tokens (coalesce(last_used_at, generated_at))
     WHERE revoked_at IS NULL;
+)sql",
+    // 3: applications' client secrets (digest for serve's lookup by client ID, sealed for
+    // app secret). Existing applications get theirs from the first write that holds the key
+    // (Session::write): a migration runs on open, without the key file.
+    R"sql(
+CREATE TABLE client_secrets (
+    app_id     INTEGER PRIMARY KEY REFERENCES apps (id),
+    digest     BLOB NOT NULL UNIQUE,
+    sealed     BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
 )sql",
 };
 

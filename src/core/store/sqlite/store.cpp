@@ -539,6 +539,75 @@ class SqliteStore final : public Store {
         });
     }
 
+    // --- applications' client secrets (schema version 3) ---
+
+    std::optional<ClientSecret> find_client_secret(std::int64_t app_id) override {
+        return guarded("read a client secret", [&]() -> std::optional<ClientSecret> {
+            auto& st = prepare("SELECT c.app_id, a.client_id, c.digest, c.sealed, c.created_at "
+                               "FROM client_secrets c JOIN apps a ON a.id = c.app_id "
+                               "WHERE c.app_id = ?1");
+            st.bind(1, app_id);
+            if (!st.executeStep()) {
+                return std::nullopt;
+            }
+            return read_client_secret(st);
+        });
+    }
+
+    void insert_client_secret(const ClientSecret& c) override {
+        run("store a client secret",
+            "INSERT INTO client_secrets (app_id, digest, sealed, created_at) "
+            "VALUES (?1, ?2, ?3, ?4)",
+            c.app_id, c.digest, c.sealed, c.created_at);
+    }
+
+    void replace_client_secret(const ClientSecret& c) override {
+        run("store the new client secret",
+            "UPDATE client_secrets SET digest = ?2, sealed = ?3, created_at = ?4 WHERE app_id = ?1",
+            c.app_id, c.digest, c.sealed, c.created_at);
+    }
+
+    std::vector<ClientSecret> apps_without_client_secret() override {
+        return guarded("look for applications without a client secret", [&] {
+            auto& st = prepare("SELECT a.id, a.client_id FROM apps a WHERE NOT EXISTS (SELECT 1 "
+                               "FROM client_secrets c WHERE c.app_id = a.id) ORDER BY a.id");
+            std::vector<ClientSecret> missing;
+            while (st.executeStep()) {
+                ClientSecret c;
+                c.app_id = st.getColumn(0).getInt64();
+                c.client_id = st.getColumn(1).getString();
+                missing.push_back(std::move(c));
+            }
+            return missing;
+        });
+    }
+
+    std::vector<ClientSecret> sealed_client_batch(std::int64_t after, std::size_t limit) override {
+        return guarded("read the sealed client secrets", [&] {
+            auto& st = prepare("SELECT c.app_id, a.client_id, c.digest, c.sealed, c.created_at "
+                               "FROM client_secrets c JOIN apps a ON a.id = c.app_id "
+                               "WHERE c.app_id > ?1 ORDER BY c.app_id LIMIT ?2");
+            st.bind(1, after);
+            st.bind(2, static_cast<std::int64_t>(limit));
+            std::vector<ClientSecret> batch;
+            while (st.executeStep()) {
+                batch.push_back(read_client_secret(st));
+            }
+            return batch;
+        });
+    }
+
+    void replace_sealed_client(std::int64_t app_id, const Bytes& sealed) override {
+        run("store the re-sealed client secret",
+            "UPDATE client_secrets SET sealed = ?2 WHERE app_id = ?1", app_id, sealed);
+    }
+
+    static ClientSecret read_client_secret(SQLite::Statement& st) {
+        return ClientSecret{st.getColumn(0).getInt64(), st.getColumn(1).getString(),
+                            blob_of(st.getColumn(2)), blob_of(st.getColumn(3)),
+                            st.getColumn(4).getInt64()};
+    }
+
   private:
     // Runs `fn`, turning SQLite's exceptions into Error(failure) naming the database.
     template <class F> auto guarded(std::string_view what, F&& fn) -> decltype(fn()) {
@@ -614,7 +683,12 @@ class SqliteStore final : public Store {
             guarded("commit", [&] { m_db->exec("COMMIT"); });
         } catch (...) {
             try {
-                reset_all_statements();
+                // A statement whose last step failed reports that failure again when reset:
+                // each is reset regardless, so that the rollback always runs (a long-lived
+                // process, serve, must never keep a transaction, and its lock, open).
+                for (auto& [sql, st] : m_statements) {
+                    st->tryReset();
+                }
                 m_db->exec("ROLLBACK");
             } catch (const SQLite::Exception&) {
                 // The transaction is gone already; the original error says why.

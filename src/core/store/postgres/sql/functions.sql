@@ -131,6 +131,21 @@ BEGIN
     RETURN true;
 END
 $$;
+-- Gives live application `app_row` a new client secret (app rotate-secret): administrators
+-- any, others one they created; the old one stops working when the transaction commits.
+CREATE OR REPLACE FUNCTION tokenctl.rotate_client_secret(app_row bigint, new_digest bytea,
+    new_sealed bytea, at_ms bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    PERFORM tokenctl.require_now(at_ms);
+    UPDATE tokenctl.client_secrets c SET digest = new_digest, sealed = new_sealed,
+        created_at = at_ms
+    WHERE c.app = app_row AND EXISTS (
+        SELECT 1 FROM tokenctl.apps a WHERE a.id = app_row AND a.removed_at IS NULL
+            AND (tokenctl.is_admin() OR a.created_by = tokenctl.my_id()));
+    RETURN FOUND;
+END
+$$;
 -- Records a use of the caller's own token (download, refresh), at most once a minute.
 CREATE OR REPLACE FUNCTION tokenctl.stamp_own_token_use(token_row bigint, at_ms bigint) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$

@@ -29,6 +29,11 @@ GRANT EXECUTE ON FUNCTION tokenctl.revoke_token(bigint, bigint),
     tokenctl.stamp_own_token_use(bigint, bigint), tokenctl.remove_app(bigint, bigint),
     tokenctl.others_active_tokens(bigint, bigint), tokenctl.require_now(bigint)
     TO @admin@, @user@;
+-- Applications' client secrets: read and stored as the policies allow, rotated through
+-- rotate_client_secret(); verifiers have no right on them at all.
+GRANT SELECT, INSERT ON tokenctl.client_secrets TO @admin@, @user@;
+GRANT EXECUTE ON FUNCTION tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint)
+    TO @admin@, @user@;
 
 -- Administrators: users, and the audit log.
 GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
