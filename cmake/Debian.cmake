@@ -16,8 +16,8 @@
 # tokenctl_debian_changelog is the package's changelog.Debian: packaging/changelog, with an
 # entry for the release's build on top (dated by SOURCE_DATE_EPOCH when set, as CMake's
 # string(TIMESTAMP) reads it). tokenctl_static_built_using names the Debian source packages
-# whose code is compiled into the binary: SQLiteCpp's static library, CLI11's and
-# nlohmann-json's headers, with the versions installed here (dpkg-query), in the field
+# whose code is compiled into the binary: SQLiteCpp's static library, CLI11's,
+# nlohmann-json's and Boost's (Beast, Asio) headers, with the versions installed here (dpkg-query), in the field
 # tokenctl_built_using_field: Static-Built-Using, which Debian Policy 4.7 made for
 # this, or on Debian 12 and older, whose Policy and lintian know only Built-Using, that.
 set(tokenctl_default_maintainer "tokenctl developers <tokenctl@example.org>")
@@ -102,7 +102,11 @@ endif()
 set(tokenctl_static_built_using "")
 find_program(TOKENCTL_DPKG_QUERY dpkg-query)
 if(TOKENCTL_DPKG_QUERY)
-  foreach(package IN ITEMS libsqlitecpp-dev libcli11-dev nlohmann-json3-dev)
+  # Boost's headers (Beast, Asio) come from the package of its version, libboost1.74-dev
+  # (libboost-dev only depends on it).
+  set(tokenctl_boost_package "libboost${Boost_VERSION_MAJOR}.${Boost_VERSION_MINOR}-dev")
+  foreach(package IN ITEMS libsqlitecpp-dev libcli11-dev nlohmann-json3-dev
+                           ${tokenctl_boost_package})
     execute_process(COMMAND ${TOKENCTL_DPKG_QUERY} -W "--showformat=\${source:Package} (= \${source:Version})"
                             ${package}
                     RESULT_VARIABLE status OUTPUT_VARIABLE source ERROR_QUIET)

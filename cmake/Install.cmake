@@ -6,6 +6,7 @@
 #   generic   `cmake --install` only (any prefix, /usr/local by default): README.md and
 #             LICENSE in the doc folder, the zsh completion in site-functions
 #   debian    the .deb only (EXCLUDE_FROM_ALL: cmake/Packaging.cmake lists it for cpack):
+#             serve's systemd units,
 #             as Debian lays a package out, README.md.gz, changelog.Debian.gz and the
 #             copyright file (packaging/) in /usr/share/doc/tokenctl, the zsh completion
 #             in /usr/share/zsh/vendor-completions (Debian's zsh reads packaged ones
@@ -36,6 +37,12 @@ install(FILES ${PROJECT_SOURCE_DIR}/completions/tokenctl.bash
         RENAME tokenctl COMPONENT tokenctl)
 install(FILES ${PROJECT_SOURCE_DIR}/completions/tokenctl.fish
         DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d COMPONENT tokenctl)
+
+# debian: serve's systemd units (packaging/), where systemd reads a package's units:
+# /usr/lib/systemd/system (on Debian 12, /lib is /usr/lib). Installed, not enabled.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/tokenctl-serve.service
+              ${PROJECT_SOURCE_DIR}/packaging/tokenctl-serve.socket
+        DESTINATION lib/systemd/system COMPONENT debian EXCLUDE_FROM_ALL)
 
 # generic: `cmake --install` without a component.
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/LICENSE

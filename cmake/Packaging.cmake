@@ -68,6 +68,9 @@ share on a PostgreSQL server, whose roles and row-level security enforce the
 same rules. libpq5 is recommended rather than required: tokenctl loads it
 only to reach a registry on PostgreSQL.
 
+tokenctl serve answers token checks over HTTP (for nginx's auth_request, and
+RFC 7662 introspection); systemd units for it are included, not enabled.
+
 Includes a man page and bash, zsh and fish completions.")
 
 include(CPack)

@@ -43,6 +43,8 @@ share/zsh/vendor-completions/_tokenctl"
 # copyright file; no LICENSE, which the copyright file points to), zsh's completion in
 # vendor-completions itself, lintian's overrides.
 expected_deb_files="bin/tokenctl
+lib/systemd/system/tokenctl-serve.service
+lib/systemd/system/tokenctl-serve.socket
 share/bash-completion/completions/tokenctl
 share/doc/tokenctl/README.md.gz
 share/doc/tokenctl/changelog.Debian.gz
@@ -195,7 +197,7 @@ if [ "$OS_ID" = debian ] && [[ $OS_VERSION_ID =~ ^[0-9]+$ ]] && [ "$OS_VERSION_I
   built_using=Built-Using
 fi
 OUT=$(field "$built_using")
-for package in libsqlitecpp-dev libcli11-dev nlohmann-json3-dev; do
+for package in libsqlitecpp-dev libcli11-dev nlohmann-json3-dev libboost1.74-dev; do
   expect_out_has "$(dpkg-query -W --showformat='${source:Package} (= ${source:Version})' "$package")"
 done
 
