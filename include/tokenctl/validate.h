@@ -35,6 +35,10 @@ void validate_role(std::string_view role);
 // Case-insensitive ASCII equality, the rule by which user names match.
 bool iequals(std::string_view a, std::string_view b);
 
+// The value of a hexadecimal digit (either case), or -1 for any other character: what
+// %XX escapes are decoded with (PostgreSQL URIs, serve's form parameters).
+int hex_digit_value(char c);
+
 // True when `text` holds a run shaped like a tokenctl secret: tca_, tcr_ or tcs_ and at least
 // 43 base62 characters (a secret's random part; a whole secret has 49).
 bool contains_secret(std::string_view text);

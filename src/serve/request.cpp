@@ -1,41 +1,10 @@
 #include "serve/request.h"
 
+#include <tokenctl/validate.h>
+
 namespace tokenctl::serve {
 
 namespace {
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i];
-        char y = b[i];
-        if (x >= 'A' && x <= 'Z') {
-            x = static_cast<char>(x - 'A' + 'a');
-        }
-        if (y >= 'A' && y <= 'Z') {
-            y = static_cast<char>(y - 'A' + 'a');
-        }
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 // One name or value decoded; none for a bad escape or a control character.
 std::optional<std::string> decode_component(std::string_view text) {
@@ -49,8 +18,8 @@ std::optional<std::string> decode_component(std::string_view text) {
             if (i + 2 >= text.size()) {
                 return std::nullopt;
             }
-            int high = hex_value(text[i + 1]);
-            int low = hex_value(text[i + 2]);
+            int high = hex_digit_value(text[i + 1]);
+            int low = hex_digit_value(text[i + 2]);
             if (high < 0 || low < 0) {
                 return std::nullopt;
             }
@@ -118,13 +87,12 @@ bool is_form_content_type(std::string_view value) {
     while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
         type.remove_suffix(1);
     }
-    return ascii_iequals(type, "application/x-www-form-urlencoded");
+    return iequals(type, "application/x-www-form-urlencoded");
 }
 
 std::optional<std::string_view> bearer_token(std::string_view header) {
     constexpr std::string_view k_scheme = "bearer";
-    if (header.size() <= k_scheme.size() ||
-        !ascii_iequals(header.substr(0, k_scheme.size()), k_scheme) ||
+    if (header.size() <= k_scheme.size() || !iequals(header.substr(0, k_scheme.size()), k_scheme) ||
         header[k_scheme.size()] != ' ') {
         return std::nullopt;
     }

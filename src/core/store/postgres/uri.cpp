@@ -1,6 +1,7 @@
 #include "store/postgres/uri.h"
 
 #include <tokenctl/error.h>
+#include <tokenctl/validate.h>
 
 #include <fmt/format.h>
 
@@ -12,18 +13,7 @@ namespace {
 
 // %XX decoded, as libpq decodes a URI's parameters; malformed text is left as it is.
 std::string percent_decoded(std::string_view text) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
+    const auto hex = hex_digit_value;
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
