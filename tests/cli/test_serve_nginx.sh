@@ -64,8 +64,7 @@ os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 server.serve_forever()
 PY
   UPSTREAM_PID=$!
-  local i
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     [ -s "$TMP/upstream.port" ] && { UPSTREAM_PORT=$(cat "$TMP/upstream.port"); return 0; }
     sleep 0.1
   done
@@ -78,8 +77,7 @@ PY
 # (pid, logs, temporary files) is under $NGX. As root, the workers stay root (they must
 # reach serve's socket in this suite's private folder); otherwise nginx runs as this user.
 start_nginx() {
-  local attempt
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     NGINX_PORT=$(free_port)
     sed -e "s|server unix:/run/tokenctl/serve.sock;|server unix:$SOCK;|" \
       -e "s|server 127.0.0.1:8081;|server 127.0.0.1:$UPSTREAM_PORT;|" \
@@ -115,20 +113,19 @@ EOF
     }
     rm -f "$NGX/nginx.pid"
     nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/error.log" \
-      -g "daemon off; pid $NGX/nginx.pid;" 2>>"$NGX/error.log" &
+      -g "daemon off; pid $NGX/nginx.pid;" 2>>"$NGX/stderr" &
     NGINX_PID=$!
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
       if curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/_tokenctl/auth"; then return 0; fi
       kill -0 "$NGINX_PID" 2>/dev/null || break
       sleep 0.1
     done
     wait "$NGINX_PID" 2>/dev/null
     NGINX_PID=""
-    grep -q 'Address already in use' "$NGX/error.log" || break
+    cat "$NGX/error.log" "$NGX/stderr" 2>/dev/null | grep -q 'Address already in use' || break
   done
   echo "nginx did not start:"
-  cat "$NGX/error.log"
+  cat "$NGX/error.log" "$NGX/stderr" 2>/dev/null
   exit 1
 }
 
