@@ -37,6 +37,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/completions/tokenctl.bash
         RENAME tokenctl COMPONENT tokenctl)
 install(FILES ${PROJECT_SOURCE_DIR}/completions/tokenctl.fish
         DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d COMPONENT tokenctl)
+# nginx in front of serve (README: Serving gateways and clients), an example to adapt.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/nginx-tokenctl.conf
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT tokenctl)
 
 # debian: serve's systemd units (packaging/), where systemd reads a package's units:
 # /usr/lib/systemd/system (on Debian 12, /lib is /usr/lib). Installed, not enabled.

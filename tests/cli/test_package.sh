@@ -35,6 +35,7 @@ expected_files="bin/tokenctl
 share/bash-completion/completions/tokenctl
 share/doc/tokenctl/LICENSE
 share/doc/tokenctl/README.md
+share/doc/tokenctl/examples/nginx-tokenctl.conf
 share/fish/vendor_completions.d/tokenctl.fish
 share/man/man1/tokenctl.1.gz
 share/zsh/site-functions/_tokenctl
@@ -49,6 +50,7 @@ share/bash-completion/completions/tokenctl
 share/doc/tokenctl/README.md.gz
 share/doc/tokenctl/changelog.Debian.gz
 share/doc/tokenctl/copyright
+share/doc/tokenctl/examples/nginx-tokenctl.conf
 share/fish/vendor_completions.d/tokenctl.fish
 share/lintian/overrides/tokenctl
 share/man/man1/tokenctl.1.gz
