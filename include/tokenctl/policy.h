@@ -20,7 +20,11 @@ struct Decision {
 
 // User management, the system-wide list and the audit log: administrators only.
 Decision may_administer(const User& actor, std::string_view what);
-// Whether `actor` may run `command` at all: a verifier runs only verify, whoami and check.
+// serve's rotation of tokens for the clients that present their refresh tokens (POST
+// /oauth2/token): a verifier or an administrator, as serve runs.
+Decision may_refresh_for_clients(const User& actor);
+// Whether `actor` may run `command` at all: a verifier runs only verify, whoami, check and
+// serve.
 Decision may_run(const User& actor, std::string_view command);
 
 // add-app: a token for the actor itself, or (`for_user` set) for a non-admin user,

@@ -13,10 +13,11 @@ namespace tokenctl {
 namespace {
 
 // Every action an audit record can name: the commands that open a session, and migrate.
-constexpr std::array<std::string_view, 20> k_actions{
-    "add-app",  "app list",  "app remove",  "audit",         "backup", "check",  "download",
-    "init",     "list",      "migrate",     "refresh",       "rekey",  "revoke", "system-list",
-    "user add", "user list", "user remove", "user set-role", "verify", "whoami"};
+// refresh-reuse: serve's detection of a refresh token presented again after its rotation.
+constexpr std::array<std::string_view, 21> k_actions{
+    "add-app",     "app list", "app remove", "audit",       "backup",        "check",  "download",
+    "init",        "list",     "migrate",    "refresh",     "refresh-reuse", "rekey",  "revoke",
+    "system-list", "user add", "user list",  "user remove", "user set-role", "verify", "whoami"};
 
 } // namespace
 

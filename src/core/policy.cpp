@@ -22,11 +22,19 @@ Decision may_administer(const User& actor, std::string_view what) {
 
 Decision may_run(const User& actor, std::string_view command) {
     if (actor.role != Role::verifier || command == "verify" || command == "whoami" ||
-        command == "check") {
+        command == "check" || command == "serve") {
         return Decision::allow();
     }
     return deny(
         fmt::format("{} is a verifier, which may only run verify, whoami and check", actor.name));
+}
+
+Decision may_refresh_for_clients(const User& actor) {
+    if (actor.is_admin() || actor.role == Role::verifier) {
+        return Decision::allow();
+    }
+    return deny(fmt::format(
+        "{} is neither a verifier nor an administrator, as serve's user must be", actor.name));
 }
 
 Decision may_create_token(const User& actor, const User* for_user) {

@@ -211,6 +211,9 @@ current_setting(text) RETURNS text LANGUAGE sql@pg_catalog.current_setting($1)
 starts_with(text, text) RETURNS boolean LANGUAGE sql@true
 encode(bytea, text) RETURNS text LANGUAGE sql@pg_catalog.encode($1, $2)
 sha256(bytea) RETURNS bytea LANGUAGE sql@pg_catalog.sha256($1)
+convert_to(text, name) RETURNS bytea LANGUAGE sql@pg_catalog.convert_to($1, $2)
+set_config(text, text, boolean) RETURNS text LANGUAGE sql@pg_catalog.set_config($1, $2, $3)
+"least"(bigint, bigint) RETURNS bigint LANGUAGE sql@$1
 to_hex(bigint) RETURNS text LANGUAGE sql@pg_catalog.to_hex($1)
 length(text) RETURNS integer LANGUAGE sql@pg_catalog.length($1)
 length(bytea) RETURNS integer LANGUAGE sql@pg_catalog.length($1)
@@ -287,7 +290,7 @@ calls_sql() {
       app_exists/name/text) v="'$APP_BOB'::pg_catalog.text" ;;
       */role/text) v="'$role'::pg_catalog.text" ;;
       */*/text) v="'$login'::pg_catalog.text" ;;
-      */now/bigint) v="(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8" ;;
+      */now/bigint | */at_ms/bigint | */new_issued_at/bigint) v="(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8" ;;
       */*/bigint) v="$U_BOB::pg_catalog.int8" ;;
       */*/integer) v="1::pg_catalog.int4" ;;
       */*/boolean) v="true" ;;

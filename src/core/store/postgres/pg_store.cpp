@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -155,6 +156,17 @@ class Params {
         m_entries.push_back(Entry{std::string(value.begin(), value.end()), 1});
         return *this;
     }
+    // A rotated token's new pair, as rotate_token() and rotate_for_client() take it: issue
+    // time, expiries, digests, sealed secrets.
+    Params& pair(const Token& t) {
+        return text(t.issued_at)
+            .text(t.access_expires_at)
+            .text(t.refresh_expires_at)
+            .bytes(t.access_digest)
+            .bytes(t.refresh_digest)
+            .bytes(t.access_sealed)
+            .bytes(t.refresh_sealed);
+    }
 
     // The values, as one string that differs when they do.
     std::string digest() const {
@@ -293,11 +305,14 @@ std::string one_line(std::string_view text) {
 struct ResultRow {
     const Result& r;
     int i;
-    std::int64_t int64(int c) const { return r.int64(i, c); }
-    std::string text(int c) const { return r.str(i, c); }
-    std::optional<std::int64_t> optional_int64(int c) const { return r.optional_int64(i, c); }
-    Bytes bytes(int c) const { return r.bytes(i, c); }
-    bool null(int c) const { return r.null(i, c); }
+    int first = 0; // the column the token's columns begin at
+    std::int64_t int64(int c) const { return r.int64(i, first + c); }
+    std::string text(int c) const { return r.str(i, first + c); }
+    std::optional<std::int64_t> optional_int64(int c) const {
+        return r.optional_int64(i, first + c);
+    }
+    Bytes bytes(int c) const { return r.bytes(i, first + c); }
+    bool null(int c) const { return r.null(i, first + c); }
 };
 
 class PostgresStore final : public Store {
@@ -831,15 +846,56 @@ class PostgresStore final : public Store {
 
     void replace_secrets(const Token& t) override {
         run("store the new secrets", "SELECT tokenctl.rotate_token($1, $2, $3, $4, $5, $6, $7, $8)",
-            Params()
-                .text(t.id)
-                .text(t.issued_at)
-                .text(t.access_expires_at)
-                .text(t.refresh_expires_at)
-                .bytes(t.access_digest)
-                .bytes(t.refresh_digest)
-                .bytes(t.access_sealed)
-                .bytes(t.refresh_sealed));
+            Params().text(t.id).pair(t));
+    }
+
+    // serve's client refresh: through the registry's functions, which check the client's
+    // claim themselves (a verifier reads no client secret and no other user's secrets).
+    ClientRefreshGrant claim_client_refresh(const ClientRefreshClaim& claim) override {
+        auto r = query("check a client's refresh",
+                       "SELECT * FROM tokenctl.claim_client_refresh($1, $2, $3, $4, $5)",
+                       Params()
+                           .text(claim.client_id)
+                           .text(claim.client_secret)
+                           .text(claim.refresh_token)
+                           .text(claim.now)
+                           .text(claim.grace));
+        using Outcome = ClientRefreshGrant::Outcome;
+        static constexpr std::array<std::pair<std::string_view, Outcome>, 5> k_outcomes{{
+            {"invalid_client", Outcome::invalid_client},
+            {"invalid_grant", Outcome::invalid_grant},
+            {"rotate", Outcome::rotate},
+            {"resend", Outcome::resend},
+            {"reused", Outcome::reused},
+        }};
+        std::string_view answer = r.rows() == 1 ? r.view(0, 0) : std::string_view();
+        auto found = std::find_if(k_outcomes.begin(), k_outcomes.end(),
+                                  [&](const auto& o) { return o.first == answer; });
+        if (found == k_outcomes.end()) {
+            throw Error(
+                Status::failure,
+                fmt::format("registry {}: an unexpected answer to a client's refresh", m_shown));
+        }
+        ClientRefreshGrant grant{found->second, std::nullopt};
+        if (!r.null(0, 1)) {
+            grant.token = col::read_token(ResultRow{r, 0, 1}); // after the outcome
+        }
+        return grant;
+    }
+
+    void rotate_for_client(const ClientRefreshClaim& claim, const Token& t) override {
+        bool rotated = query("store the new secrets",
+                             "SELECT tokenctl.rotate_for_client($1, $2, $3, $4, $5, $6, $7, $8, "
+                             "$9, $10)",
+                             Params()
+                                 .text(claim.client_id)
+                                 .text(claim.client_secret)
+                                 .text(claim.refresh_token)
+                                 .pair(t))
+                           .view(0, 0) == "t";
+        if (!rotated) {
+            throw Error(Status::failure, "the client's refresh token changed during its refresh");
+        }
     }
 
     std::vector<SealedSecrets> sealed_batch(std::int64_t after, std::size_t limit) override {
