@@ -1,4 +1,4 @@
-#include "cli/app.h"
+#include "cli/run.h"
 
 int main(int argc, char** argv) {
     return tokenctl::cli::run(argc, argv);

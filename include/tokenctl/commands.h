@@ -198,8 +198,9 @@ struct AuditRequest {
     std::optional<std::string> since;
     std::optional<std::string> action;
 };
-// Every action an audit record can name, in alphabetical order.
-std::span<const std::string_view> audit_actions();
+// Every action an audit record can name (the command_path of each audited command), in
+// alphabetical order.
+std::span<const std::string> audit_actions();
 void list_audit(Session& session, const AuditRequest& request, const ListingSink<AuditEntry>& sink);
 
 // --- applications ---------------------------------------------------------------

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tokenctl/command_table.h>
 #include <tokenctl/error.h>
 #include <tokenctl/model.h>
 
@@ -23,9 +24,9 @@ Decision may_administer(const User& actor, std::string_view what);
 // serve's rotation of tokens for the clients that present their refresh tokens (POST
 // /oauth2/token): a verifier or an administrator, as serve runs.
 Decision may_refresh_for_clients(const User& actor);
-// Whether `actor` may run `command` at all: a verifier runs only verify, whoami, check and
-// serve.
-Decision may_run(const User& actor, std::string_view command);
+// Whether `actor` may run `command` at all: a verifier runs only the commands marked
+// for_verifiers (verify, whoami and check).
+Decision may_run(const User& actor, CommandId command);
 
 // add-app: a token for the actor itself, or (`for_user` set) for a non-admin user,
 // which only an administrator may ask for.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tokenctl/command_table.h>
 #include <tokenctl/crypto.h>
 #include <tokenctl/model.h>
 #include <tokenctl/policy.h>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tokenctl {
@@ -46,12 +48,12 @@ std::string acting_name(Store& store, const std::optional<std::string>& claimed)
 // runs in one.
 class Session {
   public:
-    // Opens the database at `paths` for `command` (its audit action name) run by the
-    // acting user (acting_name of `claimed`). A missing or foreign database is
-    // Error(failure); an unknown or removed acting user is Error(permission), recorded in
-    // the audit log. `migrate` opens a registry of an older schema and upgrades it
-    // (open_store).
-    Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command,
+    // Opens the database at `paths` for `command` run by the acting user (acting_name of
+    // `claimed`); its audit records name command_path(command). A missing or foreign
+    // database is Error(failure); an unknown or removed acting user, or one policy::may_run
+    // refuses, is Error(permission), recorded in the audit log. `migrate` opens a registry
+    // of an older schema and upgrades it (open_store).
+    Session(const Paths& paths, const std::optional<std::string>& claimed, CommandId command,
             bool migrate = false);
 
     const User& actor() const { return m_actor; }
@@ -95,7 +97,8 @@ class Session {
     Paths m_paths;
     std::unique_ptr<Store> m_store;
     User m_actor;
-    std::string m_command;
+    std::string m_command; // command_path(m_command_id), the audit records' action
+    CommandId m_command_id;
     std::optional<Key> m_key;
     Bytes m_key_check; // the key check that m_key opened
     bool m_in_transaction = false;

@@ -82,6 +82,9 @@ struct Location {
     int schema_version() const;
     // What to do about a damaged registry there.
     std::string restore_hint() const;
+    // What a front end warns of before using it ("" when nothing): a password written in a
+    // PostgreSQL URI, which shows in ps and in shell history.
+    std::string warning() const;
 };
 
 // A value beginning with postgresql:// or postgres:// is a PostgreSQL location, anything

@@ -29,7 +29,7 @@ void validate_redirect_uri(std::string_view uri);
 // 16 lowercase hexadecimal characters.
 void validate_token_id(std::string_view id);
 
-// "admin" or "user".
+// "admin", "user" or "verifier".
 void validate_role(std::string_view role);
 
 // Case-insensitive ASCII equality, the rule by which user names match.

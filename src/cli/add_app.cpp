@@ -34,7 +34,7 @@ std::string download_command(const Session& session, const Globals& globals,
 
 } // namespace
 
-void set_add_app_command(CLI::App& cmd, Globals& globals) {
+void set_add_app_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     auto opts = std::make_shared<AddAppOptions>();
     auto& r = opts->request;
     globals.complete(cmd.add_option("--name", r.name,
@@ -65,8 +65,8 @@ void set_add_app_command(CLI::App& cmd, Globals& globals) {
                                           "prints it instead of the summary")
                                ->option_text("FILE"));
     cmd.add_flag("--force", opts->force, "Replace an existing FILE");
-    cmd.callback([&globals, opts] {
-        Session session = open_session(globals, "add-app");
+    cmd.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         auto request = opts->request;
         if (opts->output) {
             request.delivery = delivery_to(SecretFormat::json, opts->output, opts->force);

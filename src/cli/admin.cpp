@@ -19,11 +19,11 @@ struct AdminOptions {
 
 } // namespace
 
-void set_rekey_command(CLI::App& cmd, Globals& globals) {
+void set_rekey_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     auto opts = std::make_shared<AdminOptions>();
     cmd.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
-    cmd.callback([&globals, opts] {
-        Session session = open_session(globals, "rekey");
+    cmd.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         if (!opts->yes) {
             std::int64_t count = plan_rekey(session);
             if (!confirm(fmt::format("Generate a new key and re-seal the secrets of {}?",
@@ -41,14 +41,14 @@ void set_rekey_command(CLI::App& cmd, Globals& globals) {
     });
 }
 
-void set_backup_command(CLI::App& cmd, Globals& globals) {
+void set_backup_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     auto opts = std::make_shared<AdminOptions>();
     globals.complete_files(
         cmd.add_option("DEST", opts->dest, "Where to write the copy; its key file goes to DEST.key")
             ->required());
     cmd.add_flag("--force", opts->force, "Replace an existing DEST and DEST.key");
-    cmd.callback([&globals, opts] {
-        Session session = open_session(globals, "backup");
+    cmd.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         backup_registry(session, opts->dest, opts->force);
         committed(fmt::format("the backup {} and its key file {}.key were written", opts->dest,
                               opts->dest));
@@ -56,10 +56,10 @@ void set_backup_command(CLI::App& cmd, Globals& globals) {
     });
 }
 
-void set_migrate_command(CLI::App& cmd, Globals& globals) {
+void set_migrate_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/) {
     cmd.callback([&globals] {
         auto [from, to] =
-            migrate_registry(resolve_paths(globals.db), claimed_acting_name(globals.as));
+            migrate_registry(registry_paths(globals), claimed_acting_name(globals.as));
         if (from != to) {
             committed(fmt::format("the schema was upgraded from version {} to {}", from, to));
         }
@@ -71,9 +71,9 @@ void set_migrate_command(CLI::App& cmd, Globals& globals) {
     });
 }
 
-void set_check_command(CLI::App& cmd, Globals& globals) {
+void set_check_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/) {
     cmd.callback([&globals] {
-        Paths paths = resolve_paths(globals.db);
+        Paths paths = registry_paths(globals);
         auto acting = claimed_acting_name(globals.as);
         std::size_t problems = 0;
         std::size_t skipped = 0;

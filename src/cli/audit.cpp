@@ -14,7 +14,7 @@ struct AuditOptions {
 
 } // namespace
 
-void set_audit_command(CLI::App& cmd, Globals& globals) {
+void set_audit_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     auto opts = std::make_shared<AuditOptions>();
     globals.complete(
         cmd.add_option("--user", opts->request.user, "Only records of this acting user")
@@ -38,9 +38,9 @@ void set_audit_command(CLI::App& cmd, Globals& globals) {
     add_format_option(&cmd, globals, opts->format, {"table", "json", "csv", "tsv"},
                       "Output format");
     cmd.add_flag("--no-headers", opts->no_headers, "Leave out the header line");
-    cmd.callback([&globals, opts] {
+    cmd.callback([&globals, opts, command_id] {
         auto print = print_listing(opts->format, !opts->no_headers, audit_columns());
-        Session session = open_session(globals, "audit");
+        Session session = open_session(globals, command_id);
         list_audit(session, opts->request, print);
     });
 }

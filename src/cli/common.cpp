@@ -12,10 +12,18 @@
 
 namespace tokenctl::cli {
 
-Session open_session(const Globals& globals, std::string command) {
-    Paths paths = resolve_paths(globals.db);
+Session open_session(const Globals& globals, CommandId command) {
+    Paths paths = registry_paths(globals);
     auto acting = claimed_acting_name(globals.as);
-    return Session(paths, acting, std::move(command));
+    return Session(paths, acting, command);
+}
+
+Paths registry_paths(const Globals& globals) {
+    Paths paths = resolve_paths(globals.db);
+    if (auto warning = paths.db.warning(); !warning.empty()) {
+        std::cerr << "tokenctl: warning: " << warning << '\n';
+    }
+    return paths;
 }
 
 Delivery delivery_to(SecretFormat format, const std::optional<std::string>& output, bool force) {

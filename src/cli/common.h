@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tokenctl/command_table.h>
 #include <tokenctl/commands.h>
 #include <tokenctl/format.h>
 #include <tokenctl/session.h>
@@ -40,8 +41,12 @@ struct Globals {
     }
 };
 
-// Opens the database for `command` (its audit action name) as the acting user.
-Session open_session(const Globals& globals, std::string command);
+// Where the registry and its key file are (--db, the environment), with a warning on
+// standard error where the location deserves one (Location::warning).
+Paths registry_paths(const Globals& globals);
+
+// Opens the database for `command` as the acting user.
+Session open_session(const Globals& globals, CommandId command);
 
 // Where -o sends a token file: standard output for `-o -` or no -o (a delivery without
 // output), else FILE (the core refuses the registry's own files).
@@ -85,25 +90,34 @@ ListingSink<Row> print_listing(std::string_view format, bool headers,
     };
 }
 
-// One command's set-up: declares the options (and subcommands) of `command`, already
-// named and described by app.cpp's table, and the callback that runs it.
-void set_init_command(CLI::App& command, Globals& globals);
-void set_user_command(CLI::App& command, Globals& globals);
-void set_add_app_command(CLI::App& command, Globals& globals);
-void set_list_command(CLI::App& command, Globals& globals);
-void set_system_list_command(CLI::App& command, Globals& globals);
-void set_revoke_command(CLI::App& command, Globals& globals);
-void set_download_command(CLI::App& command, Globals& globals);
-void set_refresh_command(CLI::App& command, Globals& globals);
-void set_verify_command(CLI::App& command, Globals& globals);
-void set_audit_command(CLI::App& command, Globals& globals);
-void set_whoami_command(CLI::App& command, Globals& globals);
-void set_app_command(CLI::App& command, Globals& globals);
-void set_backup_command(CLI::App& command, Globals& globals);
-void set_rekey_command(CLI::App& command, Globals& globals);
-void set_check_command(CLI::App& command, Globals& globals);
-void set_migrate_command(CLI::App& command, Globals& globals);
-
-void set_help_command(CLI::App& command, Globals& globals);
+// One command's set-up: declares the options of `command`, already named and described by
+// run.cpp's table (which adds its subcommands after it), and the callback that runs it as
+// `id`.
+void set_init_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_user_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_user_add_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_user_list_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_user_set_role_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_user_remove_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_add_app_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_app_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_app_list_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_app_remove_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_app_show_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_app_secret_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_app_rotate_secret_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_list_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_system_list_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_revoke_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_download_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_refresh_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_verify_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_audit_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_whoami_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_backup_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_rekey_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_check_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_migrate_command(CLI::App& command, Globals& globals, CommandId command_id);
+void set_help_command(CLI::App& command, Globals& globals, CommandId command_id);
 
 } // namespace tokenctl::cli

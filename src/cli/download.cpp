@@ -15,7 +15,7 @@ struct DownloadOptions {
 
 using Make = TokenFile (*)(Session&, const std::string&, const Delivery&);
 
-void declare(CLI::App* cmd, Globals& globals, Make make) {
+void declare(CLI::App* cmd, Globals& globals, CommandId command_id, Make make) {
     auto opts = std::make_shared<DownloadOptions>();
     globals.complete(cmd->add_option("TOKEN_ID", opts->token_id, "The token's ID")->required(),
                      NameSet::own_tokens);
@@ -26,8 +26,8 @@ void declare(CLI::App* cmd, Globals& globals, Make make) {
                                            "standard output (- is standard output)")
                                ->option_text("FILE"));
     cmd->add_flag("--force", opts->force, "Replace an existing FILE");
-    cmd->callback([&globals, opts, make, name = cmd->get_name()] {
-        Session session = open_session(globals, name);
+    cmd->callback([&globals, opts, command_id, make] {
+        Session session = open_session(globals, command_id);
         Delivery delivery =
             delivery_to(parse_secret_format(opts->format), opts->output, opts->force);
         TokenFile file = make(session, opts->token_id, delivery);
@@ -37,12 +37,12 @@ void declare(CLI::App* cmd, Globals& globals, Make make) {
 
 } // namespace
 
-void set_download_command(CLI::App& command, Globals& globals) {
-    declare(&command, globals, &download_token);
+void set_download_command(CLI::App& command, Globals& globals, CommandId command_id) {
+    declare(&command, globals, command_id, &download_token);
 }
 
-void set_refresh_command(CLI::App& command, Globals& globals) {
-    declare(&command, globals, &refresh_token);
+void set_refresh_command(CLI::App& command, Globals& globals, CommandId command_id) {
+    declare(&command, globals, command_id, &refresh_token);
 }
 
 } // namespace tokenctl::cli

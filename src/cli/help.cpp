@@ -3,8 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
-#include <utility>
+#include <string_view>
 
 namespace tokenctl::cli {
 
@@ -17,73 +16,6 @@ Environment: TOKENCTL_DB, TOKENCTL_USER, TOKENCTL_KEY_FILE, XDG_DATA_HOME,
 XDG_CONFIG_HOME; on PostgreSQL also libpq's (PGUSER, PGPASSFILE, PGSSLMODE, ...).
 Run `tokenctl help COMMAND` for a command's options; `man tokenctl` for more.
 )";
-
-// A few command lines for each command's help, keyed by the command's path.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 24> k_examples{{
-    {"", "tokenctl init --admin admin@example.com\n"
-         "tokenctl --as admin@example.com user add dev@example.com\n"
-         "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
-         "tokenctl list --format json\n"},
-    {"init", "tokenctl init --admin admin@example.com\n"
-             "tokenctl --db /srv/tokenctl/tokens.db init\n"
-             "PGUSER=owner tokenctl --db 'postgresql://db.example.com/tokens?sslmode=verify-full' "
-             "init\n"},
-    {"user", "tokenctl user add dev@example.com\n"
-             "tokenctl user list --format json\n"
-             "tokenctl user set-role ops@example.com admin\n"
-             "tokenctl user remove dev@example.com --yes\n"},
-    {"user add", "tokenctl user add dev@example.com\n"
-                 "tokenctl user add ops@example.com --role admin\n"},
-    {"user list", "tokenctl user list\n"
-                  "tokenctl user list --format csv --no-headers\n"},
-    {"user set-role", "tokenctl user set-role ops@example.com admin\n"
-                      "tokenctl user set-role ops@example.com user\n"},
-    {"user remove", "tokenctl user remove dev@example.com\n"
-                    "tokenctl user remove dev@example.com --yes   # in a script: no prompt\n"},
-    {"app", "tokenctl app list\n"
-            "tokenctl app remove ci-pipeline --yes\n"},
-    {"app list", "tokenctl app list\n"
-                 "tokenctl app list --all --format json\n"},
-    {"app remove", "tokenctl app remove ci-pipeline\n"
-                   "tokenctl app remove ci-pipeline --yes   # in a script: no prompt\n"},
-    {"add-app",
-     "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
-     "tokenctl add-app --name ci-pipeline --redirect-uri https://ci.example.com/cb \\\n"
-     "    --access-ttl 90m --refresh-ttl 30d -q\n"
-     "tokenctl add-app --for dev@example.com --redirect-uri https://ci.example.com/cb\n"},
-    {"list", "tokenctl list\n"
-             "tokenctl list --all --format csv\n"
-             "tokenctl list --app ci-pipeline --format json\n"},
-    {"system-list", "tokenctl system-list\n"
-                    "tokenctl system-list --user dev@example.com --all\n"
-                    "tokenctl system-list --format json | jq -r '.[].token_id'\n"},
-    {"revoke", "tokenctl revoke 3af8afb98c5d6144\n"
-               "tokenctl revoke --user dev@example.com --app ci-pipeline --yes\n"},
-    {"download", "tokenctl download 3af8afb98c5d6144 -o token.json\n"
-                 "tokenctl download 3af8afb98c5d6144 --format access-token | tokenctl verify\n"},
-    {"refresh", "tokenctl refresh 3af8afb98c5d6144 -o token.json --force\n"
-                "tokenctl refresh 3af8afb98c5d6144 --format access-token\n"},
-    {"verify", "tokenctl download 3af8afb98c5d6144 --format access-token | tokenctl verify\n"
-               "tokenctl verify --format json < access-token.txt\n"},
-    {"audit",
-     "tokenctl audit --since 24h --action revoke\n"
-     "tokenctl audit --user dev@example.com --format json\n"
-     "tokenctl audit --subject dev@example.com   # what was done to dev and their tokens\n"},
-    {"whoami", "tokenctl whoami\n"
-               "tokenctl whoami --format json | jq -r .role\n"},
-    {"backup", "tokenctl backup /srv/backup/tokens-$(date +%F).db\n"
-               "tokenctl backup /srv/backup/tokens.db --force\n"},
-    {"rekey", "tokenctl rekey\n"
-              "tokenctl rekey --yes   # in a script: no prompt\n"},
-    {"check", "tokenctl check\n"
-              "tokenctl check || echo 'see the problem lines above' >&2\n"},
-    {"migrate",
-     "tokenctl migrate\n"
-     "PGUSER=owner tokenctl --db 'postgresql://db.example.com/tokens?sslmode=verify-full' "
-     "migrate\n"},
-    {"help", "tokenctl help revoke\n"
-             "tokenctl help user add\n"},
-}};
 
 struct Entry {
     std::string name;
@@ -200,12 +132,11 @@ std::string help_text(const CLI::App& command) {
     append_section(out, "Arguments", arguments, width);
     append_section(out, "Options", options, width);
     append_section(out, "Global options", globals, width);
-    auto examples = std::find_if(k_examples.begin(), k_examples.end(), [&](const auto& e) {
-        return e.first == std::string_view(path).substr(!top);
-    });
-    if (examples != k_examples.end()) {
+    // run.cpp's table gives each command its examples as its footer.
+    std::string footer = command.get_footer();
+    if (!footer.empty()) {
         out += "\nExamples:\n";
-        std::string_view text = examples->second;
+        std::string_view text = footer;
         while (!text.empty()) {
             auto end = text.find('\n');
             out += fmt::format("  {}\n", text.substr(0, end));

@@ -6,14 +6,14 @@
 
 namespace tokenctl::cli {
 
-void set_init_command(CLI::App& cmd, Globals& globals) {
+void set_init_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/) {
     auto admin = std::make_shared<std::optional<std::string>>();
     cmd.add_option("--admin", *admin,
                    "Name of the first administrator (default: the acting "
                    "user)")
         ->option_text("NAME");
     cmd.callback([&globals, admin] {
-        Paths paths = resolve_paths(globals.db);
+        Paths paths = registry_paths(globals);
         InitResult made =
             init_database(paths, admin->has_value() ? *admin : claimed_acting_name(globals.as));
         committed(fmt::format("{} {} was created with key file {} and administrator {}",

@@ -12,7 +12,7 @@ struct ListOptions {
     bool no_headers = false;
 };
 
-void declare_list(CLI::App* cmd, Globals& globals, bool system) {
+void declare_list(CLI::App* cmd, Globals& globals, CommandId command_id, bool system) {
     auto opts = std::make_shared<ListOptions>();
     opts->request.system = system;
     if (system) {
@@ -35,21 +35,21 @@ void declare_list(CLI::App* cmd, Globals& globals, bool system) {
     }
     add_format_option(cmd, globals, opts->format, {"table", "json", "csv", "tsv"}, "Output format");
     cmd->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
-    cmd->callback([&globals, opts, system] {
+    cmd->callback([&globals, opts, command_id] {
         auto print = print_listing(opts->format, !opts->no_headers, token_columns());
-        Session session = open_session(globals, system ? "system-list" : "list");
+        Session session = open_session(globals, command_id);
         list_tokens(session, opts->request, print);
     });
 }
 
 } // namespace
 
-void set_list_command(CLI::App& command, Globals& globals) {
-    declare_list(&command, globals, false);
+void set_list_command(CLI::App& command, Globals& globals, CommandId command_id) {
+    declare_list(&command, globals, command_id, false);
 }
 
-void set_system_list_command(CLI::App& command, Globals& globals) {
-    declare_list(&command, globals, true);
+void set_system_list_command(CLI::App& command, Globals& globals, CommandId command_id) {
+    declare_list(&command, globals, command_id, true);
 }
 
 } // namespace tokenctl::cli

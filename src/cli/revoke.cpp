@@ -22,7 +22,7 @@ struct RevokeOptions {
 
 } // namespace
 
-void set_revoke_command(CLI::App& cmd, Globals& globals) {
+void set_revoke_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     auto opts = std::make_shared<RevokeOptions>();
     globals.complete(cmd.add_option("TOKEN_ID", opts->request.token_ids, "Token IDs to revoke"),
                      NameSet::revocable_tokens);
@@ -34,8 +34,8 @@ void set_revoke_command(CLI::App& cmd, Globals& globals) {
             ->option_text("APP"),
         NameSet::apps);
     cmd.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
-    cmd.callback([&globals, opts] {
-        Session session = open_session(globals, "revoke");
+    cmd.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         RevokePlan plan = plan_revoke(session, opts->request);
         for (const auto& id : plan.already_revoked) {
             note(fmt::format("token {} is already revoked", id));

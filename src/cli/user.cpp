@@ -20,56 +20,63 @@ struct UserOptions {
 
 } // namespace
 
-void set_user_command(CLI::App& user, Globals& globals) {
+void set_user_command(CLI::App& user, Globals& /*globals*/, CommandId /*command_id*/) {
     user.require_subcommand(1);
-    auto opts = std::make_shared<UserOptions>();
+}
 
-    auto* add = user.add_subcommand("add", "Add a user");
-    add->add_option("NAME", opts->name,
-                    "User name (A-Z a-z 0-9 . _ @ + -; on PostgreSQL, an existing login)")
+void set_user_add_command(CLI::App& add, Globals& globals, CommandId command_id) {
+    auto opts = std::make_shared<UserOptions>();
+    add.add_option("NAME", opts->name,
+                   "User name (A-Z a-z 0-9 . _ @ + -; on PostgreSQL, an existing login)")
         ->required();
-    add_choice_option(add, globals, "--role", opts->role, {"admin", "user", "verifier"},
+    add_choice_option(&add, globals, "--role", opts->role, {"admin", "user", "verifier"},
                       "Role of the new user")
         ->option_text("ROLE")
         ->capture_default_str();
-    add->callback([&globals, opts] {
-        Session session = open_session(globals, "user add");
+    add.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         User added = add_user(session, opts->name, parse_role(opts->role));
         committed(fmt::format("user {} was added ({}); `tokenctl user list` shows it", added.name,
                               role_name(added.role)));
         std::cout << fmt::format("added user {} ({})\n", added.name, role_name(added.role));
     });
+}
 
-    auto* list = user.add_subcommand("list", "List users with their roles and active tokens");
-    add_format_option(list, globals, opts->format, {"table", "json", "csv", "tsv"},
+void set_user_list_command(CLI::App& list, Globals& globals, CommandId command_id) {
+    auto opts = std::make_shared<UserOptions>();
+    add_format_option(&list, globals, opts->format, {"table", "json", "csv", "tsv"},
                       "Output format");
-    list->add_flag("--no-headers", opts->no_headers, "Leave out the header line");
-    list->callback([&globals, opts] {
+    list.add_flag("--no-headers", opts->no_headers, "Leave out the header line");
+    list.callback([&globals, opts, command_id] {
         auto print = print_listing(opts->format, !opts->no_headers, user_columns());
-        Session session = open_session(globals, "user list");
+        Session session = open_session(globals, command_id);
         list_users(session, print);
     });
+}
 
-    auto* set_role = user.add_subcommand("set-role", "Change a user's role");
-    globals.complete(set_role->add_option("NAME", opts->name, "User name")->required(),
+void set_user_set_role_command(CLI::App& set_role, Globals& globals, CommandId command_id) {
+    auto opts = std::make_shared<UserOptions>();
+    globals.complete(set_role.add_option("NAME", opts->name, "User name")->required(),
                      NameSet::users);
-    add_choice_option(set_role, globals, "ROLE", opts->role, {"admin", "user", "verifier"},
+    add_choice_option(&set_role, globals, "ROLE", opts->role, {"admin", "user", "verifier"},
                       "admin, user or verifier")
         ->required();
-    set_role->callback([&globals, opts] {
-        Session session = open_session(globals, "user set-role");
+    set_role.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         User changed = set_user_role(session, opts->name, parse_role(opts->role));
         committed(fmt::format("{} is now {}; `tokenctl user list` shows it", changed.name,
                               role_name(changed.role)));
         std::cout << fmt::format("{} is {}\n", changed.name, role_name(changed.role));
     });
+}
 
-    auto* remove = user.add_subcommand("remove", "Remove a user and revoke their tokens");
-    globals.complete(remove->add_option("NAME", opts->name, "User name")->required(),
+void set_user_remove_command(CLI::App& remove, Globals& globals, CommandId command_id) {
+    auto opts = std::make_shared<UserOptions>();
+    globals.complete(remove.add_option("NAME", opts->name, "User name")->required(),
                      NameSet::users);
-    remove->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
-    remove->callback([&globals, opts] {
-        Session session = open_session(globals, "user remove");
+    remove.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+    remove.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         UserRemoval plan = plan_user_removal(session, opts->name);
         std::string question =
             plan.active_tokens == 0

@@ -38,14 +38,14 @@ std::string read_stdin_bounded(std::size_t limit) {
 
 } // namespace
 
-void set_verify_command(CLI::App& cmd, Globals& globals) {
+void set_verify_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     auto format = std::make_shared<std::string>();
     add_format_option(&cmd, globals, *format, {"text", "json"}, "Output format");
     // An argument is refused by verify itself, not by the parser, whose message would
     // repeat it: the argument may well be the secret, and must not reach the terminal.
     auto arguments = std::make_shared<std::vector<std::string>>();
     cmd.add_option("ARGUMENT", *arguments)->group("");
-    cmd.callback([&globals, format, arguments] {
+    cmd.callback([&globals, format, arguments, command_id] {
         if (!arguments->empty()) {
             for (auto& argument : *arguments) {
                 wipe(argument);
@@ -62,7 +62,7 @@ void set_verify_command(CLI::App& cmd, Globals& globals) {
         try {
             access = parse_verify_input(input);
             wipe(input);
-            Session session = open_session(globals, "verify");
+            Session session = open_session(globals, command_id);
             token = verify_access_token(session, access);
             wipe(access);
         } catch (...) {

@@ -13,13 +13,13 @@ struct WhoamiOptions {
 
 } // namespace
 
-void set_whoami_command(CLI::App& cmd, Globals& globals) {
+void set_whoami_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     auto opts = std::make_shared<WhoamiOptions>();
     add_format_option(&cmd, globals, opts->format, {"table", "json", "csv", "tsv"},
                       "Output format");
     cmd.add_flag("--no-headers", opts->no_headers, "Leave out the header line");
-    cmd.callback([&globals, opts] {
-        Session session = open_session(globals, "whoami");
+    cmd.callback([&globals, opts, command_id] {
+        Session session = open_session(globals, command_id);
         UserRow row = acting_user_row(session);
         auto columns = user_columns(!row.registry.empty());
         if (opts->format == "json") {

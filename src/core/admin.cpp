@@ -139,7 +139,7 @@ std::int64_t rekey(Session& session) {
 
 std::pair<int, int> migrate_registry(const Paths& paths,
                                      const std::optional<std::string>& claimed) {
-    Session session(paths, claimed, "migrate", true);
+    Session session(paths, claimed, CommandId::migrate, true);
     session.enforce(policy::may_administer(session.actor(), "migrate the registry"));
     Store& store = session.store();
     std::pair<int, int> versions{store.opened_schema_version(), store.schema_version()};

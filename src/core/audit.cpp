@@ -1,3 +1,4 @@
+#include <tokenctl/command_table.h>
 #include <tokenctl/commands.h>
 #include <tokenctl/error.h>
 #include <tokenctl/validate.h>
@@ -6,23 +7,32 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <array>
+#include <string>
+#include <vector>
 
 namespace tokenctl {
 
 namespace {
 
-// Every action an audit record can name: the commands that open a session, and migrate.
-// refresh-reuse: serve's detection of a refresh token presented again after its rotation.
-constexpr std::array<std::string_view, 21> k_actions{
-    "add-app",     "app list", "app remove", "audit",       "backup",        "check",  "download",
-    "init",        "list",     "migrate",    "refresh",     "refresh-reuse", "rekey",  "revoke",
-    "system-list", "user add", "user list",  "user remove", "user set-role", "verify", "whoami"};
+// Actions that no command names: serve's detection of a refresh token presented again
+// after its rotation.
+constexpr std::array<std::string_view, 1> k_other_actions{"refresh-reuse"};
 
 } // namespace
 
-std::span<const std::string_view> audit_actions() {
-    return k_actions;
+std::span<const std::string> audit_actions() {
+    static const std::vector<std::string> actions = [] {
+        std::vector<std::string> paths;
+        for (const CommandIdentity& command : k_command_table) {
+            if (command.audited) {
+                paths.push_back(command_path(command.id));
+            }
+        }
+        paths.insert(paths.end(), k_other_actions.begin(), k_other_actions.end());
+        std::sort(paths.begin(), paths.end());
+        return paths;
+    }();
+    return actions;
 }
 
 void list_audit(Session& session, const AuditRequest& request,
@@ -38,9 +48,10 @@ void list_audit(Session& session, const AuditRequest& request,
         filter.subject = request.subject;
     }
     if (request.action) {
-        if (std::find(k_actions.begin(), k_actions.end(), *request.action) == k_actions.end()) {
+        auto actions = audit_actions();
+        if (std::find(actions.begin(), actions.end(), *request.action) == actions.end()) {
             throw Error(Status::usage, fmt::format("unknown action {}", printable(*request.action)),
-                        fmt::format("the actions are: {}", fmt::join(k_actions, ", ")));
+                        fmt::format("the actions are: {}", fmt::join(actions, ", ")));
         }
         filter.action = request.action;
     }

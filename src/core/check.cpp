@@ -132,7 +132,7 @@ std::vector<CheckLine> check_registry(const Paths& paths,
     std::vector<CheckLine> lines;
     std::optional<Session> session;
     run_check(lines, "database", [&](std::string&) {
-        session.emplace(paths, claimed, "check");
+        session.emplace(paths, claimed, CommandId::check);
         return std::string();
     });
     if (!session) {

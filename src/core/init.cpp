@@ -1,3 +1,4 @@
+#include <tokenctl/command_table.h>
 #include <tokenctl/commands.h>
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
@@ -43,8 +44,8 @@ void create_registry(const Paths& paths, const std::optional<std::string>& claim
         store.insert_user(result.admin, Role::admin, now);
         store.grant_login(result.admin, Role::admin);
         store_key_check(store, key);
-        store.append_audit(
-            AuditEntry{0, now, result.admin, "init", result.admin, "ok", "first administrator"});
+        store.append_audit(AuditEntry{0, now, result.admin, command_path(CommandId::init),
+                                      result.admin, "ok", "first administrator"});
     });
 }
 

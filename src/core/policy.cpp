@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <string>
+#include <vector>
+
 namespace tokenctl::policy {
 
 namespace {
@@ -20,13 +23,21 @@ Decision may_administer(const User& actor, std::string_view what) {
     return deny(fmt::format("only administrators can {}", what));
 }
 
-Decision may_run(const User& actor, std::string_view command) {
-    if (actor.role != Role::verifier || command == "verify" || command == "whoami" ||
-        command == "check" || command == "serve") {
+Decision may_run(const User& actor, CommandId command) {
+    if (actor.role != Role::verifier || command_identity(command).for_verifiers) {
         return Decision::allow();
     }
-    return deny(
-        fmt::format("{} is a verifier, which may only run verify, whoami and check", actor.name));
+    std::vector<std::string> allowed;
+    for (const CommandIdentity& c : k_command_table) {
+        if (c.for_verifiers) {
+            allowed.push_back(command_path(c.id));
+        }
+    }
+    std::string list; // "verify, whoami and check"
+    for (std::size_t i = 0; i < allowed.size(); ++i) {
+        list += (i == 0 ? "" : i + 1 == allowed.size() ? " and " : ", ") + allowed[i];
+    }
+    return deny(fmt::format("{} is a verifier, which may only run {}", actor.name, list));
 }
 
 Decision may_refresh_for_clients(const User& actor) {

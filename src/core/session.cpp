@@ -109,10 +109,10 @@ std::string acting_name(Store& store, const std::optional<std::string>& claimed)
     return pw->pw_name;
 }
 
-Session::Session(const Paths& paths, const std::optional<std::string>& claimed, std::string command,
+Session::Session(const Paths& paths, const std::optional<std::string>& claimed, CommandId command,
                  bool migrate)
     : m_paths(paths), m_store(open_store(paths.db, {.migrate = migrate})),
-      m_command(std::move(command)) {
+      m_command(command_path(command)), m_command_id(command) {
     if (m_paths.key.empty()) {
         if (auto id = m_store->registry_id()) {
             m_paths.key = registry_key_path(*id);
@@ -145,7 +145,7 @@ Session::Session(const Paths& paths, const std::optional<std::string>& claimed, 
         refuse_unknown_actor(name);
     }
     m_actor = std::move(*user);
-    enforce(policy::may_run(m_actor, m_command));
+    enforce(policy::may_run(m_actor, m_command_id));
 }
 
 void Session::refuse_unknown_actor(const std::string& name) {
@@ -161,7 +161,7 @@ void Session::reload_actor() {
         refuse_unknown_actor(m_actor.name);
     }
     m_actor = std::move(*user);
-    enforce(policy::may_run(m_actor, m_command));
+    enforce(policy::may_run(m_actor, m_command_id));
 }
 
 bool key_matches(Store& store, const Key& key, Bytes* check_read) {

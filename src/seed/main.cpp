@@ -84,6 +84,9 @@ Counts seed(const Options& options) {
     }
 
     Paths paths = resolve_paths(options.db);
+    if (auto warning = paths.db.warning(); !warning.empty()) {
+        std::cerr << "tokenctl-seed: warning: " << warning << '\n';
+    }
     // On PostgreSQL the administrator is the connecting login.
     InitResult made = init_database(
         paths, paths.db.authenticates() ? std::nullopt : std::optional<std::string>("admin"));

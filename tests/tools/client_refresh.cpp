@@ -4,6 +4,7 @@
 // registry of TOKENCTL_DB as --as NAME (on PostgreSQL, the login). Prints the token file and
 // exits 0; prints invalid_client (exit 10) or invalid_grant (exit 11); any other error is
 // one `error:` line on stderr and its status.
+#include <tokenctl/command_table.h>
 #include <tokenctl/commands.h>
 #include <tokenctl/error.h>
 #include <tokenctl/session.h>
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
     std::getline(std::cin, request.client_secret);
     std::getline(std::cin, request.refresh_token);
     try {
-        Session session(resolve_paths(std::nullopt), claimed_acting_name(as), "serve");
+        Session session(resolve_paths(std::nullopt), claimed_acting_name(as), CommandId::verify);
         TokenFile file = refresh_for_client(session, request, grace);
         std::cout << file.text() << std::flush;
         return 0;

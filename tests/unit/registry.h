@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tokenctl/command_table.h>
 #include <tokenctl/commands.h>
 #include <tokenctl/error.h>
 #include <tokenctl/session.h>
@@ -30,7 +31,7 @@ struct Registry {
         paths = Paths{parse_location((folder / "tokens.db").string()), folder / "tokens.db.key"};
         init_database(paths, std::string("admin"));
         {
-            Session admin = as("admin", "user add");
+            Session admin = as("admin", CommandId::user_add);
             add_user(admin, "alice", Role::user);
             add_user(admin, "bob", Role::user);
             add_user(admin, "carol", Role::user);
@@ -38,21 +39,19 @@ struct Registry {
         }
         AddAppRequest own;
         own.redirect_uri = "https://billing.example.com/cb";
-        Session alice = as("alice", "add-app");
+        Session alice = as("alice", CommandId::add_app);
         add_app(alice, own);
         AddAppRequest for_bob = own;
         for_bob.name = "shared";
         for_bob.for_user = "bob";
-        Session admin = as("admin", "add-app");
+        Session admin = as("admin", CommandId::add_app);
         add_app(admin, for_bob);
     }
     ~Registry() { fs::remove_all(folder); }
 
-    Session as(const std::string& name, const std::string& command) {
-        return Session(paths, name, command);
-    }
+    Session as(const std::string& name, CommandId command) { return Session(paths, name, command); }
     std::string secret(const std::string& actor, const std::string& app) {
-        Session s = as(actor, "download");
+        Session s = as(actor, CommandId::download);
         TokenFile file = app_secret(s, app, Delivery{});
         return file.text();
     }

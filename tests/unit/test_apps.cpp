@@ -41,7 +41,7 @@ TEST_CASE("a rotation replaces the client secret at once, for admins and the cre
     std::string before = r.secret("alice", "alice");
     std::int64_t digests = r.count("SELECT count(DISTINCT digest) FROM client_secrets");
     {
-        Session alice = r.as("alice", "app rotate-secret");
+        Session alice = r.as("alice", CommandId::app_rotate_secret);
         CHECK(rotate_app_secret(alice, "alice").name == "alice");
     }
     std::string after = r.secret("alice", "alice");
@@ -49,12 +49,12 @@ TEST_CASE("a rotation replaces the client secret at once, for admins and the cre
     CHECK(is_well_formed_secret(after.substr(0, after.size() - 1), SecretKind::client));
     CHECK(r.count("SELECT count(DISTINCT digest) FROM client_secrets") == digests);
     {
-        Session admin = r.as("admin", "app rotate-secret");
+        Session admin = r.as("admin", CommandId::app_rotate_secret);
         rotate_app_secret(admin, "alice");
     }
     CHECK(r.secret("alice", "alice") != after);
     // bob holds a token of shared, but did not make it.
-    Session bob = r.as("bob", "app rotate-secret");
+    Session bob = r.as("bob", CommandId::app_rotate_secret);
     CHECK(status_of([&] { rotate_app_secret(bob, "shared"); }) == Status::permission);
     CHECK(r.count("SELECT count(*) FROM audit WHERE action = 'app rotate-secret' AND outcome = "
                   "'ok'") == 2);
@@ -64,7 +64,7 @@ TEST_CASE("a rotation replaces the client secret at once, for admins and the cre
 
 TEST_CASE("app show: one application as app list shows it, to whom app list shows it") {
     Registry r;
-    Session bob = r.as("bob", "app show");
+    Session bob = r.as("bob", CommandId::app_show);
     AppRow shown = show_app(bob, "shared");
     CHECK(shown.app.name == "shared");
     CHECK(shown.created_by == "admin");
@@ -72,7 +72,7 @@ TEST_CASE("app show: one application as app list shows it, to whom app list show
     CHECK(shown.app.client_id.size() == 32);
     CHECK(status_of([&] { show_app(bob, "alice"); }) == Status::permission);
     CHECK(status_of([&] { show_app(bob, "nothing"); }) == Status::not_found);
-    Session admin = r.as("admin", "app show");
+    Session admin = r.as("admin", CommandId::app_show);
     CHECK(show_app(admin, "alice").created_by == "alice");
 }
 
@@ -84,7 +84,7 @@ TEST_CASE("applications made before client secrets get theirs from the first wri
     }
     {
         // A listing (no key) leaves them as they are.
-        Session alice = r.as("alice", "app list");
+        Session alice = r.as("alice", CommandId::app_list);
         list_apps(alice, false, [](const RowStream<AppRow>&) {});
     }
     CHECK(r.count("SELECT count(*) FROM client_secrets") == 0);

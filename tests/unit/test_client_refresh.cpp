@@ -32,7 +32,7 @@ Client client_of(Registry& r, const std::string& user, const std::string& app) {
     c.request.client_secret = secret.substr(0, secret.size() - 1);
     std::string token_id;
     {
-        Session s = r.as(user, "list");
+        Session s = r.as(user, CommandId::list);
         ListRequest all;
         list_tokens(s, all, [&](const RowStream<TokenRow>& rows) {
             rows([&](const TokenRow& row) {
@@ -43,14 +43,14 @@ Client client_of(Registry& r, const std::string& user, const std::string& app) {
             });
         });
     }
-    Session s = r.as(user, "download");
+    Session s = r.as(user, CommandId::download);
     c.file = nlohmann::json::parse(download_token(s, token_id, Delivery{}).text());
     c.request.refresh_token = c.file["refresh_token"];
     return c;
 }
 
 nlohmann::json refresh(Registry& r, const ClientRefresh& request, Millis grace = k_grace) {
-    Session gateway = r.as("gateway", "serve");
+    Session gateway = r.as("gateway", CommandId::verify);
     return nlohmann::json::parse(refresh_for_client(gateway, request, grace).text());
 }
 
@@ -163,7 +163,7 @@ TEST_CASE("an unknown, revoked or expired refresh token is invalid_grant") {
     CHECK(refusal(r, unknown) == GrantError::invalid_grant);
 
     {
-        Session s = r.as("alice", "revoke");
+        Session s = r.as("alice", CommandId::revoke);
         RevokeRequest request;
         request.token_ids = {alice.file["id"]};
         execute_revoke(s, plan_revoke(s, request));
@@ -181,10 +181,10 @@ TEST_CASE("an unknown, revoked or expired refresh token is invalid_grant") {
 TEST_CASE("only a verifier or an administrator refreshes for clients") {
     Registry r;
     Client alice = client_of(r, "alice", "alice");
-    Session carol = r.as("carol", "serve");
+    Session carol = r.as("carol", CommandId::verify);
     CHECK(status_of([&] { refresh_for_client(carol, alice.request, k_grace); }) ==
           Status::permission);
-    Session admin = r.as("admin", "serve");
+    Session admin = r.as("admin", CommandId::verify);
     CHECK(nlohmann::json::parse(refresh_for_client(admin, alice.request, k_grace).text())["id"] ==
           alice.file["id"]);
 }

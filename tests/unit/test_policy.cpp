@@ -130,3 +130,14 @@ TEST_CASE("client secrets: read by administrators, the creator and holders; rota
     CHECK(may_see_app(bob, app, true).allowed());
     CHECK(may_see_app(bob, app, false).status == Status::permission);
 }
+
+TEST_CASE("a verifier runs only the commands marked for verifiers") {
+    const User ver = make_user(5, "ver", Role::verifier);
+    CHECK(may_run(ver, CommandId::verify).allowed());
+    CHECK(may_run(ver, CommandId::whoami).allowed());
+    CHECK(may_run(ver, CommandId::check).allowed());
+    CHECK(may_run(alice, CommandId::user_add).allowed());
+    Decision d = may_run(ver, CommandId::app_list);
+    CHECK(d.status == Status::permission);
+    CHECK(d.reason == "ver is a verifier, which may only run verify, whoami and check");
+}

@@ -208,6 +208,22 @@ TEST_CASE("a new store keeps users, applications and tokens") {
     }
 }
 
+TEST_CASE("a write whose statement failed is rolled back, and the next one runs") {
+    TempDir dir;
+    auto store = create_sqlite_store(dir.path / "tokens.db");
+    store->write([&] { store->insert_user("alice", Role::admin, 10); });
+    // The second insert's step fails (the name is taken): its statement keeps that error,
+    // which a plain reset would throw again before the rollback.
+    CHECK_THROWS_AS(store->write([&] {
+        store->insert_user("bob", Role::user, 11);
+        store->insert_user("alice", Role::user, 12);
+    }),
+                    Error);
+    CHECK_FALSE(store->find_user("bob", true));
+    store->write([&] { store->insert_user("carol", Role::user, 13); });
+    CHECK(store->find_user("carol", false));
+}
+
 TEST_CASE("the store refuses what is not a tokenctl database, untouched") {
     TempDir dir;
     SUBCASE("missing") {

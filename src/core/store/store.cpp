@@ -68,81 +68,70 @@ void parse_path(Location& location) {
     location.path = location.text;
 }
 
-std::string shown_as_is(std::string_view text, const Location&) {
-    return std::string(text);
-}
-
 std::unique_ptr<Store> open_postgres(const Location& location, const OpenOptions& options) {
     return open_postgres_store(location, options.migrate);
 }
 
-std::vector<std::filesystem::path> no_files(const Location&) {
-    return {};
-}
-
-std::filesystem::path no_key_file(const Location&) {
-    return {};
-}
-
-std::string shown_text(const Location& location) {
-    return location.text;
-}
-
-void no_place(const Location&) {}
-
-std::string no_files_problem(const Location&, std::string&) {
-    return {};
-}
-
-// One row per backend: what tokenctl asks of its locations, beside the Store they open.
+// One row per backend: what tokenctl asks of its locations, beside the Store they open. A
+// function left out (null) has nothing to do there: no passwords to hide, no warning, no
+// local files, no default key file (the registry's ID names it), no place to prepare, no
+// files check, no backup of tokenctl's own (no_backup says why); argument() is the text.
 struct Backend {
     Location::Kind kind;
     bool (*claims)(std::string_view text); // whether --db's text names one of its registries
     void (*parse)(Location& location);     // fills in the rest from location.text
-    std::string (*hide_passwords)(std::string_view text, const Location&);
     std::unique_ptr<Store> (*open)(const Location&, const OpenOptions&);
     std::unique_ptr<Store> (*create)(const Location&, const FirstWrite&);
     int (*schema_version)();
     bool authenticates; // the acting user is the server's login
-    std::vector<std::filesystem::path> (*files)(const Location&);
-    std::filesystem::path (*default_key_file)(const Location&);
-    std::string (*argument)(const Location&);
-    void (*prepare_place)(const Location&);
-    std::string (*check_files)(const Location&, std::string& hint);
     std::string_view restore_hint;
-    // Copies and opens the copy; none where the backend's own tools back it up (the
-    // refusal and its hint).
+    std::string (*hide_passwords)(std::string_view text, const Location&) = nullptr;
+    std::string (*warning)(const Location&) = nullptr;
+    std::vector<std::filesystem::path> (*files)(const Location&) = nullptr;
+    std::filesystem::path (*default_key_file)(const Location&) = nullptr;
+    std::string (*argument)(const Location&) = nullptr;
+    void (*prepare_place)(const Location&) = nullptr;
+    std::string (*check_files)(const Location&, std::string& hint) = nullptr;
+    // Copies and opens the copy.
     std::unique_ptr<Store> (*backup)(const Location&, const std::filesystem::path&,
-                                     const std::filesystem::path&);
-    std::string_view no_backup;
-    std::string_view no_backup_hint;
+                                     const std::filesystem::path&) = nullptr;
+    std::string_view no_backup = {};
+    std::string_view no_backup_hint = {};
 };
 
 // The first row that claims a location's text is its backend.
 constexpr std::array k_backends{
-    Backend{Location::Kind::postgres, &postgres::is_uri, &postgres::parse_uri,
-            &postgres::hide_uri_passwords, &open_postgres, &create_postgres_store,
-            &postgres_schema_version, true, &no_files, &no_key_file, &shown_text, &no_place,
-            &no_files_problem, "restore the registry's last backup (pg_dump)", nullptr,
-            "backup copies SQLite registries; this one is on PostgreSQL",
-            "back it up with pg_dump --schema=tokenctl, and keep a copy of the key file"},
-    Backend{Location::Kind::sqlite,
-            &any_text,
-            &parse_path,
-            &shown_as_is,
-            &open_sqlite,
-            &create_sqlite,
-            &sqlite_schema_version,
-            false,
-            &sqlite_files,
-            &sqlite_key_file,
-            &sqlite_argument,
-            &prepare_sqlite_place,
-            &check_sqlite_files,
-            "restore the last backup (tokenctl backup) or ask SQLite's .recover",
-            &backup_sqlite,
-            {},
-            {}},
+    Backend{
+        .kind = Location::Kind::postgres,
+        .claims = &postgres::is_uri,
+        .parse = &postgres::parse_uri,
+        .open = &open_postgres,
+        .create = &create_postgres_store,
+        .schema_version = &postgres_schema_version,
+        .authenticates = true,
+        .restore_hint = "restore the registry's last backup (pg_dump)",
+        .hide_passwords = &postgres::hide_uri_passwords,
+        .warning = &postgres::uri_warning,
+        .no_backup = "backup copies SQLite registries; this one is on PostgreSQL",
+        .no_backup_hint =
+            "back it up with pg_dump --schema=tokenctl, and keep a copy of the key file",
+    },
+    Backend{
+        .kind = Location::Kind::sqlite,
+        .claims = &any_text,
+        .parse = &parse_path,
+        .open = &open_sqlite,
+        .create = &create_sqlite,
+        .schema_version = &sqlite_schema_version,
+        .authenticates = false,
+        .restore_hint = "restore the last backup (tokenctl backup) or ask SQLite's .recover",
+        .files = &sqlite_files,
+        .default_key_file = &sqlite_key_file,
+        .argument = &sqlite_argument,
+        .prepare_place = &prepare_sqlite_place,
+        .check_files = &check_sqlite_files,
+        .backup = &backup_sqlite,
+    },
 };
 
 const Backend& backend_of(const Location& location) {
@@ -157,7 +146,8 @@ const Backend& backend_of(const Location& location) {
 } // namespace
 
 std::string hide_passwords(std::string_view text, const Location& location) {
-    return backend_of(location).hide_passwords(text, location);
+    const Backend& backend = backend_of(location);
+    return backend.hide_passwords ? backend.hide_passwords(text, location) : std::string(text);
 }
 
 std::int64_t Store::count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
@@ -295,15 +285,18 @@ std::optional<Token> Store::find_token_by_refresh_digest(const Bytes&, bool) {
 }
 
 std::vector<std::filesystem::path> Location::files() const {
-    return backend_of(*this).files(*this);
+    const Backend& backend = backend_of(*this);
+    return backend.files ? backend.files(*this) : std::vector<std::filesystem::path>{};
 }
 
 std::filesystem::path Location::default_key_file() const {
-    return backend_of(*this).default_key_file(*this);
+    const Backend& backend = backend_of(*this);
+    return backend.default_key_file ? backend.default_key_file(*this) : std::filesystem::path();
 }
 
 std::string Location::argument() const {
-    return backend_of(*this).argument(*this);
+    const Backend& backend = backend_of(*this);
+    return backend.argument ? backend.argument(*this) : text;
 }
 
 bool Location::authenticates() const {
@@ -312,6 +305,11 @@ bool Location::authenticates() const {
 
 int Location::schema_version() const {
     return backend_of(*this).schema_version();
+}
+
+std::string Location::warning() const {
+    const Backend& backend = backend_of(*this);
+    return backend.warning ? backend.warning(*this) : std::string();
 }
 
 std::string Location::restore_hint() const {
@@ -343,11 +341,14 @@ std::unique_ptr<Store> create_store(const Location& location, const FirstWrite& 
 }
 
 void prepare_registry_place(const Location& location) {
-    backend_of(location).prepare_place(location);
+    if (const Backend& backend = backend_of(location); backend.prepare_place) {
+        backend.prepare_place(location);
+    }
 }
 
 std::string check_registry_files(const Location& location, std::string& hint) {
-    return backend_of(location).check_files(location, hint);
+    const Backend& backend = backend_of(location);
+    return backend.check_files ? backend.check_files(location, hint) : std::string();
 }
 
 void require_backup(const Location& location) {

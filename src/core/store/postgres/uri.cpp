@@ -104,6 +104,14 @@ bool framed(std::string_view text, std::size_t at, std::size_t size, std::string
 
 } // namespace
 
+std::string uri_warning(const Location& location) {
+    if (location.passwords.empty()) {
+        return {};
+    }
+    return "the registry's URI holds a password, which shows in ps and in shell history; keep "
+           "it in ~/.pgpass or PGPASSFILE";
+}
+
 bool is_uri(std::string_view text) {
     return text.starts_with("postgresql://") || text.starts_with("postgres://");
 }

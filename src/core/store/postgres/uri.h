@@ -16,6 +16,9 @@ bool is_uri(std::string_view text);
 // as the host) is Error(usage).
 void parse_uri(Location& location);
 
+// The warning a URI with a password deserves, or "" (Location::warning).
+std::string uri_warning(const Location& location);
+
 // `text` with the location's URI shown as location.text, and each of its passwords as ***
 // (see hide_passwords).
 std::string hide_uri_passwords(std::string_view text, const Location& location);

@@ -707,7 +707,12 @@ class SqliteStore final : public Store {
             guarded("commit", [&] { m_db->exec("COMMIT"); });
         } catch (...) {
             try {
-                reset_all_statements();
+                // A statement whose last step failed reports that failure again when reset:
+                // each is reset regardless, so that the rollback always runs (a long-lived
+                // process, serve, must never keep a transaction, and its lock, open).
+                for (auto& [sql, st] : m_statements) {
+                    st->tryReset();
+                }
                 m_db->exec("ROLLBACK");
             } catch (const SQLite::Exception&) {
                 // The transaction is gone already; the original error says why.

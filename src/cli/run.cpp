@@ -1,7 +1,8 @@
-#include "cli/app.h"
+#include "cli/run.h"
 #include "cli/common.h"
 #include "cli/words.h"
 
+#include <tokenctl/command_table.h>
 #include <tokenctl/error.h>
 #include <tokenctl/validate.h>
 
@@ -24,44 +25,153 @@ namespace tokenctl::cli {
 
 namespace {
 
-// A command of tokenctl, declared with all its options at start-up (so that help,
-// parse errors and completion see the whole tree), by its set_<cmd>_command().
+// What the front end adds to a command of k_command_table: its summary, a few command
+// lines for its help, and its set_<cmd>_command(), which declares its options and callback
+// at start-up (so that help, parse errors and completion see the whole tree).
 struct Command {
-    std::string_view name;
+    CommandId id;
     std::string_view summary;
-    void (*declare)(CLI::App& command, Globals& globals);
+    std::string_view examples;
+    void (*declare)(CLI::App& command, Globals& globals, CommandId command_id);
 };
 
-// The commands, in the order help lists them.
+// The commands, indexed by CommandId (include/tokenctl/command_table.h, which names them).
 constexpr std::array k_commands{
-    Command{"init", "Create the database, its key file and the first administrator",
+    Command{CommandId::init, "Create the database, its key file and the first administrator",
+            "tokenctl init --admin admin@example.com\n"
+            "tokenctl --db /srv/tokenctl/tokens.db init\n"
+            "PGUSER=owner tokenctl --db 'postgresql://db.example.com/tokens?sslmode=verify-full' "
+            "init\n",
             &set_init_command},
-    Command{"user", "Manage users (administrators only)", &set_user_command},
-    Command{"add-app", "Create an application if needed and generate a token for it",
+    Command{CommandId::user, "Manage users (administrators only)",
+            "tokenctl user add dev@example.com\n"
+            "tokenctl user list --format json\n"
+            "tokenctl user set-role ops@example.com admin\n"
+            "tokenctl user remove dev@example.com --yes\n",
+            &set_user_command},
+    Command{CommandId::user_add, "Add a user",
+            "tokenctl user add dev@example.com\n"
+            "tokenctl user add ops@example.com --role admin\n",
+            &set_user_add_command},
+    Command{CommandId::user_list, "List users with their roles and active tokens",
+            "tokenctl user list\n"
+            "tokenctl user list --format csv --no-headers\n",
+            &set_user_list_command},
+    Command{CommandId::user_set_role, "Change a user's role",
+            "tokenctl user set-role ops@example.com admin\n"
+            "tokenctl user set-role ops@example.com user\n",
+            &set_user_set_role_command},
+    Command{CommandId::user_remove, "Remove a user and revoke their tokens",
+            "tokenctl user remove dev@example.com\n"
+            "tokenctl user remove dev@example.com --yes   # in a script: no prompt\n",
+            &set_user_remove_command},
+    Command{CommandId::add_app, "Create an application if needed and generate a token for it",
+            "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
+            "tokenctl add-app --name ci-pipeline --redirect-uri https://ci.example.com/cb \\\n"
+            "    --access-ttl 90m --refresh-ttl 30d -q\n"
+            "tokenctl add-app --for dev@example.com --redirect-uri https://ci.example.com/cb\n",
             &set_add_app_command},
-    Command{"app", "List applications, or remove one and revoke its tokens", &set_app_command},
-    Command{"list", "List your tokens (My Apps & Tokens)", &set_list_command},
-    Command{"system-list", "List every user's tokens (System Apps & Tokens; administrators only)",
+    Command{CommandId::app,
+            "List, show or remove applications; read or rotate their client secrets",
+            "tokenctl app list\n"
+            "tokenctl app secret ci-pipeline\n"
+            "tokenctl app remove ci-pipeline --yes\n",
+            &set_app_command},
+    Command{CommandId::app_list,
+            "List applications with their client IDs and active tokens (Central's table)",
+            "tokenctl app list\n"
+            "tokenctl app list --all --format json\n",
+            &set_app_list_command},
+    Command{CommandId::app_remove,
+            "Remove an application and revoke its active tokens (they stay in history)",
+            "tokenctl app remove ci-pipeline\n"
+            "tokenctl app remove ci-pipeline --yes   # in a script: no prompt\n",
+            &set_app_remove_command},
+    Command{CommandId::app_show, "Show one application as app list does, with its client ID",
+            "tokenctl app show ci-pipeline\n"
+            "tokenctl app show ci-pipeline --format json\n",
+            &set_app_show_command},
+    Command{CommandId::app_secret,
+            "Print an application's client secret (administrators, its creator, its token "
+            "holders)",
+            "tokenctl app secret ci-pipeline\n"
+            "tokenctl app secret ci-pipeline -o client-secret.txt\n",
+            &set_app_secret_command},
+    Command{CommandId::app_rotate_secret,
+            "Give an application a new client secret; the old one stops working at once",
+            "tokenctl app rotate-secret ci-pipeline\n"
+            "tokenctl app rotate-secret ci-pipeline --yes   # in a script: no prompt\n",
+            &set_app_rotate_secret_command},
+    Command{CommandId::list, "List your tokens (My Apps & Tokens)",
+            "tokenctl list\n"
+            "tokenctl list --all --format csv\n"
+            "tokenctl list --app ci-pipeline --format json\n",
+            &set_list_command},
+    Command{CommandId::system_list,
+            "List every user's tokens (System Apps & Tokens; administrators only)",
+            "tokenctl system-list\n"
+            "tokenctl system-list --user dev@example.com --all\n"
+            "tokenctl system-list --format json | jq -r '.[].token_id'\n",
             &set_system_list_command},
-    Command{"revoke", "Revoke tokens by ID, or every active token matching --user/--app",
+    Command{CommandId::revoke, "Revoke tokens by ID, or every active token matching --user/--app",
+            "tokenctl revoke 3af8afb98c5d6144\n"
+            "tokenctl revoke --user dev@example.com --app ci-pipeline --yes\n",
             &set_revoke_command},
-    Command{"download", "Write your token's file (Central's JSON layout) or one of its secrets",
+    Command{CommandId::download,
+            "Write your token's file (Central's JSON layout) or one of its secrets",
+            "tokenctl download 3af8afb98c5d6144 -o token.json\n"
+            "tokenctl download 3af8afb98c5d6144 --format access-token | tokenctl verify\n",
             &set_download_command},
-    Command{"refresh", "Rotate both secrets of your token and write the new token file",
+    Command{CommandId::refresh, "Rotate both secrets of your token and write the new token file",
+            "tokenctl refresh 3af8afb98c5d6144 -o token.json --force\n"
+            "tokenctl refresh 3af8afb98c5d6144 --format access-token\n",
             &set_refresh_command},
-    Command{"verify", "Check an access token read from standard input", &set_verify_command},
-    Command{"audit", "Show the audit log (administrators only)", &set_audit_command},
-    Command{"whoami", "Show the acting user and their role", &set_whoami_command},
-    Command{"backup", "Copy a SQLite database and its key file (administrators only)",
+    Command{CommandId::verify, "Check an access token read from standard input",
+            "tokenctl download 3af8afb98c5d6144 --format access-token | tokenctl verify\n"
+            "tokenctl verify --format json < access-token.txt\n",
+            &set_verify_command},
+    Command{CommandId::audit, "Show the audit log (administrators only)",
+            "tokenctl audit --since 24h --action revoke\n"
+            "tokenctl audit --user dev@example.com --format json\n"
+            "tokenctl audit --subject dev@example.com   # what was done to dev and their tokens\n",
+            &set_audit_command},
+    Command{CommandId::whoami, "Show the acting user and their role",
+            "tokenctl whoami\n"
+            "tokenctl whoami --format json | jq -r .role\n",
+            &set_whoami_command},
+    Command{CommandId::backup, "Copy a SQLite database and its key file (administrators only)",
+            "tokenctl backup /srv/backup/tokens-$(date +%F).db\n"
+            "tokenctl backup /srv/backup/tokens.db --force\n",
             &set_backup_command},
-    Command{"rekey", "Rotate the key that encrypts the stored secrets (administrators only)",
+    Command{CommandId::rekey,
+            "Rotate the key that encrypts the stored secrets (administrators only)",
+            "tokenctl rekey\n"
+            "tokenctl rekey --yes   # in a script: no prompt\n",
             &set_rekey_command},
-    Command{"check", "Check the registry's health: integrity, key file, modes, administrators",
+    Command{CommandId::check,
+            "Check the registry's health: integrity, key file, modes, administrators",
+            "tokenctl check\n"
+            "tokenctl check || echo 'see the problem lines above' >&2\n",
             &set_check_command},
-    Command{"migrate", "Upgrade the registry's schema (administrators; on PostgreSQL, its owner)",
+    Command{CommandId::migrate,
+            "Upgrade the registry's schema (administrators; on PostgreSQL, its owner)",
+            "tokenctl migrate\n"
+            "PGUSER=owner tokenctl --db 'postgresql://db.example.com/tokens?sslmode=verify-full' "
+            "migrate\n",
             &set_migrate_command},
-    Command{"help", "Show the help of tokenctl or of a command", &set_help_command},
+    Command{CommandId::help, "Show the help of tokenctl or of a command",
+            "tokenctl help revoke\n"
+            "tokenctl help user add\n",
+            &set_help_command},
 };
+static_assert(indexed_by_command_id(k_commands), "k_commands: one row per CommandId, in order");
+
+// tokenctl's own examples, for `tokenctl --help`.
+constexpr std::string_view k_examples =
+    "tokenctl init --admin admin@example.com\n"
+    "tokenctl --as admin@example.com user add dev@example.com\n"
+    "tokenctl add-app --redirect-uri https://ops.example.com/callback\n"
+    "tokenctl list --format json\n";
 
 // Standard output's buffer, written with write(2): it keeps the reason of a failed write
 // for the error line, which std::filebuf forgets.
@@ -200,7 +310,7 @@ const CLI::App* deepest_parsed(const CLI::App& app) {
 
 } // namespace
 
-void set_help_command(CLI::App& cmd, Globals& globals) {
+void set_help_command(CLI::App& cmd, Globals& globals, CommandId /*command_id*/) {
     auto words = std::make_shared<std::vector<std::string>>();
     globals.complete(cmd.add_option("COMMAND", *words, "The command (and subcommand) to explain"),
                      ValueSpec{ValueSpec::Kind::commands, {}, {}});
@@ -268,9 +378,18 @@ int run(int argc, char** argv) {
                                     "PostgreSQL, only your login)")
                          ->option_text("NAME"),
                      NameSet::users);
+    app.footer(std::string(k_examples));
+    std::array<CLI::App*, k_commands.size()> declared{};
     for (const Command& command : k_commands) {
-        CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
-        command.declare(*sub, globals);
+        const CommandIdentity& identity = command_identity(command.id);
+        CLI::App& parent = identity.parent == command.id
+                               ? app
+                               : *declared[static_cast<std::size_t>(identity.parent)];
+        CLI::App* sub =
+            parent.add_subcommand(std::string(identity.name), std::string(command.summary));
+        sub->footer(std::string(command.examples));
+        command.declare(*sub, globals, command.id);
+        declared[static_cast<std::size_t>(command.id)] = sub;
     }
 
     try {
