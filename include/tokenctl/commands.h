@@ -234,6 +234,10 @@ AppRow show_app(Session& session, const std::string& name);
 // existing output file is refused before anything is recorded.
 TokenFile app_secret(Session& session, const std::string& name, const Delivery& delivery);
 
+// What `app rotate-secret` will rotate, shown before the confirmation: the live application
+// `name`, which the acting user may rotate (Error(permission) otherwise, audited;
+// Error(not_found) for none).
+App plan_app_secret_rotation(Session& session, const std::string& name);
 // Gives application `name` a new client secret (administrators and its creator), in one
 // transaction in which the old one stops working; audited. Returns the application. The
 // new secret is read with app_secret().

@@ -70,6 +70,8 @@ class PostgresStore final : public Store {
         m_registry_id = opening.registry_id;
         m_login = opening.login;
         m_opening_user = std::move(opening.user);
+        m_verifier_login =
+            m_opening_user && m_opening_user->role == Role::verifier && !m_opening_user->removed_at;
         m_opening_key_check = std::move(opening.key_check);
         if (m_opened_version < k_schema_version) {
             write([&] { postgres::upgrade_schema(m_db, m_registry_id.value()); });
@@ -684,11 +686,9 @@ class PostgresStore final : public Store {
     }
 
   private:
-    // Whether the login was a verifier of the registry when it was opened.
-    bool verifier_login() const {
-        return m_opening_user && m_opening_user->role == Role::verifier &&
-               !m_opening_user->removed_at;
-    }
+    // Whether the login was a verifier of the registry when it was opened (kept apart from
+    // m_opening_user, which the session's first find_user takes).
+    bool verifier_login() const { return m_verifier_login; }
 
     // A write transaction whose first statement, `lock`, takes the writers' lock.
     void locked_write(std::string lock, const std::function<void()>& body) {
@@ -738,6 +738,7 @@ class PostgresStore final : public Store {
     int m_opened_version = k_schema_version;
     // Read when the registry was opened, for the first question outside a transaction.
     std::optional<User> m_opening_user;
+    bool m_verifier_login = false;
     std::optional<Bytes> m_opening_key_check;
     // The access digests of the tokens verify looked up, by row id: their use is recorded
     // through them.
