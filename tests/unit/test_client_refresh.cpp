@@ -139,6 +139,12 @@ TEST_CASE("a wrong client, secret or application is invalid_client") {
     wrong = bob.request;
     wrong.refresh_token = alice.request.refresh_token;
     CHECK(refusal(r, wrong) == GrantError::invalid_client);
+    // A removed application's client is no client any more.
+    {
+        Session admin = r.as("admin", CommandId::app_remove);
+        remove_app(admin, plan_app_removal(admin, "shared"));
+    }
+    CHECK(refusal(r, bob.request) == GrantError::invalid_client);
     // Nothing was rotated, nothing recorded but the downloads.
     CHECK(r.count("SELECT count(*) FROM tokens WHERE previous_refresh_digest IS NOT NULL") == 0);
     CHECK(r.count("SELECT count(*) FROM audit WHERE action IN ('refresh', 'refresh-reuse')") == 0);

@@ -91,9 +91,13 @@ class PostgresStore final : public Store {
 
     void write(const std::function<void()>& body) override {
         if (verifier_login()) {
-            // A verifier's writes (audit records, a use through stamp_token_use) are appends
-            // that need no turn: it may not take the writers' lock, so it holds up nobody.
-            m_db.transaction({"BEGIN"}, "begin a write transaction", false, body);
+            // A verifier's writes (audit records, a use through stamp_token_use, serve's client
+            // refresh, which locks its one token's row) need no turn: it may not take the
+            // writers' lock, so it holds up nobody; a row another writer holds is waited for
+            // as long as a writer waits for the lock.
+            m_db.transaction(
+                {"BEGIN", fmt::format("SET LOCAL lock_timeout = '{}'", k_lock_timeout)},
+                "begin a write transaction", false, body);
             return;
         }
         // A registry of version 1 is written only to be upgraded, under its writers' lock.
