@@ -154,6 +154,37 @@ TokenFile download_token(Session& session, const std::string& token_id, const De
 // Rotates both secrets of the acting user's token and returns the new token file.
 TokenFile refresh_token(Session& session, const std::string& token_id, const Delivery& delivery);
 
+// What a client presents to refresh a token over HTTP (serve's POST /oauth2/token).
+struct ClientRefresh {
+    std::string client_id;
+    std::string client_secret;
+    std::string refresh_token;
+};
+// RFC 6749 §5.2's reasons a client refresh is refused.
+enum class GrantError { invalid_client, invalid_grant };
+// Thrown by refresh_for_client: the code alone says why (never which secret was wrong).
+// Its status: permission for invalid_client, conflict for invalid_grant.
+class GrantRefused : public Error {
+  public:
+    explicit GrantRefused(GrantError code);
+    GrantError code() const { return m_code; }
+
+  private:
+    GrantError m_code;
+};
+// Rotates both secrets of the token whose refresh token the client presents, as `refresh`
+// does, audited as a refresh by the token's user; returns its token file (Central's JSON, as
+// download). The acting user (serve's) must be a verifier or an administrator
+// (Error(permission) otherwise). Everything is decided under the write lock; secrets leave
+// only after the commit.
+// invalid_client: unknown client ID, wrong client secret, or a refresh token of another
+// application; invalid_grant: unknown, expired, revoked refresh token, or one rotated away
+// more than `reuse_grace_ms` ago — which is evidence of theft: the token is revoked in the
+// same transaction and the audit log records `refresh-reuse`. Within the grace window the
+// same request gets the same successor again (the token's current file), not a second
+// rotation.
+TokenFile refresh_for_client(Session& session, const ClientRefresh& request, Millis reuse_grace_ms);
+
 // The access token in `input` (what verify read from standard input): one line of at most
 // 1 KiB, a trailing newline allowed, with the access prefix and a matching checksum.
 // Error(usage) otherwise; no database is needed and the text is never echoed.
@@ -251,6 +282,10 @@ AppRow show_app(Session& session, const std::string& name);
 // existing output file is refused before anything is recorded.
 TokenFile app_secret(Session& session, const std::string& name, const Delivery& delivery);
 
+// What `app rotate-secret` will rotate, shown before the confirmation: the live application
+// `name`, which the acting user may rotate (Error(permission) otherwise, audited;
+// Error(not_found) for none).
+App plan_app_secret_rotation(Session& session, const std::string& name);
 // Gives application `name` a new client secret (administrators and its creator), in one
 // transaction in which the old one stops working; audited. Returns the application. The
 // new secret is read with app_secret().

@@ -21,6 +21,9 @@ struct Decision {
 
 // User management, the system-wide list and the audit log: administrators only.
 Decision may_administer(const User& actor, std::string_view what);
+// serve's rotation of tokens for the clients that present their refresh tokens (POST
+// /oauth2/token): a verifier or an administrator, as serve runs.
+Decision may_refresh_for_clients(const User& actor);
 // Whether `actor` may run `command` at all: a verifier runs only the commands marked
 // for_verifiers (verify, serve, whoami and check), a user only those marked for_users
 // (all but serve).

@@ -117,6 +117,36 @@ struct ClientSecret {
     Millis created_at = 0;
 };
 
+// What a client presents to refresh a token (serve's POST /oauth2/token), by the acting user
+// (the serve process's) at `now`. A refresh token rotated away at most `grace` ago still
+// proves the client (it lost the answer) and gets the current secrets again. The secrets
+// themselves, not their digests: the store proves them (on PostgreSQL the server digests
+// them, so that reading a digest is not enough to use it).
+struct ClientRefreshClaim {
+    std::string client_id;
+    std::string client_secret;
+    std::string refresh_token;
+    Millis now = 0;
+    Millis grace = 0;
+    std::int64_t actor_id = 0; // the acting user, who revokes a reused token
+    std::string actor;
+};
+
+// What the store makes of a claim, under the write lock.
+struct ClientRefreshGrant {
+    enum class Outcome {
+        invalid_client, // unknown client ID, wrong client secret, another application's token
+        invalid_grant,  // unknown, expired or revoked refresh token
+        rotate,         // the token's current refresh token: rotate_for_client() follows
+        resend,         // its previous one, within the grace: the current secrets again
+        reused,         // its previous one, after the grace: revoked and recorded
+    };
+    Outcome outcome = Outcome::invalid_grant;
+    // rotate: the token; resend: the token with its current sealed secrets; reused: the
+    // token as it was before its revocation. None otherwise.
+    std::optional<Token> token;
+};
+
 // The narrow interface between the core and its storage. All SQL lives behind it, so
 // another backend (a shared PostgreSQL registry) can be added without touching commands.
 // Every method throws Error(failure) with context when the storage fails.
@@ -199,8 +229,24 @@ class Store {
     // Records that the token was used at `now`, unless its last use is more recent than
     // k_last_use_resolution_ms; returns whether it wrote.
     virtual bool stamp_last_used(std::int64_t id, Millis now) = 0;
-    // Stores a rotated pair: digests, sealed secrets, issue time and expiries of `token`.
+    // Stores a rotated pair: digests, sealed secrets, issue time and expiries of `token`;
+    // the refresh digest it replaces is kept as the token's previous one (refresh-token
+    // reuse), rotated at the new issue time.
     virtual void replace_secrets(const Token& token) = 0;
+
+    // Inside a write transaction: checks a client's claim to refresh a token (the client ID,
+    // its secret's digest compared in constant time, the refresh token's digest, current or
+    // previous, looked up by index) and decides, with the token locked until the transaction ends.
+    // `resend` is recorded in the audit log as a refresh by the token's user; `reused` revokes the
+    // token (by claim.actor_id) and records `refresh-reuse`, both in this transaction, which the
+    // caller commits. Nothing else is written. No secret is ever recorded or returned but a
+    // resent token's sealed secrets.
+    virtual ClientRefreshGrant claim_client_refresh(const ClientRefreshClaim& claim);
+    // After claim_client_refresh() said `rotate`, in the same transaction: checks the claim
+    // again and stores `rotated`'s new secrets (as replace_secrets), records the token's use
+    // and a refresh by its user in the audit log. Error(failure) when the claim no longer
+    // holds.
+    virtual void rotate_for_client(const ClientRefreshClaim& claim, const Token& rotated);
 
     // The sealed secrets of at most `limit` tokens whose row id is above `after`, in row id
     // order: a caller walks every token in bounded memory, and may replace_sealed() the
@@ -280,6 +326,12 @@ class Store {
     }
 
   protected:
+    // For the default claim_client_refresh(): the live application with client ID
+    // `client_id` and its client secret's digest (none: no such application, or no secret).
+    virtual std::optional<ClientSecret> client_secret_by_client_id(std::string_view client_id);
+    // The token whose current (or, with `previous`, previous) refresh token has this digest.
+    virtual std::optional<Token> find_token_by_refresh_digest(const Bytes& digest, bool previous);
+
     // Stores an audit record as it is (append_audit has redacted it).
     virtual void store_audit(const AuditEntry& entry) = 0;
 };

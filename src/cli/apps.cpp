@@ -121,10 +121,12 @@ void set_app_rotate_secret_command(CLI::App& rotate, Globals& globals, CommandId
     rotate.add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
     rotate.callback([&globals, opts, command_id] {
         Session session = open_session(globals, command_id);
+        // Refused (not found, not allowed) before anyone is asked.
+        App planned = plan_app_secret_rotation(session, opts->name);
         if (!opts->yes &&
             !confirm(fmt::format("Give application {} a new client secret? Clients that use the "
                                  "old one stop working at once.",
-                                 printable(opts->name)))) {
+                                 printable(planned.name)))) {
             throw Error(Status::failure, "not confirmed; nothing was changed");
         }
         App app = rotate_app_secret(session, opts->name);

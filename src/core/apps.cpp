@@ -163,6 +163,12 @@ TokenFile app_secret(Session& session, const std::string& name, const Delivery& 
                      registry_files(session.paths()));
 }
 
+App plan_app_secret_rotation(Session& session, const std::string& name) {
+    App app;
+    session.read([&] { app = rotatable_app(session, name); });
+    return app;
+}
+
 App rotate_app_secret(Session& session, const std::string& name) {
     // Refused early, with the facts as they are now; decided again under the lock below.
     rotatable_app(session, name);

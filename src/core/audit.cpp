@@ -12,6 +12,14 @@
 
 namespace tokenctl {
 
+namespace {
+
+// Actions that no command names: serve's detection of a refresh token presented again
+// after its rotation.
+constexpr std::array<std::string_view, 1> k_other_actions{"refresh-reuse"};
+
+} // namespace
+
 std::span<const std::string> audit_actions() {
     static const std::vector<std::string> actions = [] {
         std::vector<std::string> paths;
@@ -20,6 +28,7 @@ std::span<const std::string> audit_actions() {
                 paths.push_back(command_path(command.id));
             }
         }
+        paths.insert(paths.end(), k_other_actions.begin(), k_other_actions.end());
         std::sort(paths.begin(), paths.end());
         return paths;
     }();

@@ -45,6 +45,14 @@ Decision may_run(const User& actor, CommandId command) {
     return deny(fmt::format("{} is a verifier, which may only run {}", actor.name, list));
 }
 
+Decision may_refresh_for_clients(const User& actor) {
+    if (actor.is_admin() || actor.role == Role::verifier) {
+        return Decision::allow();
+    }
+    return deny(fmt::format(
+        "{} is neither a verifier nor an administrator, as serve's user must be", actor.name));
+}
+
 Decision may_create_token(const User& actor, const User* for_user) {
     if (for_user == nullptr) {
         return Decision::allow();

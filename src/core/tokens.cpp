@@ -465,6 +465,104 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
                      registry_files(session.paths()));
 }
 
+GrantRefused::GrantRefused(GrantError code)
+    : Error(code == GrantError::invalid_client ? Status::permission : Status::conflict,
+            code == GrantError::invalid_client ? "invalid_client" : "invalid_grant"),
+      m_code(code) {}
+
+TokenFile refresh_for_client(Session& session, const ClientRefresh& request,
+                             Millis reuse_grace_ms) {
+    using Outcome = ClientRefreshGrant::Outcome;
+    session.enforce(policy::may_refresh_for_clients(session.actor()));
+    // Malformed credentials are refused before any lookup: a client ID is 32 hex digits.
+    bool client_id_ok = request.client_id.size() == 32 &&
+                        std::all_of(request.client_id.begin(), request.client_id.end(), [](char c) {
+                            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                        });
+    if (!client_id_ok || !is_well_formed_secret(request.client_secret, SecretKind::client)) {
+        throw GrantRefused(GrantError::invalid_client);
+    }
+    if (!is_well_formed_secret(request.refresh_token, SecretKind::refresh)) {
+        throw GrantRefused(GrantError::invalid_grant);
+    }
+    const Key& key = session.key(); // read before the write lock, never while holding it
+    ClientRefreshClaim claim{request.client_id,
+                             request.client_secret,
+                             request.refresh_token,
+                             0,
+                             std::max<Millis>(0, reuse_grace_ms),
+                             0,
+                             {}};
+    std::string text;
+    std::string token_id;
+    std::optional<GrantError> refused;
+    try {
+        session.write([&] {
+            auto& store = session.store();
+            session.enforce(policy::may_refresh_for_clients(session.actor()));
+            claim.actor_id = session.actor().id;
+            claim.actor = session.actor().name;
+            claim.now = now_ms();
+            refused.reset();
+            ClientRefreshGrant grant = store.claim_client_refresh(claim);
+            switch (grant.outcome) {
+            case Outcome::invalid_client:
+                throw GrantRefused(GrantError::invalid_client);
+            case Outcome::invalid_grant:
+                throw GrantRefused(GrantError::invalid_grant);
+            case Outcome::reused:
+                refused = GrantError::invalid_grant; // committed: the revocation and its record
+                return;
+            case Outcome::resend: {
+                Token& token = *grant.token;
+                token_id = token.token_id;
+                std::string access = open_sealed(
+                    key, token.access_sealed, sealing_context(token.token_id, SecretKind::access));
+                std::string refresh =
+                    open_sealed(key, token.refresh_sealed,
+                                sealing_context(token.token_id, SecretKind::refresh));
+                text = render_token_file(token, access, refresh, SecretFormat::json, claim.now);
+                wipe(access);
+                wipe(refresh);
+                return;
+            }
+            case Outcome::rotate: {
+                Token& token = *grant.token;
+                token_id = token.token_id;
+                auto [access, refresh] = issue_secrets(token, key, claim.now);
+                text = render_token_file(token, access, refresh, SecretFormat::json, claim.now);
+                wipe(access);
+                wipe(refresh);
+                store.rotate_for_client(claim, token);
+                return;
+            }
+            }
+        });
+    } catch (const UnknownOutcome& e) {
+        wipe(text);
+        wipe(claim.client_secret);
+        wipe(claim.refresh_token);
+        throw UnknownOutcome(fmt::format("{}; a token may have been refreshed", e.what()),
+                             "the client may present the same refresh token again within the "
+                             "reuse grace");
+    } catch (...) {
+        wipe(text);
+        wipe(claim.client_secret);
+        wipe(claim.refresh_token);
+        throw;
+    }
+    wipe(claim.client_secret);
+    wipe(claim.refresh_token);
+    if (refused) {
+        throw GrantRefused(*refused);
+    }
+    return TokenFile(std::move(text),
+                     fmt::format("token {} was refreshed by its client, which may present the "
+                                 "same refresh token again within the reuse grace",
+                                 token_id),
+                     registry_files(session.paths()));
+}
+
 TokenFile::TokenFile(TokenFile&& other) noexcept
     : m_text(std::move(other.m_text)), m_committed(std::move(other.m_committed)),
       m_keep(std::move(other.m_keep)) {

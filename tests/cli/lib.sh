@@ -319,6 +319,29 @@ no_raw_control() {
   fi
 }
 
+# json_field JSON KEY: the value of KEY in the JSON object JSON.
+json_field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+# client_of APP: the client ID of application APP (app show, as the acting user).
+client_of() { json_field "$("$TOKENCTL_BIN" app show "$1" --format json)" client_id; }
+
+# client_refresh CLIENT_ID CLIENT_SECRET REFRESH_TOKEN [GRACE_MS] [AS]: what serve's POST
+# /oauth2/token does (tokenctl-client-refresh, refresh_for_client) as verifier AS (default
+# gw, who must be a user), grace default 10 s; sets RC (10 invalid_client, 11 invalid_grant),
+# OUT, ERR. On PostgreSQL through as-login, as the login AS.
+client_refresh() {
+  printf '%s\n%s\n%s\n' "$1" "$2" "$3" >"$TMP/stdin"
+  local grace=${4:-10000} as=${5:-gw}
+  if [ "$BACKEND" = postgres ]; then
+    TOKENCTL_REAL_BIN=$TOKENCTL_CLIENT_REFRESH_BIN "$TOKENCTL_BIN" --as "$as" --grace "$grace" \
+      <"$TMP/stdin" >"$TMP/out" 2>"$TMP/err"
+  else
+    "$TOKENCTL_CLIENT_REFRESH_BIN" --as "$as" --grace "$grace" <"$TMP/stdin" >"$TMP/out" 2>"$TMP/err"
+  fi
+  RC=$?
+  OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+}
+
 # Creates a token for the acting user; prints its ID.
 new_token() { "$TOKENCTL_BIN" add-app -q --redirect-uri https://app.example.com/cb "$@"; }
 

@@ -101,7 +101,7 @@ case_ "audit --action: an unknown action is exit 2 and lists the actions"
 run audit --action revok
 expect_error 2
 check test "$ERR" = "tokenctl: error: unknown action 'revok'
-hint: the actions are: add-app, app list, app remove, app rotate-secret, app show, audit, backup, check, download, init, list, migrate, refresh, rekey, revoke, serve, system-list, user add, user list, user remove, user set-role, verify, whoami"
+hint: the actions are: add-app, app list, app remove, app rotate-secret, app show, audit, backup, check, download, init, list, migrate, refresh, refresh-reuse, rekey, revoke, serve, system-list, user add, user list, user remove, user set-role, verify, whoami"
 run audit --action "user add" --format tsv --no-headers
 expect_rc 0
 check test "$(printf '%s\n' "$OUT" | cut -f 3 | sort -u)" = "user add"

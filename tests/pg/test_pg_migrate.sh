@@ -7,10 +7,15 @@
 # undoing what versions 3 and 2 added, version 2 by undoing what version 3 added.
 . "$(dirname "$0")/../cli/lib.sh"
 
-# Undoes what version 3 added: the applications' client secrets.
+# Undoes what version 3 added: the applications' client secrets, the tokens' previous refresh
+# digests and serve's client refresh.
 undo_version_3() {
   sql "DROP TABLE tokenctl.client_secrets;
     DROP FUNCTION tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint);
+    DROP FUNCTION tokenctl.claim_client_refresh(text, text, text, bigint, bigint);
+    DROP FUNCTION tokenctl.rotate_for_client(text, text, text, bigint, bigint, bigint, bytea, bytea,
+    bytea, bytea);
+    ALTER TABLE tokenctl.tokens DROP COLUMN previous_refresh_digest;
     UPDATE tokenctl.registry SET schema_version = 2" >/dev/null
 }
 

@@ -53,7 +53,11 @@ D_ADM=$(digest_of "$TID_ADM_OWN")
 U_BOB=$(uid_of "$L_bob")
 APP_BOB=$(sql "SELECT a.name FROM tokenctl.apps a JOIN tokenctl.tokens t ON t.app_id = a.id WHERE t.token_id = '$TID_BOB'")
 KEY_CHECK=$(sql "SELECT encode(value, 'hex') FROM tokenctl.meta WHERE name = 'key_check'")
-for v in REG D_ALICE D_BOB D_ADM U_BOB APP_BOB; do
+# serve's client refresh with alice's real credentials (its calls are rolled back).
+CLIENT_ALICE=$(sql "SELECT a.client_id FROM tokenctl.apps a JOIN tokenctl.tokens t ON t.app_id = a.id WHERE t.token_id = '$TID_ALICE'")
+SECRET_ALICE=$(tc "$L_alice" app secret "$L_alice")
+REFRESH_ALICE=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["refresh_token"])' "$TMP/alice.json")
+for v in REG D_ALICE D_BOB D_ADM U_BOB APP_BOB CLIENT_ALICE SECRET_ALICE REFRESH_ALICE; do
   [ -n "${!v}" ] || { echo "setup: $v is empty"; exit 1; }
 done
 
@@ -211,6 +215,9 @@ current_setting(text) RETURNS text LANGUAGE sql@pg_catalog.current_setting($1)
 starts_with(text, text) RETURNS boolean LANGUAGE sql@true
 encode(bytea, text) RETURNS text LANGUAGE sql@pg_catalog.encode($1, $2)
 sha256(bytea) RETURNS bytea LANGUAGE sql@pg_catalog.sha256($1)
+convert_to(text, name) RETURNS bytea LANGUAGE sql@pg_catalog.convert_to($1, $2)
+set_config(text, text, boolean) RETURNS text LANGUAGE sql@pg_catalog.set_config($1, $2, $3)
+"least"(bigint, bigint) RETURNS bigint LANGUAGE sql@$1
 to_hex(bigint) RETURNS text LANGUAGE sql@pg_catalog.to_hex($1)
 length(text) RETURNS integer LANGUAGE sql@pg_catalog.length($1)
 length(bytea) RETURNS integer LANGUAGE sql@pg_catalog.length($1)
@@ -287,7 +294,7 @@ calls_sql() {
       app_exists/name/text) v="'$APP_BOB'::pg_catalog.text" ;;
       */role/text) v="'$role'::pg_catalog.text" ;;
       */*/text) v="'$login'::pg_catalog.text" ;;
-      */now/bigint) v="(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8" ;;
+      */now/bigint | */at_ms/bigint | */new_issued_at/bigint) v="(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8" ;;
       */*/bigint) v="$U_BOB::pg_catalog.int8" ;;
       */*/integer) v="1::pg_catalog.int4" ;;
       */*/boolean) v="true" ;;
@@ -310,6 +317,27 @@ calls_sql() {
       coalesce((SELECT string_agg(format_type(t, NULL), ',' ORDER BY o) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, o)), ''),
       p.proretset, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'tokenctl' AND p.prokind IN ('f', 'p') ORDER BY p.proname")
+}
+
+# serve's client refresh as the verifier, with alice's real credentials, rolled back: the
+# claim (rotate), the rotation, the same refresh token again after a grace of 0 (reused: the
+# revocation and the audit record, written as the owner). Each answer is printed as
+# CLIENT<what>, so the attack can tell that the whole path ran under the plants.
+client_refresh_sql() {
+  local now="(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8"
+  local creds="'$CLIENT_ALICE'::pg_catalog.text, '$SECRET_ALICE'::pg_catalog.text, '$REFRESH_ALICE'::pg_catalog.text"
+  cat <<SQL
+BEGIN;
+SELECT 'CLIENT' OPERATOR(pg_catalog.||) outcome FROM tokenctl.claim_client_refresh($creds, $now, 10000::pg_catalog.int8);
+SELECT 'CLIENTrotated' FROM (SELECT $now AS n) c,
+  tokenctl.token_by_access_digest('\\x$D_ALICE'::pg_catalog.bytea) t
+WHERE tokenctl.rotate_for_client($creds, c.n, c.n OPERATOR(pg_catalog.+) t.access_ttl,
+  c.n OPERATOR(pg_catalog.+) t.refresh_ttl, pg_catalog.sha256('a'::pg_catalog.bytea),
+  pg_catalog.sha256('r'::pg_catalog.bytea), '\\x00'::pg_catalog.bytea, '\\x00'::pg_catalog.bytea);
+SELECT pg_catalog.pg_sleep(0.01);
+SELECT 'CLIENT' OPERATOR(pg_catalog.||) outcome FROM tokenctl.claim_client_refresh($creds, $now, 0::pg_catalog.int8);
+ROLLBACK;
+SQL
 }
 
 # What fires the schema's triggers, for what each kind of login may write (rolled back:
@@ -392,6 +420,7 @@ attack() { # LOGIN KIND DIGEST ROLE TOKEN_ID
       calls_sql "$login" "$digest" "$role" "$tid" all
       echo "ROLLBACK;"
       calls_sql "$login" "$digest" "$role" "$tid" known
+      [ "$role" != verifier ] || client_refresh_sql
       triggers_sql "$login" "$tid"
       reads_sql "p$i"
     done
@@ -410,6 +439,14 @@ attack() { # LOGIN KIND DIGEST ROLE TOKEN_ID
   if grep -q "EVIL\[\"$login\"\] cur=$login sess=$login" "$TMP/attack.err" &&
     grep -q "EVIL\[public\] cur=$login sess=$login" "$TMP/attack.err"; then pass; else
     fail "evil() in $login's own schema or in public did not run even as $login: the test plants nothing there"
+  fi
+  if [ "$role" = verifier ]; then
+    # serve's client refresh ran whole under the plants, at each search path.
+    if [ "$(grep -c '^CLIENTrotate$' "$TMP/attack.out")" = "$i" ] &&
+      [ "$(grep -c '^CLIENTrotated$' "$TMP/attack.out")" = "$i" ] &&
+      [ "$(grep -c '^CLIENTreused$' "$TMP/attack.out")" = "$i" ]; then pass; else
+      fail "the client refresh did not run whole under the plants: $(grep '^CLIENT' "$TMP/attack.out" | sort | uniq -c | tr '\n' ' '); $(grep -m 3 ERROR "$TMP/attack.err" | tr '\n' '|')"
+    fi
   fi
   local nplanted
   nplanted=$(grep -c 'ERROR' "$TMP/attack.err")

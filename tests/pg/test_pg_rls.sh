@@ -30,6 +30,8 @@ F_SYNC=sync_registry_role          # (login text): the login's groups as its use
 F_LOOKUP=token_by_access_digest     # (bytea): the row verify needs, no secrets
 F_STAMP=stamp_token_use             # (access digest, now in ms): only a holder of the token
 F_ROTATE_CLIENT=rotate_client_secret # (app, digest, sealed, now in ms): admins and the creator
+F_CLAIM=claim_client_refresh        # (client ID, client secret, refresh token, now, grace): serve
+F_ROTATE_FOR=rotate_for_client      # (client ID, client secret, refresh token, new pair…): serve
 # The registry's group roles: ${GROUP_PREFIX}<registry id>_{admin,user,verifier}.
 GROUP_PREFIX=tokenctl_
 # Columns that identify a row to someone who should not see it: what psql may never
@@ -174,7 +176,11 @@ B1_SHOWN=$(q1 "SELECT t.token_id || chr(10) || u.name || chr(10) || a.name || ch
               || chr(10) || encode(t.access_digest, 'hex') || chr(10) || encode(t.refresh_digest, 'hex')
               FROM $SCHEMA.$T_TOKENS t JOIN $SCHEMA.$T_USERS u ON u.id = t.user_id
               JOIN $SCHEMA.$T_APPS a ON a.id = t.app_id WHERE t.id = $B1")
-for v in U_OWN U_ADM2 U_ALICE U_BOB U_CAROL U_GW A1 A2 A3 A4 B1 B2 APP_ALICE APP_SHARED APP_BOB B1_DIGEST; do
+CLIENT_BOB=$(q1 "SELECT client_id FROM $SCHEMA.$T_APPS WHERE id = $APP_BOB")
+CLIENT_BOB_DIGEST=$(q1 "SELECT encode(digest, 'hex') FROM $SCHEMA.$T_CLIENT WHERE app = $APP_BOB")
+B1_REFRESH_DIGEST=$(q1 "SELECT encode(refresh_digest, 'hex') FROM $SCHEMA.$T_TOKENS WHERE id = $B1")
+for v in U_OWN U_ADM2 U_ALICE U_BOB U_CAROL U_GW A1 A2 A3 A4 B1 B2 APP_ALICE APP_SHARED APP_BOB B1_DIGEST \
+  CLIENT_BOB CLIENT_BOB_DIGEST B1_REFRESH_DIGEST; do
   [ -n "${!v}" ] || {
     echo "setup: $v is empty"
     exit 1
@@ -589,6 +595,17 @@ app_and_client_secret_insert() { # NAME CREATED_BY
     WHERE name = '%s' AND removed_at IS NULL" \
     "$(app_insert "$1" "$2")" "$S" "$T_CLIENT" "$NOW_MS" "$S" "$T_APPS" "$1"
 }
+# serve's client refresh with credentials that do not prove it: the client secret and the
+# refresh token as their digests (what an administrator reads), or made up.
+claim_fn() { # CLIENT_SECRET REFRESH_TOKEN
+  printf "SELECT * FROM %s.%s('%s', '%s', '%s', %s, 300000)" \
+    "$S" "$F_CLAIM" "$CLIENT_BOB" "$1" "$2" "$NOW_MS"
+}
+rotate_for_fn() { # CLIENT_SECRET REFRESH_TOKEN
+  printf "SELECT %s.%s('%s', '%s', '%s', %s, %s + 7200000, %s + 1296000000,
+    sha256(random()::text::bytea), sha256(random()::text::bytea), '\\x00', '\\x00')" \
+    "$S" "$F_ROTATE_FOR" "$CLIENT_BOB" "$1" "$2" "$NOW_MS" "$NOW_MS" "$NOW_MS"
+}
 remove_app_fn() { # APP
   printf "SELECT %s.remove_app(%s, %s)" "$S" "$1" "$NOW_MS"
 }
@@ -856,6 +873,24 @@ probe_verifier() {
     "$(rotate_client_fn "$APP_BOB")"
   refused "$GW" "verifier: reads no client secret (no right on the table)" \
     "SELECT count(*) FROM $S.$T_CLIENT"
+  # serve's client refresh: only the client's own secrets prove it, never their digests.
+  local digests=("\\x$CLIENT_BOB_DIGEST" "\\x$B1_REFRESH_DIGEST")
+  local plain_digests=("$CLIENT_BOB_DIGEST" "$B1_REFRESH_DIGEST")
+  local made_up=("tcs_$RUN" "tcr_$RUN")
+  local creds
+  for creds in digests plain_digests made_up; do
+    local -n pair=$creds
+    deny "$T_TOKENS" "$GW" "verifier: $F_CLAIM needs the client's secrets ($creds proves nothing)" \
+      "$(claim_fn "${pair[0]}" "${pair[1]}")"
+    deny "$T_TOKENS" "$GW" "verifier: $F_ROTATE_FOR needs the client's secrets ($creds proves nothing)" \
+      "$(rotate_for_fn "${pair[0]}" "${pair[1]}")"
+  done
+  for login in $ALICE $BOB $STRANGER; do
+    refused "$login" "only serve's logins (verifiers, administrators) may EXECUTE $F_CLAIM" \
+      "$(claim_fn "x" "y")"
+    refused "$login" "only serve's logins (verifiers, administrators) may EXECUTE $F_ROTATE_FOR" \
+      "$(rotate_for_fn "x" "y")"
+  done
   deny "$T_CLIENT" "$STRANGER" "stranger: nothing at all ($F_ROTATE_CLIENT)" \
     "$(rotate_client_fn "$APP_BOB")"
   deny "$T_TOKENS" "$STRANGER" "stranger: nothing at all ($F_LOOKUP)" \

@@ -18,13 +18,14 @@ TEST_CASE("a subcommand's path names the command it belongs to") {
     }
 }
 
-TEST_CASE("the audit actions are the audited commands, in alphabetical order") {
+TEST_CASE("the audit actions are the audited commands and refresh-reuse, in alphabetical order") {
     auto actions = audit_actions();
-    CHECK(std::vector<std::string>(actions.begin(), actions.end()) ==
-          std::vector<std::string>{"add-app",       "app list", "app remove", "app rotate-secret",
-                                   "app show",      "audit",    "backup",     "check",
-                                   "download",      "init",     "list",       "migrate",
-                                   "refresh",       "rekey",    "revoke",     "serve",
-                                   "system-list",   "user add", "user list",  "user remove",
-                                   "user set-role", "verify",   "whoami"});
+    CHECK(
+        std::vector<std::string>(actions.begin(), actions.end()) ==
+        std::vector<std::string>{"add-app",     "app list",      "app remove", "app rotate-secret",
+                                 "app show",    "audit",         "backup",     "check",
+                                 "download",    "init",          "list",       "migrate",
+                                 "refresh",     "refresh-reuse", "rekey",      "revoke",
+                                 "serve",       "system-list",   "user add",   "user list",
+                                 "user remove", "user set-role", "verify",     "whoami"});
 }

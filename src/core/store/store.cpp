@@ -225,6 +225,65 @@ void Store::append_audit(const AuditEntry& entry) {
     store_audit(clean);
 }
 
+ClientRefreshGrant Store::claim_client_refresh(const ClientRefreshClaim& claim) {
+    using Outcome = ClientRefreshGrant::Outcome;
+    auto client = client_secret_by_client_id(claim.client_id);
+    if (!client || !equal_constant_time(client->digest, sha256(claim.client_secret))) {
+        return {Outcome::invalid_client, std::nullopt};
+    }
+    Bytes refresh_digest = sha256(claim.refresh_token);
+    bool previous = false;
+    auto token = find_token_by_refresh_digest(refresh_digest, false);
+    if (!token) {
+        token = find_token_by_refresh_digest(refresh_digest, true);
+        previous = token.has_value();
+    }
+    if (!token) {
+        return {Outcome::invalid_grant, std::nullopt};
+    }
+    if (token->app_id != client->app_id) {
+        return {Outcome::invalid_client, std::nullopt};
+    }
+    if (token->status_at(claim.now) != TokenStatus::active) {
+        return {Outcome::invalid_grant, std::nullopt};
+    }
+    if (!previous) {
+        return {Outcome::rotate, std::move(token)};
+    }
+    // The previous refresh token was rotated away when the current pair was issued.
+    Millis since = claim.now - token->issued_at;
+    if (since <= claim.grace) {
+        append_audit(AuditEntry{0, claim.now, token->user, "refresh", token->token_id, "ok",
+                                "by its client, again within the reuse grace"});
+        return {Outcome::resend, std::move(token)};
+    }
+    revoke_token(token->id, claim.actor_id, claim.now);
+    append_audit(AuditEntry{0, claim.now, claim.actor, "refresh-reuse", token->token_id, "ok",
+                            fmt::format("user {}: a refresh token rotated away {} s ago was "
+                                        "presented again; token revoked",
+                                        token->user, since / 1000)});
+    return {Outcome::reused, std::move(token)};
+}
+
+void Store::rotate_for_client(const ClientRefreshClaim& claim, const Token& rotated) {
+    auto again = claim_client_refresh(claim);
+    if (again.outcome != ClientRefreshGrant::Outcome::rotate || again.token->id != rotated.id) {
+        throw Error(Status::failure, "the client's refresh token changed during its refresh");
+    }
+    replace_secrets(rotated);
+    stamp_last_used(rotated.id, rotated.issued_at);
+    append_audit(AuditEntry{0, rotated.issued_at, rotated.user, "refresh", rotated.token_id, "ok",
+                            "both secrets rotated, by its client"});
+}
+
+std::optional<ClientSecret> Store::client_secret_by_client_id(std::string_view) {
+    throw Error(Status::failure, "this registry looks up no client secrets by client ID");
+}
+
+std::optional<Token> Store::find_token_by_refresh_digest(const Bytes&, bool) {
+    throw Error(Status::failure, "this registry looks up no tokens by refresh token");
+}
+
 std::vector<std::filesystem::path> Location::files() const {
     const Backend& backend = backend_of(*this);
     return backend.files ? backend.files(*this) : std::vector<std::filesystem::path>{};

@@ -124,16 +124,19 @@ class Result {
 struct ResultRow {
     const Result& r;
     int i;
+    int first = 0; // the column that column 0 is (what precedes a token's columns)
     // The number in column c.
-    std::int64_t int64(int c) const { return r.int64(i, c); }
+    std::int64_t int64(int c) const { return r.int64(i, first + c); }
     // The text in column c.
-    std::string text(int c) const { return r.str(i, c); }
+    std::string text(int c) const { return r.str(i, first + c); }
     // The number in column c, or nullopt for NULL.
-    std::optional<std::int64_t> optional_int64(int c) const { return r.optional_int64(i, c); }
+    std::optional<std::int64_t> optional_int64(int c) const {
+        return r.optional_int64(i, first + c);
+    }
     // The bytea in column c.
-    Bytes bytes(int c) const { return r.bytes(i, c); }
+    Bytes bytes(int c) const { return r.bytes(i, first + c); }
     // Whether column c is NULL.
-    bool null(int c) const { return r.null(i, c); }
+    bool null(int c) const { return r.null(i, first + c); }
 };
 
 // Appends `bytes` to a line of COPY's text format, as bytea's hex form.

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -35,6 +37,19 @@ constexpr std::int64_t k_hidden_id = 0;
 
 namespace col = token_columns;
 
+// `params` followed by a rotated token's new pair, as rotate_token() and rotate_for_client()
+// take it: issue time, expiries, digests, sealed secrets.
+Params with_pair(Params params, const Token& t) {
+    params.text(t.issued_at)
+        .text(t.access_expires_at)
+        .text(t.refresh_expires_at)
+        .bytes(t.access_digest)
+        .bytes(t.refresh_digest)
+        .bytes(t.access_sealed)
+        .bytes(t.refresh_sealed);
+    return params;
+}
+
 constexpr std::string_view k_token_columns =
     "t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl, t.access_digest, "
     "t.refresh_digest, s.access_sealed, s.refresh_sealed";
@@ -55,6 +70,8 @@ class PostgresStore final : public Store {
         m_registry_id = opening.registry_id;
         m_login = opening.login;
         m_opening_user = std::move(opening.user);
+        m_verifier_login =
+            m_opening_user && m_opening_user->role == Role::verifier && !m_opening_user->removed_at;
         m_opening_key_check = std::move(opening.key_check);
         if (m_opened_version < k_schema_version) {
             write([&] { postgres::upgrade_schema(m_db, m_registry_id.value()); });
@@ -74,9 +91,13 @@ class PostgresStore final : public Store {
 
     void write(const std::function<void()>& body) override {
         if (verifier_login()) {
-            // A verifier's writes (audit records, a use through stamp_token_use) are appends
-            // that need no turn: it may not take the writers' lock, so it holds up nobody.
-            m_db.transaction({"BEGIN"}, "begin a write transaction", false, body);
+            // A verifier's writes (audit records, a use through stamp_token_use, serve's client
+            // refresh, which locks its one token's row) need no turn: it may not take the
+            // writers' lock, so it holds up nobody; a row another writer holds is waited for
+            // as long as a writer waits for the lock.
+            m_db.transaction(
+                {"BEGIN", fmt::format("SET LOCAL lock_timeout = '{}'", k_lock_timeout)},
+                "begin a write transaction", false, body);
             return;
         }
         // A registry of version 1 is written only to be upgraded, under its writers' lock.
@@ -407,15 +428,56 @@ class PostgresStore final : public Store {
     void replace_secrets(const Token& t) override {
         m_db.run("store the new secrets",
                  "SELECT tokenctl.rotate_token($1, $2, $3, $4, $5, $6, $7, $8)",
-                 Params()
-                     .text(t.id)
-                     .text(t.issued_at)
-                     .text(t.access_expires_at)
-                     .text(t.refresh_expires_at)
-                     .bytes(t.access_digest)
-                     .bytes(t.refresh_digest)
-                     .bytes(t.access_sealed)
-                     .bytes(t.refresh_sealed));
+                 with_pair(Params().text(t.id), t));
+    }
+
+    // serve's client refresh: through the registry's functions, which check the client's
+    // claim themselves (a verifier reads no client secret and no other user's secrets).
+    ClientRefreshGrant claim_client_refresh(const ClientRefreshClaim& claim) override {
+        auto r = m_db.query("check a client's refresh",
+                            "SELECT * FROM tokenctl.claim_client_refresh($1, $2, $3, $4, $5)",
+                            Params()
+                                .text(claim.client_id)
+                                .text(claim.client_secret)
+                                .text(claim.refresh_token)
+                                .text(claim.now)
+                                .text(claim.grace));
+        using Outcome = ClientRefreshGrant::Outcome;
+        static constexpr std::array<std::pair<std::string_view, Outcome>, 5> k_outcomes{{
+            {"invalid_client", Outcome::invalid_client},
+            {"invalid_grant", Outcome::invalid_grant},
+            {"rotate", Outcome::rotate},
+            {"resend", Outcome::resend},
+            {"reused", Outcome::reused},
+        }};
+        std::string_view answer = r.rows() == 1 ? r.view(0, 0) : std::string_view();
+        auto found = std::find_if(k_outcomes.begin(), k_outcomes.end(),
+                                  [&](const auto& o) { return o.first == answer; });
+        if (found == k_outcomes.end()) {
+            throw Error(Status::failure,
+                        fmt::format("registry {}: an unexpected answer to a client's refresh",
+                                    m_db.shown()));
+        }
+        ClientRefreshGrant grant{found->second, std::nullopt};
+        if (!r.null(0, 1)) {
+            grant.token = col::read_token(ResultRow{r, 0, 1}); // after the outcome
+        }
+        return grant;
+    }
+
+    void rotate_for_client(const ClientRefreshClaim& claim, const Token& t) override {
+        bool rotated =
+            m_db.query("store the new secrets",
+                       "SELECT tokenctl.rotate_for_client($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                       with_pair(Params()
+                                     .text(claim.client_id)
+                                     .text(claim.client_secret)
+                                     .text(claim.refresh_token),
+                                 t))
+                .view(0, 0) == "t";
+        if (!rotated) {
+            throw Error(Status::failure, "the client's refresh token changed during its refresh");
+        }
     }
 
     std::vector<SealedSecrets> sealed_batch(std::int64_t after, std::size_t limit) override {
@@ -628,11 +690,9 @@ class PostgresStore final : public Store {
     }
 
   private:
-    // Whether the login was a verifier of the registry when it was opened.
-    bool verifier_login() const {
-        return m_opening_user && m_opening_user->role == Role::verifier &&
-               !m_opening_user->removed_at;
-    }
+    // Whether the login was a verifier of the registry when it was opened (kept apart from
+    // m_opening_user, which the session's first find_user takes).
+    bool verifier_login() const { return m_verifier_login; }
 
     // A write transaction whose first statement, `lock`, takes the writers' lock.
     void locked_write(std::string lock, const std::function<void()>& body) {
@@ -682,6 +742,7 @@ class PostgresStore final : public Store {
     int m_opened_version = k_schema_version;
     // Read when the registry was opened, for the first question outside a transaction.
     std::optional<User> m_opening_user;
+    bool m_verifier_login = false;
     std::optional<Bytes> m_opening_key_check;
     // The access digests of the tokens verify looked up, by row id: their use is recorded
     // through them.

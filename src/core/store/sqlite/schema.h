@@ -115,7 +115,9 @@ CREATE INDEX tokens_active_by_last_use ON tokens (coalesce(last_used_at, generat
 )sql",
     // 3: applications' client secrets (digest for serve's lookup by client ID, sealed for
     // app secret). Existing applications get theirs from the first write that holds the key
-    // (Session::write): a migration runs on open, without the key file.
+    // (Session::write): a migration runs on open, without the key file. A token's previous
+    // refresh digest, kept by every rotation (rotated at its issued_at), for serve's
+    // refresh-token reuse detection.
     R"sql(
 CREATE TABLE client_secrets (
     app_id     INTEGER PRIMARY KEY REFERENCES apps (id),
@@ -123,6 +125,9 @@ CREATE TABLE client_secrets (
     sealed     BLOB NOT NULL,
     created_at INTEGER NOT NULL
 );
+ALTER TABLE tokens ADD COLUMN previous_refresh_digest BLOB;
+CREATE INDEX tokens_by_previous_refresh ON tokens (previous_refresh_digest)
+    WHERE previous_refresh_digest IS NOT NULL;
 )sql",
 };
 

@@ -387,9 +387,9 @@ class SqliteStore final : public Store {
 
     void replace_secrets(const Token& t) override {
         run("store the new secrets",
-            "UPDATE tokens SET issued_at = ?2, access_expires_at = ?3, "
-            "refresh_expires_at = ?4, access_digest = ?5, refresh_digest = ?6, "
-            "access_sealed = ?7, refresh_sealed = ?8 WHERE id = ?1",
+            "UPDATE tokens SET previous_refresh_digest = refresh_digest, issued_at = ?2, "
+            "access_expires_at = ?3, refresh_expires_at = ?4, access_digest = ?5, "
+            "refresh_digest = ?6, access_sealed = ?7, refresh_sealed = ?8 WHERE id = ?1",
             t.id, t.issued_at, t.access_expires_at, t.refresh_expires_at, t.access_digest,
             t.refresh_digest, t.access_sealed, t.refresh_sealed);
     }
@@ -552,6 +552,30 @@ class SqliteStore final : public Store {
             }
             return read_client_secret(st);
         });
+    }
+
+    std::optional<ClientSecret> client_secret_by_client_id(std::string_view client_id) override {
+        return guarded("read a client secret", [&]() -> std::optional<ClientSecret> {
+            auto& st = prepare("SELECT c.app_id, a.client_id, c.digest, c.sealed, c.created_at "
+                               "FROM apps a JOIN client_secrets c ON c.app_id = a.id "
+                               "WHERE a.client_id = ?1 AND a.removed_at IS NULL");
+            st.bind(1, std::string(client_id));
+            if (!st.executeStep()) {
+                return std::nullopt;
+            }
+            return read_client_secret(st);
+        });
+    }
+
+    std::optional<Token> find_token_by_refresh_digest(const Bytes& digest, bool previous) override {
+        auto token =
+            find_token_where(previous ? "t.previous_refresh_digest = ?1" : "t.refresh_digest = ?1",
+                             [&](SQLite::Statement& st) { bind_blob(st, 1, digest); });
+        // Found by an index, then compared in constant time (as verify compares).
+        if (token && !previous && !equal_constant_time(token->refresh_digest, digest)) {
+            return std::nullopt;
+        }
+        return token;
     }
 
     void insert_client_secret(const ClientSecret& c) override {

@@ -118,9 +118,10 @@ BEGIN
         RAISE EXCEPTION 'a rotated token keeps its lifetimes'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    UPDATE tokenctl.tokens t SET issued_at = new_issued_at,
-        access_expires_at = new_access_expires_at, refresh_expires_at = new_refresh_expires_at,
-        access_digest = new_access_digest, refresh_digest = new_refresh_digest
+    UPDATE tokenctl.tokens t SET previous_refresh_digest = t.refresh_digest,
+        issued_at = new_issued_at, access_expires_at = new_access_expires_at,
+        refresh_expires_at = new_refresh_expires_at, access_digest = new_access_digest,
+        refresh_digest = new_refresh_digest
     WHERE t.id = token_row AND t.user_id = tokenctl.my_id();
     IF NOT FOUND THEN
         RETURN false;
@@ -224,7 +225,11 @@ BEGIN
         NEW.refresh_digest) IS DISTINCT FROM
        (OLD.issued_at, OLD.access_expires_at, OLD.refresh_expires_at, OLD.access_digest,
         OLD.refresh_digest) THEN
-        IF OLD.user_id IS DISTINCT FROM tokenctl.my_id() THEN
+        -- ... or rotate_for_client(), for the client that proved its refresh token, which
+        -- marks the one row it rotates (no login may update tokens but through functions).
+        IF OLD.user_id IS DISTINCT FROM tokenctl.my_id() AND
+           pg_catalog.current_setting('tokenctl.client_rotation', true)
+               IS DISTINCT FROM OLD.id::text THEN
             RAISE EXCEPTION 'only a token''s own user rotates it'
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
@@ -296,6 +301,168 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_
          JOIN tokenctl.apps a ON a.id = t.app_id
     WHERE t.access_digest = $1 AND tokenctl.my_id() IS NOT NULL
 $$;
+-- For the functions of serve's client refresh (called from them, as the owner): refuses a
+-- caller who is no verifier or administrator of the registry, or whose time is not the
+-- server's.
+CREATE OR REPLACE FUNCTION tokenctl.require_serve_login(at_ms bigint) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF tokenctl.my_id() IS NULL OR tokenctl.role_of(tokenctl.my_id()) NOT IN ('admin', 'verifier')
+    THEN
+        RAISE EXCEPTION 'only a verifier or an administrator refreshes tokens for clients'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM tokenctl.require_now(at_ms);
+END
+$$;
+-- A secret's SHA-256 digest, as tokenctl stores it.
+CREATE OR REPLACE FUNCTION tokenctl.secret_digest(secret text) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+    SELECT pg_catalog.sha256(pg_catalog.convert_to(secret, 'UTF8'))
+$$;
+
+-- serve's POST /oauth2/token, for its login (a verifier or an administrator, who read no
+-- client secret and no other user's sealed secrets): what a client's claim to refresh a token
+-- proves. The client ID and its secret's digest, then the refresh token's digest, current
+-- or previous, are checked here, and the token's row is locked until the transaction ends
+-- (a revoke or refresh by the CLI waits for it, and it for them). Answers one row:
+--   invalid_client, invalid_grant: nothing else;
+--   rotate: the token, without its sealed secrets (rotate_for_client() follows, with the
+--     new secrets sealed for its token ID);
+--   resend: the previous refresh token within the grace (at most five minutes, whatever is
+--     asked): the token with its current sealed secrets, recorded as a refresh by its user;
+--   reused: the previous refresh token after the grace, evidence of theft: the token is
+--     revoked and the reuse recorded, in this transaction.
+-- The secrets are digested here, so that a login who reads a digest (an administrator reads
+-- every token's) cannot use it; digests are compared as digests of them, so that no timing
+-- tells how much of one matched.
+CREATE OR REPLACE FUNCTION tokenctl.claim_client_refresh(client text, client_secret text,
+    refresh_token text, at_ms bigint, grace_ms bigint)
+RETURNS TABLE (outcome text, id bigint, token_id text, user_id bigint, user_name text,
+    app_name text, redirect_uri text, generated_at bigint, access_expires_at bigint,
+    refresh_expires_at bigint, revoked_at bigint, client_id text, last_used_at bigint,
+    app_id bigint, created_by bigint, issued_at bigint, access_ttl bigint,
+    refresh_ttl bigint, access_digest bytea, refresh_digest bytea, access_sealed bytea,
+    refresh_sealed bytea)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    me bigint := tokenctl.my_id();
+    client_digest bytea := tokenctl.secret_digest(client_secret);
+    refresh bytea := tokenctl.secret_digest(refresh_token);
+    client_app bigint;
+    tok tokenctl.tokens%ROWTYPE;
+    previous boolean := false;
+    answer text;
+    shown bigint;
+BEGIN
+    PERFORM tokenctl.require_serve_login(at_ms);
+    SELECT a.id INTO client_app FROM tokenctl.apps a
+        JOIN tokenctl.client_secrets c ON c.app = a.id
+    WHERE a.client_id = client AND a.removed_at IS NULL
+        AND pg_catalog.sha256(c.digest) = pg_catalog.sha256(client_digest);
+    IF client_app IS NULL THEN
+        answer := 'invalid_client';
+    ELSE
+        SELECT * INTO tok FROM tokenctl.tokens t WHERE t.refresh_digest = refresh FOR UPDATE;
+        IF NOT FOUND THEN
+            -- A new statement: it sees a rotation committed while this one waited.
+            SELECT * INTO tok FROM tokenctl.tokens t WHERE t.previous_refresh_digest = refresh
+                FOR UPDATE;
+            previous := FOUND;
+            IF NOT FOUND THEN
+                tok := NULL;
+            END IF;
+        END IF;
+        IF tok.id IS NULL THEN
+            answer := 'invalid_grant';
+        ELSIF tok.app_id <> client_app THEN
+            answer := 'invalid_client';
+        ELSIF tok.revoked_at IS NOT NULL OR tok.refresh_expires_at <= at_ms THEN
+            answer := 'invalid_grant';
+        ELSIF NOT previous THEN
+            answer := 'rotate';
+            shown := tok.id;
+        ELSIF at_ms - tok.issued_at <= least(greatest(grace_ms, 0), 300000) THEN
+            answer := 'resend';
+            shown := tok.id;
+            INSERT INTO tokenctl.audit (at, actor, action, subject, outcome, detail)
+                SELECT at_ms, u.name, 'refresh', tok.token_id, 'ok',
+                       'by its client, again within the reuse grace'
+                FROM tokenctl.users u WHERE u.id = tok.user_id;
+        ELSE
+            answer := 'reused';
+            shown := tok.id;
+            UPDATE tokenctl.tokens t SET revoked_at = at_ms, revoked_by = me WHERE t.id = tok.id;
+            INSERT INTO tokenctl.audit (at, actor, action, subject, outcome, detail)
+                SELECT at_ms, me_user.name, 'refresh-reuse', tok.token_id, 'ok',
+                       pg_catalog.format('user %s: a refresh token rotated away %s s ago was '
+                                         'presented again; token revoked', holder.name,
+                                         (at_ms - tok.issued_at) / 1000)
+                FROM tokenctl.users me_user, tokenctl.users holder
+                WHERE me_user.id = me AND holder.id = tok.user_id;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT answer, t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri,
+        t.generated_at, t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id,
+        t.last_used_at, t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl,
+        t.access_digest, t.refresh_digest,
+        CASE WHEN answer = 'resend' THEN s.access_sealed END,
+        CASE WHEN answer = 'resend' THEN s.refresh_sealed END
+    FROM (SELECT 1) one LEFT JOIN tokenctl.tokens t ON t.id = shown
+        LEFT JOIN tokenctl.users u ON u.id = t.user_id
+        LEFT JOIN tokenctl.apps a ON a.id = t.app_id
+        LEFT JOIN tokenctl.secrets s ON s.token = t.id;
+END
+$$;
+-- After claim_client_refresh() said rotate, in the same transaction: checks the claim again
+-- (the row is still locked by it) and rotates both secrets, issued now with the token's own
+-- lifetimes, keeping the previous refresh digest; records the use, and a refresh by the
+-- token's user. False when the claim does not hold.
+CREATE OR REPLACE FUNCTION tokenctl.rotate_for_client(client text, client_secret text,
+    refresh_token text, new_issued_at bigint, new_access_expires_at bigint,
+    new_refresh_expires_at bigint, new_access_digest bytea, new_refresh_digest bytea,
+    new_access_sealed bytea, new_refresh_sealed bytea)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+DECLARE
+    client_digest bytea := tokenctl.secret_digest(client_secret);
+    refresh bytea := tokenctl.secret_digest(refresh_token);
+    tok tokenctl.tokens%ROWTYPE;
+BEGIN
+    PERFORM tokenctl.require_serve_login(new_issued_at);
+    SELECT t.* INTO tok FROM tokenctl.tokens t JOIN tokenctl.apps a ON a.id = t.app_id
+        JOIN tokenctl.client_secrets c ON c.app = a.id
+    WHERE t.refresh_digest = refresh AND a.client_id = client AND a.removed_at IS NULL
+        AND pg_catalog.sha256(c.digest) = pg_catalog.sha256(client_digest)
+        AND t.revoked_at IS NULL AND t.refresh_expires_at > new_issued_at
+    FOR UPDATE OF t;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF new_access_expires_at <> new_issued_at + tok.access_ttl OR
+       new_refresh_expires_at <> new_issued_at + tok.refresh_ttl THEN
+        RAISE EXCEPTION 'a rotated token keeps its lifetimes'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM pg_catalog.set_config('tokenctl.client_rotation', tok.id::text, true);
+    UPDATE tokenctl.tokens t SET previous_refresh_digest = t.refresh_digest,
+        issued_at = new_issued_at, access_expires_at = new_access_expires_at,
+        refresh_expires_at = new_refresh_expires_at, access_digest = new_access_digest,
+        refresh_digest = new_refresh_digest, last_used_at = new_issued_at
+    WHERE t.id = tok.id;
+    PERFORM pg_catalog.set_config('tokenctl.client_rotation', '', true);
+    UPDATE tokenctl.secrets s SET access_sealed = new_access_sealed,
+        refresh_sealed = new_refresh_sealed
+    WHERE s.token = tok.id;
+    INSERT INTO tokenctl.audit (at, actor, action, subject, outcome, detail)
+        SELECT new_issued_at, u.name, 'refresh', tok.token_id, 'ok',
+               'both secrets rotated, by its client'
+        FROM tokenctl.users u WHERE u.id = tok.user_id;
+    RETURN true;
+END
+$$;
+
 -- Whether a token ID or a live application name exists, for a user of the registry who may
 -- not read it: tokenctl then refuses it as another user's (exit 3), as on SQLite, instead
 -- of calling it missing. Nothing else of it is told.

@@ -35,6 +35,13 @@ GRANT SELECT, INSERT ON tokenctl.client_secrets TO @admin@, @user@;
 GRANT EXECUTE ON FUNCTION tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint)
     TO @admin@, @user@;
 
+-- serve's login (a verifier or an administrator): tokens refreshed for the clients that
+-- prove their refresh token and client secret, through the functions that check them.
+GRANT EXECUTE ON FUNCTION tokenctl.claim_client_refresh(text, text, text, bigint, bigint),
+    tokenctl.rotate_for_client(text, text, text, bigint, bigint, bigint, bytea, bytea, bytea,
+                               bytea)
+    TO @admin@, @verifier@;
+
 -- Administrators: users, and the audit log.
 GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
     ON tokenctl.users TO @admin@;
