@@ -166,11 +166,14 @@ enum class GrantError { invalid_client, invalid_grant };
 // Its status: permission for invalid_client, conflict for invalid_grant.
 class GrantRefused : public Error {
   public:
-    explicit GrantRefused(GrantError code);
+    explicit GrantRefused(GrantError code, bool reuse = false);
     GrantError code() const { return m_code; }
+    // Whether the refusal is a detected refresh-token reuse (the token was revoked).
+    bool reuse() const { return m_reuse; }
 
   private:
     GrantError m_code;
+    bool m_reuse;
 };
 // Rotates both secrets of the token whose refresh token the client presents, as `refresh`
 // does, audited as a refresh by the token's user; returns its token file (Central's JSON, as

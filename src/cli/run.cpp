@@ -130,7 +130,8 @@ constexpr std::array k_commands{
             "tokenctl download 3af8afb98c5d6144 --format access-token | tokenctl verify\n"
             "tokenctl verify --format json < access-token.txt\n",
             &set_verify_command},
-    Command{CommandId::serve, "Answer token checks over HTTP (verifiers and administrators)",
+    Command{CommandId::serve,
+            "Answer token checks and client refreshes over HTTP (verifiers and administrators)",
             "tokenctl --as gateway serve\n"
             "tokenctl --as gateway serve --listen unix:/run/tokenctl/serve.sock --workers 4\n"
             "tokenctl --as gateway serve --listen 127.0.0.1:8080\n",

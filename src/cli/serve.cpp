@@ -1,6 +1,8 @@
 #include "cli/common.h"
 #include "serve/server.h"
 
+#include <tokenctl/time.h>
+
 namespace tokenctl::cli {
 
 namespace {
@@ -8,6 +10,7 @@ namespace {
 struct ServeOptions {
     std::vector<std::string> listen;
     unsigned workers = 2;
+    std::string reuse_grace = "10s";
 };
 
 } // namespace
@@ -22,12 +25,19 @@ void set_serve_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
     cmd.add_option("--workers", opts->workers, "Threads answering requests, 1 to 64")
         ->option_text("N")
         ->capture_default_str();
+    cmd.add_option("--reuse-grace", opts->reuse_grace,
+                   "How long after its rotation POST /oauth2/token answers a refresh token "
+                   "again with the same successor; presented later, the token is revoked as "
+                   "stolen")
+        ->option_text("DUR")
+        ->capture_default_str();
     cmd.callback([&globals, opts, command_id] {
         serve::Options options;
         for (const auto& text : opts->listen) {
             options.listen.push_back(serve::parse_listen(text));
         }
         options.workers = opts->workers;
+        options.reuse_grace_ms = parse_duration(opts->reuse_grace, "--reuse-grace");
         serve::run(options, [&globals, command_id] { return open_session(globals, command_id); });
     });
 }

@@ -465,10 +465,10 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
                      registry_files(session.paths()));
 }
 
-GrantRefused::GrantRefused(GrantError code)
+GrantRefused::GrantRefused(GrantError code, bool reuse)
     : Error(code == GrantError::invalid_client ? Status::permission : Status::conflict,
             code == GrantError::invalid_client ? "invalid_client" : "invalid_grant"),
-      m_code(code) {}
+      m_code(code), m_reuse(reuse) {}
 
 TokenFile refresh_for_client(Session& session, const ClientRefresh& request,
                              Millis reuse_grace_ms) {
@@ -554,7 +554,7 @@ TokenFile refresh_for_client(Session& session, const ClientRefresh& request,
     wipe(claim.client_secret);
     wipe(claim.refresh_token);
     if (refused) {
-        throw GrantRefused(*refused);
+        throw GrantRefused(*refused, true); // only a detected reuse commits a refusal
     }
     return TokenFile(std::move(text),
                      fmt::format("token {} was refreshed by its client, which may present the "

@@ -38,16 +38,20 @@ struct Response {
 // thread-safe), and what all threads share.
 class Context {
   public:
-    Context(TokenUses& uses, Metrics& metrics) : m_uses(uses), m_metrics(metrics) {}
+    Context(TokenUses& uses, Metrics& metrics, Millis reuse_grace_ms)
+        : m_uses(uses), m_metrics(metrics), m_reuse_grace_ms(reuse_grace_ms) {}
     virtual ~Context() = default;
     // The calling thread's session.
     virtual Session& session() = 0;
     TokenUses& uses() { return m_uses; }
     Metrics& metrics() { return m_metrics; }
+    // How long a rotated-away refresh token may be presented again (--reuse-grace).
+    Millis reuse_grace_ms() const { return m_reuse_grace_ms; }
 
   private:
     TokenUses& m_uses;
     Metrics& m_metrics;
+    Millis m_reuse_grace_ms;
 };
 
 // One endpoint: requests of `method` to `path` go to `handle`.

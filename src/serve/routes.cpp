@@ -108,6 +108,72 @@ Response handle_introspect(const Request& request, Context& context) {
     return no_store(json_response(200, body.dump()));
 }
 
+// An RFC 6749 §5.2 error of the token endpoint: never cached.
+Response grant_error(unsigned status, std::string_view code) {
+    Response r = error_response(status, code);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Pragma", "no-cache");
+    return r;
+}
+
+// POST /oauth2/token (RFC 6749 §6, as pycentral calls it): grant_type=refresh_token,
+// client_id, client_secret and refresh_token, in the query string or a form body, each
+// exactly once across both. Both secrets rotated and committed before the answer.
+Response handle_token(const Request& request, Context& context) {
+    auto target = split_target(request.target);
+    if (!target || (!request.body.empty() && !is_form_content_type(request.content_type))) {
+        return grant_error(400, "invalid_request");
+    }
+    auto params = parse_form(target->query);
+    auto body = parse_form(request.body);
+    if (!params || !body) {
+        return grant_error(400, "invalid_request");
+    }
+    for (auto& [name, value] : *body) {
+        if (!params->emplace(name, std::move(value)).second) {
+            return grant_error(400, "invalid_request");
+        }
+    }
+    // Parameters other than these are ignored (RFC 6749 §3.2: unrecognized ones are).
+    if (!params->contains("grant_type")) {
+        return grant_error(400, "invalid_request");
+    }
+    if (params->at("grant_type") != "refresh_token") {
+        return grant_error(400, "unsupported_grant_type");
+    }
+    ClientRefresh refresh;
+    for (auto [name, field] : {std::pair{"client_id", &refresh.client_id},
+                               std::pair{"client_secret", &refresh.client_secret},
+                               std::pair{"refresh_token", &refresh.refresh_token}}) {
+        auto found = params->find(name);
+        if (found == params->end() || found->second.empty()) {
+            return grant_error(400, "invalid_request");
+        }
+        *field = std::move(found->second);
+    }
+    try {
+        TokenFile file = refresh_for_client(context.session(), refresh, context.reuse_grace_ms());
+        Response r = json_response(200, file.text());
+        r.headers.emplace_back("Cache-Control", "no-store");
+        r.headers.emplace_back("Pragma", "no-cache");
+        return r;
+    } catch (const GrantRefused& e) {
+        if (e.code() == GrantError::invalid_client) {
+            context.metrics().count_client_failure(refresh.client_id);
+            Response r = grant_error(401, "invalid_client");
+            r.headers.emplace_back("WWW-Authenticate", R"(Basic realm="tokenctl")");
+            return r;
+        }
+        Response r = grant_error(400, "invalid_grant");
+        if (e.reuse()) {
+            context.metrics().count_reuse();
+            r.log_note = "a refresh token rotated away was presented again after the reuse "
+                         "grace: its token is revoked (audit: refresh-reuse)";
+        }
+        return r;
+    }
+}
+
 // GET /healthz: the registry answers and the key file matches it.
 Response handle_healthz(const Request&, Context& context) {
     if (registry_healthy(context.session())) {
@@ -135,6 +201,7 @@ Response handle_metrics(const Request&, Context& context) {
 
 constexpr std::array k_routes{
     Route{"GET", "/auth", "auth", &handle_auth},
+    Route{"POST", "/oauth2/token", "token", &handle_token},
     Route{"POST", "/introspect", "introspect", &handle_introspect},
     Route{"GET", "/healthz", "healthz", &handle_healthz},
     Route{"GET", "/metrics", "metrics", &handle_metrics},

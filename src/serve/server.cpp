@@ -122,9 +122,9 @@ class Listener {
 // What the threads share: the io_context, the connections, the counts, the stop.
 class Server final : public Context {
   public:
-    Server(TokenUses& uses, Metrics& metrics)
-        : Context(uses, metrics), m_control(net::make_strand(m_ioc)), m_signals(m_control),
-          m_hard_stop(m_control) {}
+    Server(TokenUses& uses, Metrics& metrics, Millis reuse_grace_ms)
+        : Context(uses, metrics, reuse_grace_ms), m_control(net::make_strand(m_ioc)),
+          m_signals(m_control), m_hard_stop(m_control) {}
 
     Session& session() override { return *t_session; }
     net::io_context& ioc() { return m_ioc; }
@@ -700,7 +700,7 @@ void run(const Options& options, const SessionOpener& open_session) {
     }
     TokenUses uses;
     Metrics metrics;
-    Server server(uses, metrics);
+    Server server(uses, metrics, options.reuse_grace_ms);
     std::vector<std::string> shown;
     std::vector<std::string> socket_files;
     if (!adopt_systemd_sockets(server, shown)) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <tokenctl/session.h>
+#include <tokenctl/time.h>
 
 #include <functional>
 #include <string>
@@ -28,8 +29,9 @@ Listen parse_listen(std::string_view text);
 Listen default_listen();
 
 struct Options {
-    std::vector<Listen> listen; // empty: default_listen(), unless systemd passes sockets
-    unsigned workers = 2;       // threads answering requests, each with its own session
+    std::vector<Listen> listen;     // empty: default_listen(), unless systemd passes sockets
+    unsigned workers = 2;           // threads answering requests, each with its own session
+    Millis reuse_grace_ms = 10'000; // --reuse-grace: POST /oauth2/token's retry window
 };
 
 // Opens a session of the serve command (each thread calls it once, at start-up).

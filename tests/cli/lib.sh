@@ -324,6 +324,23 @@ json_field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.a
 # client_of APP: the client ID of application APP (app show, as the acting user).
 client_of() { json_field "$("$TOKENCTL_BIN" app show "$1" --format json)" client_id; }
 
+# expect_client_refresh_file JSON TOKEN_ID CLIENT_ID OLD_REFRESH OLD_ACCESS: JSON is the
+# token file of alice's token TOKEN_ID of her application alice, just rotated by its client
+# (download's keys, in order; both secrets new; a fresh access token).
+expect_client_refresh_file() {
+  check python3 - "$@" <<'PY'
+import json, sys
+f = json.loads(sys.argv[1])
+assert list(f) == ["access_token", "appname", "authenticated_userid", "created_at",
+                   "credential_id", "expires_in", "id", "refresh_token", "scope",
+                   "token_type"], f
+assert f["id"] == sys.argv[2] and f["credential_id"] == sys.argv[3], f
+assert f["authenticated_userid"] == "alice" and f["appname"] == "alice", f
+assert f["refresh_token"] != sys.argv[4] and f["access_token"] != sys.argv[5], f
+assert 7100 <= f["expires_in"] <= 7200, f
+PY
+}
+
 # client_refresh CLIENT_ID CLIENT_SECRET REFRESH_TOKEN [GRACE_MS] [AS]: what serve's POST
 # /oauth2/token does (tokenctl-client-refresh, refresh_for_client) as verifier AS (default
 # gw, who must be a user), grace default 10 s; sets RC (10 invalid_client, 11 invalid_grant),

@@ -8,11 +8,16 @@
   serve_client.py SOCKET raw HEX      sends the bytes, prints what comes back as above
   serve_client.py SOCKET slow SECONDS trickles a request's header a byte a second; prints
       `closed after N` once the server closes the connection (or `open` after SECONDS)
+  serve_client.py SOCKET parallel N METHOD TARGET
+      N connections at once, each sending the same request (no body) once all are open;
+      prints one line per answer: the status and the body's refresh_token or error
   serve_client.py SOCKET partial      sends a request's start, waits for a line on standard
       input, sends the rest, and prints the answer as `request` does
 """
+import json
 import socket
 import sys
+import threading
 import time
 
 
@@ -84,6 +89,46 @@ def request(path, method, target, args):
     read_answer(s)
 
 
+def parallel(path, count, method, target):
+    data = f"{method} {target} HTTP/1.1\r\nHost: tokenctl\r\nContent-Length: 0\r\n\r\n".encode()
+    sockets = [connect(path) for _ in range(count)]
+    answers = [None] * count
+    start = threading.Barrier(count)
+
+    def one(i):
+        s = sockets[i]
+        start.wait()
+        s.sendall(data)
+        raw = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+            head, sep, body = raw.partition(b"\r\n\r\n")
+            if sep:
+                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")]
+                if length and len(body) >= length[0]:
+                    break
+        head, _, body = raw.partition(b"\r\n\r\n")
+        status = head.split(b" ")[1].decode() if b" " in head else "none"
+        try:
+            obj = json.loads(body)
+            what = obj.get("refresh_token") or obj.get("error")
+        except ValueError:
+            what = "unparsed"
+        answers[i] = f"{status} {what}"
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a in answers:
+        print(a)
+
+
 def main():
     path, what = sys.argv[1], sys.argv[2]
     if what == "request":
@@ -113,6 +158,8 @@ def main():
                 print(f"closed after {int(time.monotonic() - start)}")
                 return
         print("open")
+    elif what == "parallel":
+        parallel(path, int(sys.argv[3]), sys.argv[4], sys.argv[5])
     elif what == "partial":
         body = b"token=" + sys.argv[3].encode()
         head = (b"POST /introspect HTTP/1.1\r\nHost: tokenctl\r\n"

@@ -25,17 +25,7 @@ client_refresh "$CLIENT" "$SECRET" "$REFRESH"
 expect_rc 0
 expect_err_empty
 FIRST=$OUT
-check python3 - "$OUT" "$a1" "$CLIENT" "$REFRESH" "$ACCESS" <<'PY'
-import json, sys
-f = json.loads(sys.argv[1])
-assert list(f) == ["access_token", "appname", "authenticated_userid", "created_at",
-                   "credential_id", "expires_in", "id", "refresh_token", "scope",
-                   "token_type"], f
-assert f["id"] == sys.argv[2] and f["credential_id"] == sys.argv[3], f
-assert f["authenticated_userid"] == "alice" and f["appname"] == "alice", f
-assert f["refresh_token"] != sys.argv[4] and f["access_token"] != sys.argv[5], f
-assert 7100 <= f["expires_in"] <= 7200, f
-PY
+expect_client_refresh_file "$OUT" "$a1" "$CLIENT" "$REFRESH" "$ACCESS"
 NEXT=$(json_field "$FIRST" refresh_token)
 check test "$("$TOKENCTL_BIN" --as alice download "$a1" --format refresh-token)" = "$NEXT"
 run --stdin "$ACCESS" --as gw verify
