@@ -4,7 +4,8 @@
 # system service) protects a small upstream that echoes the X-Tokenctl-* headers it
 # receives. A valid token passes with who it is; an unknown, missing or just revoked
 # token gets serve's 401 (its body and WWW-Authenticate) from nginx; /oauth2/token reaches
-# serve; the check itself is not reachable from outside.
+# serve, and pycentral's refresh-and-retry passes through nginx; the check itself is not
+# reachable from outside.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 require_tools nginx curl
@@ -237,25 +238,46 @@ else
   fail "not serve's JSON answer: $BODY"
 fi
 
-# pycentral's flow once serve answers POST /oauth2/token (SPEC; not on this branch yet):
-# a request with an expired access token gets the 401 above, the client posts its refresh
-# token and client credentials to /oauth2/token through nginx, stores the new pair and
-# retries the request, which passes. To add it: call refresh_and_retry after
-# `expire_token "$id"`, and check that the old refresh token is then invalid_grant.
+# pycentral's flow: a request with an expired access token gets the 401 above; the client
+# posts its refresh token and client credentials to /oauth2/token through nginx, in the
+# query string as pycentral does, stores the new pair and retries the request, which passes.
 refresh_and_retry() {
   local client_id=$1 client_secret=$2 refresh_token=$3
   ngx GET /orders -H "$(bearer "$access")"
   invalid_token
-  ngx POST /oauth2/token -H "Content-Type: application/x-www-form-urlencoded" \
-    --data-urlencode grant_type=refresh_token --data-urlencode "client_id=$client_id" \
-    --data-urlencode "client_secret=$client_secret" --data-urlencode "refresh_token=$refresh_token"
+  ngx POST "/oauth2/token?client_id=$client_id&client_secret=$client_secret&grant_type=refresh_token&refresh_token=$refresh_token"
   expect_status 200
   expect_header "cache-control: no-store"
+  expect_header "pragma: no-cache"
+  old_access=$access
   access=$(printf '%s' "$BODY" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+  new_refresh=$(printf '%s' "$BODY" | python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])')
+  check test "$access" != "$old_access"
   ngx GET /orders -H "$(bearer "$access")"
   expect_status 200
   check test "$(seen X-Tokenctl-Token-Id)" = "$id"
 }
+
+case_ "pycentral's refresh: 401 invalid_token, POST /oauth2/token through nginx, the retry passes"
+id=$(new_token --for alice --name shop)
+access=$("$TOKENCTL_BIN" --as alice download "$id" --format access-token)
+refresh=$("$TOKENCTL_BIN" --as alice download "$id" --format refresh-token)
+shop_client=$(json_field "$("$TOKENCTL_BIN" --as alice app show shop --format json)" client_id)
+shop_secret=$("$TOKENCTL_BIN" --as alice app secret shop)
+# The access token expired, its refresh token not.
+sql "update tokens set access_expires_at = 1000 where token_id = '$id'"
+before=$(upstream_requests)
+refresh_and_retry "$shop_client" "$shop_secret" "$refresh"
+check test "$(upstream_requests)" = $((before + 1))
+check test "$("$TOKENCTL_BIN" --as alice download "$id" --format refresh-token)" = "$new_refresh"
+# The old access token stays refused; a wrong client secret is serve's 401 invalid_client.
+ngx GET /orders -H "$(bearer "$old_access")"
+invalid_token
+wrong_secret=${shop_secret:0:-1}x
+[ "$wrong_secret" != "$shop_secret" ] || wrong_secret=${shop_secret:0:-1}y
+ngx POST "/oauth2/token?client_id=$shop_client&client_secret=$wrong_secret&grant_type=refresh_token&refresh_token=$new_refresh"
+expect_status 401
+check test "$BODY" = '{"error":"invalid_client"}'
 
 case_ "no secret in serve's, nginx's or the upstream's logs"
 no_secret_in_log
