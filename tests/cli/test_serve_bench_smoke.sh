@@ -5,6 +5,6 @@
 require_tools nginx wrk
 
 case_ "bench/run-serve --smoke prints every figure line"
-bench_smoke run-serve 5
+bench_smoke run-serve 6
 
 finish

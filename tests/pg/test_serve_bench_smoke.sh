@@ -13,6 +13,6 @@ RC=$?
 OUT=$(cat "$TMP/out")
 ERR=$(cat "$TMP/err")
 expect_rc 0
-check test "$(printf '%s\n' "$OUT" | grep -cE '^ratio pg-[^ ]+ [0-9.]+ target (<=|>=) [0-9.]+ (OK|MISS)$')" = 5
+check test "$(printf '%s\n' "$OUT" | grep -cE '^ratio pg-[^ ]+ [0-9.]+ target (<=|>=) [0-9.]+ (OK|MISS)$')" = 6
 
 finish
