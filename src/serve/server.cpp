@@ -162,17 +162,17 @@ class Server final : public Context {
             }
             sd_notify(0, "STOPPING=1");
             log_line("tokenctl: serve: stopping");
-            std::vector<Connection*> connections;
-            {
-                std::lock_guard lock(m_mutex);
-                m_stopping = true;
-                connections.assign(m_connections.begin(), m_connections.end());
-            }
             for (auto& listener : m_listeners) {
                 listener->close();
             }
-            for (Connection* connection : connections) {
-                connection->stop();
+            {
+                // Under the lock: a connection still counted has not finished forget(), so
+                // it is not freed yet (one being destroyed meanwhile declines in stop()).
+                std::lock_guard lock(m_mutex);
+                m_stopping = true;
+                for (Connection* connection : m_connections) {
+                    connection->stop();
+                }
             }
             m_hard_stop.expires_after(k_stop_deadline);
             m_hard_stop.async_wait([this](beast::error_code wait_ec) {

@@ -19,7 +19,7 @@ start_serve() {
   "$TOKENCTL_BIN" --as gw serve --listen "unix:$SOCK" "$@" 2>>"$SERVE_LOG" &
   SERVE_PID=$!
   local i
-  for i in $(seq 100); do
+  for i in $(seq 300); do
     if [ -S "$SOCK" ] && python3 "$CLIENT" "$SOCK" request GET /healthz >/dev/null 2>&1; then
       return 0
     fi

@@ -142,8 +142,12 @@ case_ "a loopback TCP listener"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$TOKENCTL_BIN" --as gw serve --listen "127.0.0.1:$port" --listen "unix:$SOCK" --workers 3 2>>"$SERVE_LOG" &
 SERVE_PID=$!
-for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $access" "http://127.0.0.1:$port/auth")
+# Until it answers (slow to start under the sanitizers): at most 30 s.
+for _ in $(seq 300); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $access" "http://127.0.0.1:$port/auth")
+  [ "$code" = 204 ] && break
+  sleep 0.1
+done
 check test "$code" = 204
 stop_serve
 check test "$SERVE_RC" = 0
