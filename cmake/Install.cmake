@@ -73,8 +73,20 @@ install(FILES ${PROJECT_BINARY_DIR}/gzipped/README.md.gz
 install(FILES ${PROJECT_SOURCE_DIR}/completions/_tokenctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
         COMPONENT debian EXCLUDE_FROM_ALL)
-# lintian's overrides (packaging/lintian-overrides), each with its reason.
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides
+# lintian's overrides (packaging/lintian-overrides), each with its reason. Debian 13's
+# lintian (2.122) no longer knows package-supports-alternative-init-but-no-init.d-script,
+# and calls an override of an unknown tag an error (alien-tag): that one goes only into a
+# package built on Debian 12 or older.
+file(STRINGS ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides tokenctl_overrides)
+if(NOT (tokenctl_os_id STREQUAL "debian" AND tokenctl_os_version_id MATCHES "^[0-9]+$"
+        AND tokenctl_os_version_id LESS 13))
+  list(FILTER tokenctl_overrides EXCLUDE REGEX "package-supports-alternative-init-but-no-init")
+endif()
+list(JOIN tokenctl_overrides "\n" tokenctl_overrides)
+file(WRITE ${PROJECT_BINARY_DIR}/packaging/lintian-overrides "${tokenctl_overrides}\n")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides)
+install(FILES ${PROJECT_BINARY_DIR}/packaging/lintian-overrides
         DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME tokenctl
         COMPONENT debian EXCLUDE_FROM_ALL)
 # Plain `strip` (CPACK_STRIP_FILES) keeps the .comment section, which lintian reports:

@@ -199,7 +199,9 @@ if [ "$OS_ID" = debian ] && [[ $OS_VERSION_ID =~ ^[0-9]+$ ]] && [ "$OS_VERSION_I
   built_using=Built-Using
 fi
 OUT=$(field "$built_using")
-for package in libsqlitecpp-dev libcli11-dev nlohmann-json3-dev libboost1.74-dev; do
+# Boost's headers are in the package of its version (libboost1.74-dev on Debian 12).
+boost_package=$(dpkg-query -S /usr/include/boost/beast.hpp | cut -d: -f1)
+for package in libsqlitecpp-dev libcli11-dev nlohmann-json3-dev "$boost_package"; do
   expect_out_has "$(dpkg-query -W --showformat='${source:Package} (= ${source:Version})' "$package")"
 done
 
