@@ -73,19 +73,19 @@ install(FILES ${PROJECT_BINARY_DIR}/gzipped/README.md.gz
 install(FILES ${PROJECT_SOURCE_DIR}/completions/_tokenctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
         COMPONENT debian EXCLUDE_FROM_ALL)
-# lintian's overrides (packaging/lintian-overrides), each with its reason. Debian 13's
-# lintian (2.122) no longer knows package-supports-alternative-init-but-no-init.d-script,
-# and calls an override of an unknown tag an error (alien-tag): that one goes only into a
-# package built on Debian 12 or older.
-file(STRINGS ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides tokenctl_overrides)
-if(NOT (tokenctl_os_id STREQUAL "debian" AND tokenctl_os_version_id MATCHES "^[0-9]+$"
-        AND tokenctl_os_version_id LESS 13))
-  list(FILTER tokenctl_overrides EXCLUDE REGEX "package-supports-alternative-init-but-no-init")
+# lintian's overrides (packaging/lintian-overrides), each with its reason; on Debian 12 and
+# older also packaging/lintian-overrides-deb12: Debian 13's lintian (2.122) no longer knows
+# its tag, and calls an override of an unknown tag an error (alien-tag).
+file(READ ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides tokenctl_overrides)
+if(tokenctl_os_id STREQUAL "debian" AND tokenctl_os_version_id MATCHES "^[0-9]+$"
+   AND tokenctl_os_version_id LESS 13)
+  file(READ ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides-deb12 tokenctl_overrides_deb12)
+  string(APPEND tokenctl_overrides "${tokenctl_overrides_deb12}")
 endif()
-list(JOIN tokenctl_overrides "\n" tokenctl_overrides)
-file(WRITE ${PROJECT_BINARY_DIR}/packaging/lintian-overrides "${tokenctl_overrides}\n")
+file(WRITE ${PROJECT_BINARY_DIR}/packaging/lintian-overrides "${tokenctl_overrides}")
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-             ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides)
+             ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides
+             ${PROJECT_SOURCE_DIR}/packaging/lintian-overrides-deb12)
 install(FILES ${PROJECT_BINARY_DIR}/packaging/lintian-overrides
         DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME tokenctl
         COMPONENT debian EXCLUDE_FROM_ALL)
