@@ -102,6 +102,10 @@ class Session {
     std::optional<Key> m_key;
     Bytes m_key_check; // the key check that m_key opened
     bool m_in_transaction = false;
+    // A keyed write found every application with its client secret: none can lack one
+    // again (new ones get theirs in the write that makes them), so later writes of this
+    // session skip the search.
+    bool m_client_secrets_complete = false;
     std::optional<AuditEntry> m_pending_denial;
 };
 

@@ -243,8 +243,11 @@ void Session::transaction(void (Store::*store_call)(const std::function<void()>&
                           "run the command again"));
                 // Applications made before client secrets get theirs from the first writer
                 // that holds the key: a migration runs when the registry opens, before any
-                // key file is read, and so cannot seal them itself.
-                give_missing_client_secrets(*m_store, *m_key);
+                // key file is read, and so cannot seal them itself. Once a search finds none
+                // missing (so nothing it wrote can be rolled back), it is not made again.
+                if (!m_client_secrets_complete) {
+                    m_client_secrets_complete = give_missing_client_secrets(*m_store, *m_key) == 0;
+                }
             }
             body();
         });
