@@ -106,6 +106,10 @@ class Session {
     // again (new ones get theirs in the write that makes them), so later writes of this
     // session skip the search.
     bool m_client_secrets_complete = false;
+    // The store's change counter when the acting user was last read, in a transaction
+    // that wrote nothing: while it stays the same, no other connection has changed the
+    // user, and this one has not either.
+    std::optional<std::int64_t> m_actor_read_at;
     std::optional<AuditEntry> m_pending_denial;
 };
 

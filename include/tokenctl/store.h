@@ -168,6 +168,11 @@ class Store {
     // Runs `body` in one read transaction: every read inside sees one snapshot, and
     // nothing is written.
     virtual void read(const std::function<void()>& body) = 0;
+    // Inside a transaction: a number that differs from the one read in this store's
+    // previous transaction if another connection has committed a change since (SQLite's
+    // PRAGMA data_version); none where the backend cannot tell cheaply. A long-lived
+    // session uses it to skip reading again what cannot have changed.
+    virtual std::optional<std::int64_t> change_counter() { return std::nullopt; }
 
     // A user by name, case-insensitively; removed users only when asked for. One the
     // server keeps from the acting login comes with the name as asked, id 0 and role user.

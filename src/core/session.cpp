@@ -233,7 +233,16 @@ void Session::transaction(void (Store::*store_call)(const std::function<void()>&
     m_in_transaction = true;
     try {
         ((*m_store).*store_call)([&] {
-            reload_actor();
+            // A writer reads the user again under the lock whatever the counter says, and
+            // its own changes (which the counter does not show) force the next read to.
+            std::optional<std::int64_t> counter = m_store->change_counter();
+            if (store_call == &Store::write || !counter || counter != m_actor_read_at) {
+                m_actor_read_at.reset();
+                reload_actor();
+                if (store_call != &Store::write) {
+                    m_actor_read_at = counter;
+                }
+            }
             // The key was read before the lock: a rekey may have committed since.
             if (m_key && store_call == &Store::write) {
                 m_store->require_meta(

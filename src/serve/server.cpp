@@ -51,6 +51,7 @@ constexpr auto k_write_deadline = std::chrono::seconds(10);
 constexpr auto k_stop_deadline = std::chrono::seconds(10);
 constexpr auto k_record_interval = std::chrono::seconds(5);
 constexpr unsigned k_max_workers = 64;
+constexpr auto k_sweep_interval = std::chrono::seconds(1);
 
 // The session of the worker thread running a handler (Session is not thread-safe).
 thread_local Session* t_session = nullptr;
@@ -104,12 +105,14 @@ bool is_loopback(const net::ip::address& address) {
 
 class Server;
 
-// A connection the server can ask to stop.
+// A connection the server can ask to stop, and whose deadline its worker checks.
 class Connection {
   public:
     virtual ~Connection() = default;
     // Ends the connection once its request in flight, if any, is answered.
     virtual void stop() = 0;
+    // Closes the connection if its deadline has passed (on its worker's thread).
+    virtual void expire(std::chrono::steady_clock::time_point now) = 0;
 };
 
 // An acceptor the server can close.
@@ -119,16 +122,108 @@ class Listener {
     virtual void close() = 0;
 };
 
-// What the threads share: the io_context, the connections, the counts, the stop.
+// A thread of the server: an io_context of its own that only this thread runs (so no
+// handler needs a lock or a strand), its session, and the connections it serves, whose
+// deadlines it checks every second. A deadline is a time stored in the connection: no
+// timer is set or cancelled per request.
+class Worker {
+  public:
+    using Executor = net::io_context::executor_type;
+
+    Worker(Session& session, const std::atomic<bool>& stopping)
+        : m_session(session), m_stopping(stopping), m_ioc(1), m_sweep(m_ioc),
+          m_guard(net::make_work_guard(m_ioc)) {}
+
+    // Connections still open when the server is destroyed end with the io_context, after
+    // the timer: they must not touch it then.
+    ~Worker() { m_closing = true; }
+
+    net::io_context& ioc() { return m_ioc; }
+
+    // Runs the io_context until the server stops; a handler's unexpected exception is
+    // logged, and serving goes on.
+    void run() {
+        t_session = &m_session;
+        sweep();
+        while (true) {
+            try {
+                m_ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                log_line(
+                    fmt::format("tokenctl: serve: unexpected failure: {}", loggable(e.what())));
+            }
+        }
+    }
+
+    // The server stops: once its connections are gone, this worker's run() returns.
+    void wind_down() {
+        m_guard.reset();
+        net::post(m_ioc, [this] {
+            if (m_connections.empty()) {
+                m_sweep.cancel();
+            }
+        });
+    }
+
+    // On this worker's thread.
+    void track(Connection* connection) { m_connections.insert(connection); }
+    void untrack(Connection* connection) {
+        m_connections.erase(connection);
+        if (m_stopping && m_connections.empty() && !m_closing) {
+            m_sweep.cancel();
+        }
+    }
+
+  private:
+    void sweep() {
+        if (m_stopping && m_connections.empty()) {
+            return;
+        }
+        m_sweep.expires_after(k_sweep_interval);
+        m_sweep.async_wait([this](beast::error_code ec) {
+            if (ec) {
+                return;
+            }
+            auto now = std::chrono::steady_clock::now();
+            // expire() only closes a socket: the connection leaves the set later, when its
+            // handlers have run.
+            for (Connection* connection : m_connections) {
+                connection->expire(now);
+            }
+            sweep();
+        });
+    }
+
+    Session& m_session;
+    const std::atomic<bool>& m_stopping;
+    bool m_closing = false;
+    // Declared before the io_context: alive while it destroys what holds connections.
+    std::set<Connection*> m_connections;
+    net::io_context m_ioc;
+    net::steady_timer m_sweep;
+    net::executor_work_guard<Executor> m_guard;
+};
+
+// What the threads share: the workers, the connections, the counts, the stop.
 class Server final : public Context {
   public:
-    Server(TokenUses& uses, Metrics& metrics, Millis reuse_grace_ms)
-        : Context(uses, metrics, reuse_grace_ms), m_control(net::make_strand(m_ioc)),
-          m_signals(m_control), m_hard_stop(m_control) {}
+    Server(TokenUses& uses, Metrics& metrics, Millis reuse_grace_ms,
+           const std::vector<std::unique_ptr<Session>>& sessions)
+        : Context(uses, metrics, reuse_grace_ms) {
+        for (const auto& session : sessions) {
+            m_workers.push_back(std::make_unique<Worker>(*session, m_stopping));
+        }
+        m_signals.emplace(control());
+        m_hard_stop.emplace(control());
+    }
 
     Session& session() override { return *t_session; }
-    net::io_context& ioc() { return m_ioc; }
     bool stopping() const { return m_stopping; }
+    // Where listeners, signals and the stop run: the first worker.
+    net::io_context& control() { return m_workers.front()->ioc(); }
+    // The worker that serves the next connection accepted, in turn.
+    Worker& next_worker() { return *m_workers[m_next++ % m_workers.size()]; }
 
     // Counts a new connection in, unless the limit is reached.
     bool admit(Connection* connection) {
@@ -143,7 +238,7 @@ class Server final : public Context {
         std::lock_guard lock(m_mutex);
         if (m_connections.erase(connection) > 0 && m_stopping && m_connections.empty() &&
             !m_destroying) {
-            net::post(m_control, [this] { m_hard_stop.cancel(); });
+            net::post(control(), [this] { m_hard_stop->cancel(); });
         }
     }
 
@@ -154,9 +249,9 @@ class Server final : public Context {
     // On SIGTERM or SIGINT: stop accepting, end idle connections, let requests in
     // flight finish, and give up on the rest after k_stop_deadline.
     void stop_on_signal() {
-        m_signals.add(SIGTERM);
-        m_signals.add(SIGINT);
-        m_signals.async_wait([this](beast::error_code ec, int) {
+        m_signals->add(SIGTERM);
+        m_signals->add(SIGINT);
+        m_signals->async_wait([this](beast::error_code ec, int) {
             if (ec) {
                 return;
             }
@@ -174,18 +269,36 @@ class Server final : public Context {
                     connection->stop();
                 }
             }
-            m_hard_stop.expires_after(k_stop_deadline);
-            m_hard_stop.async_wait([this](beast::error_code wait_ec) {
+            for (auto& worker : m_workers) {
+                worker->wind_down();
+            }
+            m_hard_stop->expires_after(k_stop_deadline);
+            m_hard_stop->async_wait([this](beast::error_code wait_ec) {
                 if (!wait_ec) {
                     log_line("tokenctl: serve: requests still in flight after 10 s: closing");
-                    m_ioc.stop();
+                    for (auto& worker : m_workers) {
+                        worker->ioc().stop();
+                    }
                 }
             });
             std::lock_guard lock(m_mutex);
             if (m_connections.empty()) {
-                m_hard_stop.cancel();
+                m_hard_stop->cancel();
             }
         });
+    }
+
+    // Runs every worker, each on a thread of its own (the first on the calling one), until
+    // the server has stopped.
+    void run() {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 1; i < m_workers.size(); ++i) {
+            threads.emplace_back([&worker = *m_workers[i]] { worker.run(); });
+        }
+        m_workers.front()->run();
+        for (auto& thread : threads) {
+            thread.join();
+        }
     }
 
     // The answer to a request; a failing registry is logged and answered 503.
@@ -201,37 +314,55 @@ class Server final : public Context {
         }
     }
 
-    // Connections still open (the stop gave up on them) end with the io_context, which
-    // goes before what they use of the server.
+    // Connections still open (the stop gave up on them) end with their io_contexts, which
+    // go before what they use of the server.
     ~Server() override {
-        std::lock_guard lock(m_mutex);
-        m_destroying = true;
+        {
+            std::lock_guard lock(m_mutex);
+            m_destroying = true;
+        }
+        m_listeners.clear();
+        m_hard_stop.reset();
+        m_signals.reset();
+        m_workers.clear();
     }
 
   private:
-    // Declared before the io_context: alive while it destroys what holds connections.
+    // Declared before the workers: alive while their io_contexts destroy what holds
+    // connections.
     std::mutex m_mutex;
     std::set<Connection*> m_connections;
     std::atomic<bool> m_stopping = false;
     bool m_destroying = false;
-    net::io_context m_ioc;
-    net::strand<net::io_context::executor_type> m_control;
-    net::signal_set m_signals;
-    net::steady_timer m_hard_stop;
+    std::atomic<std::size_t> m_next = 0;
+    std::vector<std::unique_ptr<Worker>> m_workers;
+    std::optional<net::signal_set> m_signals;
+    std::optional<net::steady_timer> m_hard_stop;
     std::vector<std::shared_ptr<Listener>> m_listeners;
 };
 
-// One client connection, its handlers serialized by the strand it was accepted on.
+// One client connection, its handlers run by its worker's thread.
 template <class Protocol>
 class HttpConnection final : public Connection,
                              public std::enable_shared_from_this<HttpConnection<Protocol>> {
   public:
-    HttpConnection(typename Protocol::socket socket, Server& server)
-        : m_stream(std::move(socket)), m_server(server) {}
-    ~HttpConnection() override { m_server.forget(this); }
+    using Socket = typename Protocol::socket::template rebind_executor<Worker::Executor>::other;
+
+    HttpConnection(Socket socket, Server& server, Worker& worker)
+        : m_socket(std::move(socket)), m_server(server), m_worker(worker) {}
+    ~HttpConnection() override {
+        if (m_tracked) {
+            m_worker.untrack(this);
+        }
+        m_server.forget(this);
+    }
 
     void start() {
-        net::dispatch(m_stream.get_executor(), [self = this->shared_from_this()] { self->read(); });
+        net::dispatch(m_socket.get_executor(), [self = this->shared_from_this()] {
+            self->m_worker.track(self.get());
+            self->m_tracked = true;
+            self->read();
+        });
     }
 
     void stop() override {
@@ -239,12 +370,18 @@ class HttpConnection final : public Connection,
         if (!self) {
             return;
         }
-        net::post(m_stream.get_executor(), [self] {
+        net::post(m_socket.get_executor(), [self] {
             // Waiting for a request that has not begun: nothing is in flight.
             if (!self->m_writing && self->m_parser && !self->m_parser->got_some()) {
                 self->close();
             }
         });
+    }
+
+    void expire(std::chrono::steady_clock::time_point now) override {
+        if (now >= m_deadline) {
+            close();
+        }
     }
 
   private:
@@ -255,8 +392,8 @@ class HttpConnection final : public Connection,
         m_parser.emplace();
         m_parser->header_limit(k_header_limit);
         m_parser->body_limit(k_body_limit);
-        m_stream.expires_after(k_read_deadline);
-        http::async_read(m_stream, m_buffer, *m_parser,
+        m_deadline = std::chrono::steady_clock::now() + k_read_deadline;
+        http::async_read(m_socket, m_buffer, *m_parser,
                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                              self->on_read(ec);
                          });
@@ -275,7 +412,7 @@ class HttpConnection final : public Connection,
                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
                 return reply_error(400);
             }
-            return close(); // timeout, end of stream, reset, stopped
+            return close(); // deadline, end of stream, reset, stopped
         }
         const auto& req = m_parser->get();
         Request request;
@@ -328,8 +465,8 @@ class HttpConnection final : public Connection,
             m_response.prepare_payload();
         }
         m_writing = true;
-        m_stream.expires_after(k_write_deadline);
-        http::async_write(m_stream, m_response,
+        m_deadline = std::chrono::steady_clock::now() + k_write_deadline;
+        http::async_write(m_socket, m_response,
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_write(ec);
                           });
@@ -350,12 +487,15 @@ class HttpConnection final : public Connection,
 
     void close() {
         beast::error_code ec;
-        m_stream.socket().shutdown(net::socket_base::shutdown_send, ec);
-        m_stream.socket().close(ec);
+        m_socket.shutdown(net::socket_base::shutdown_send, ec);
+        m_socket.close(ec);
     }
 
-    beast::basic_stream<Protocol> m_stream;
+    Socket m_socket;
     Server& m_server;
+    Worker& m_worker;
+    bool m_tracked = false; // in its worker's set (on the worker's thread)
+    std::chrono::steady_clock::time_point m_deadline;
     beast::flat_buffer m_buffer{k_header_limit};
     std::optional<http::request_parser<http::string_body>> m_parser;
     http::response<http::string_body> m_response;
@@ -366,22 +506,25 @@ class HttpConnection final : public Connection,
     bool m_writing = false;
 };
 
+// An acceptor, run by the first worker; each connection it accepts goes to the next
+// worker in turn.
 template <class Protocol>
 class ProtocolListener final : public Listener,
                                public std::enable_shared_from_this<ProtocolListener<Protocol>> {
   public:
     using Acceptor = typename Protocol::acceptor;
+    using Socket = typename HttpConnection<Protocol>::Socket;
     ProtocolListener(Server& server, const std::function<void(Acceptor&)>& open)
-        : m_server(server), m_strand(net::make_strand(server.ioc())), m_acceptor(m_strand),
-          m_retry(m_strand) {
+        : m_server(server), m_acceptor(server.control()), m_retry(server.control()) {
         open(m_acceptor);
     }
 
     void start() {
-        net::dispatch(m_strand, [self = this->shared_from_this()] { self->accept(); });
+        net::dispatch(m_acceptor.get_executor(),
+                      [self = this->shared_from_this()] { self->accept(); });
     }
     void close() override {
-        net::post(m_strand, [self = this->shared_from_this()] {
+        net::post(m_acceptor.get_executor(), [self = this->shared_from_this()] {
             beast::error_code ec;
             self->m_acceptor.close(ec);
             self->m_retry.cancel();
@@ -390,15 +533,14 @@ class ProtocolListener final : public Listener,
 
   private:
     void accept() {
-        m_acceptor.async_accept(
-            net::make_strand(m_server.ioc()),
-            net::bind_executor(m_strand, [self = this->shared_from_this()](
-                                             beast::error_code ec, typename Protocol::socket s) {
-                self->on_accept(ec, std::move(s));
-            }));
+        Worker& worker = m_server.next_worker();
+        m_acceptor.async_accept(worker.ioc(), [self = this->shared_from_this(),
+                                               &worker](beast::error_code ec, Socket socket) {
+            self->on_accept(ec, std::move(socket), worker);
+        });
     }
 
-    void on_accept(beast::error_code ec, typename Protocol::socket socket) {
+    void on_accept(beast::error_code ec, Socket socket, Worker& worker) {
         if (!m_acceptor.is_open() || ec == net::error::operation_aborted) {
             return;
         }
@@ -412,7 +554,8 @@ class ProtocolListener final : public Listener,
             });
             return;
         }
-        auto connection = std::make_shared<HttpConnection<Protocol>>(std::move(socket), m_server);
+        auto connection =
+            std::make_shared<HttpConnection<Protocol>>(std::move(socket), m_server, worker);
         if (m_server.admit(connection.get())) {
             connection->start();
         }
@@ -420,7 +563,6 @@ class ProtocolListener final : public Listener,
     }
 
     Server& m_server;
-    net::strand<net::io_context::executor_type> m_strand;
     Acceptor m_acceptor;
     net::steady_timer m_retry;
 };
@@ -598,18 +740,6 @@ class UseRecorder {
     std::thread m_thread;
 };
 
-void run_worker(Server& server, Session& session) {
-    t_session = &session;
-    while (true) {
-        try {
-            server.ioc().run();
-            return;
-        } catch (const std::exception& e) {
-            log_line(fmt::format("tokenctl: serve: unexpected failure: {}", loggable(e.what())));
-        }
-    }
-}
-
 } // namespace
 
 Listen parse_listen(std::string_view text) {
@@ -700,7 +830,10 @@ void run(const Options& options, const SessionOpener& open_session) {
     }
     TokenUses uses;
     Metrics metrics;
-    Server server(uses, metrics, options.reuse_grace_ms);
+    // The last session records the uses; the others are the workers'.
+    std::unique_ptr<Session> recording = std::move(sessions.back());
+    sessions.pop_back();
+    Server server(uses, metrics, options.reuse_grace_ms, sessions);
     std::vector<std::string> shown;
     std::vector<std::string> socket_files;
     if (!adopt_systemd_sockets(server, shown)) {
@@ -742,16 +875,8 @@ void run(const Options& options, const SessionOpener& open_session) {
                          first.paths().db.text, first.actor().name, options.workers));
     sd_notify(0, "READY=1");
     {
-        UseRecorder recorder(uses, *sessions.back());
-        std::vector<std::thread> workers;
-        for (unsigned i = 1; i < options.workers; ++i) {
-            workers.emplace_back(
-                [&server, &session = *sessions[i]] { run_worker(server, session); });
-        }
-        run_worker(server, *sessions.front());
-        for (auto& worker : workers) {
-            worker.join();
-        }
+        UseRecorder recorder(uses, *recording);
+        server.run();
     }
     for (const auto& path : socket_files) {
         ::unlink(path.c_str());

@@ -180,6 +180,14 @@ cp "$TMP/key.saved" "$(key_file)"
 req GET /healthz
 expect_status 200
 
+case_ "the serving user demoted: the very next request is refused (503); a verifier again: served"
+"$TOKENCTL_BIN" user set-role gw user >/dev/null
+req GET /auth "Authorization: Bearer $new_access"
+expect_status 503
+"$TOKENCTL_BIN" user set-role gw verifier >/dev/null
+req GET /auth "Authorization: Bearer $new_access"
+expect_status 204
+
 case_ "SIGTERM: exit 0, the socket removed, start and stop lines"
 stop_serve
 check test "$SERVE_RC" = 0

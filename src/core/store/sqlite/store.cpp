@@ -57,11 +57,20 @@ struct StatementRow {
     bool null(int c) const { return st.getColumn(c).isNull(); }
 };
 
+// SQLite counts the memory it allocates, under a mutex that every allocation takes; tokenctl
+// never reads the count. The setting holds only if made before SQLite's first connection
+// (after it SQLite declines it, and nothing else changes).
+void stop_counting_memory() {
+    static const int done = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)done;
+}
+
 class SqliteStore final : public Store {
   public:
     SqliteStore(const std::filesystem::path& path, uid_t owner, bool create,
                 const SqliteOptions& options)
         : m_path(path.string()), m_access(probe_access(path)) {
+        stop_counting_memory();
         guarded("open", [&] {
             auto [name, flags] = connection_of(m_path, m_access, false);
             m_db.emplace(name, flags);
@@ -101,7 +110,7 @@ class SqliteStore final : public Store {
         // that another process has since overtaken fails at once with SQLITE_BUSY
         // ("database is locked"), without waiting: so no statement stays open.
         reset_statements();
-        guarded("begin a write transaction", [&] { m_db->exec("BEGIN IMMEDIATE"); });
+        guarded("begin a write transaction", [&] { prepare("BEGIN IMMEDIATE").exec(); });
         finish_transaction(body);
     }
 
@@ -112,7 +121,7 @@ class SqliteStore final : public Store {
         reset_statements();
         m_db->setBusyTimeout(0);
         try {
-            m_db->exec("BEGIN IMMEDIATE");
+            prepare("BEGIN IMMEDIATE").exec();
         } catch (const SQLite::Exception& e) {
             m_db->setBusyTimeout(k_busy_timeout_ms);
             if ((e.getErrorCode() & 0xFF) == SQLITE_BUSY) {
@@ -127,8 +136,16 @@ class SqliteStore final : public Store {
 
     void read(const std::function<void()>& body) override {
         reset_statements(); // the listing reads one fresh snapshot, as write() does
-        guarded("begin a read transaction", [&] { m_db->exec("BEGIN"); });
+        guarded("begin a read transaction", [&] { prepare("BEGIN").exec(); });
         finish_transaction(body);
+    }
+
+    std::optional<std::int64_t> change_counter() override {
+        return guarded("read the data version", [&] {
+            auto& st = prepare("PRAGMA data_version");
+            st.executeStep();
+            return st.getColumn(0).getInt64();
+        });
     }
 
     std::optional<User> find_user(std::string_view name, bool include_removed) override {
@@ -665,7 +682,7 @@ class SqliteStore final : public Store {
     }
 
     template <class... Args>
-    void run(std::string_view what, const std::string& sql, const Args&... args) {
+    void run(std::string_view what, std::string_view sql, const Args&... args) {
         guarded(what, [&] {
             auto& st = prepare(sql);
             int index = 0;
@@ -674,16 +691,24 @@ class SqliteStore final : public Store {
         });
     }
 
-    // A cached statement for `sql`, reset and with no bindings.
-    SQLite::Statement& prepare(const std::string& sql) {
+    // A cached statement for `sql`, reset and with no bindings. Statements are prepared
+    // once a connection (serve asks the same few again and again), and those used since
+    // the last reset are remembered, so that only they are reset.
+    SQLite::Statement& prepare(std::string_view sql) {
         auto it = m_statements.find(sql);
         if (it == m_statements.end()) {
-            it = m_statements.emplace(sql, std::make_unique<SQLite::Statement>(*m_db, sql)).first;
+            std::string text(sql);
+            auto statement = std::make_unique<SQLite::Statement>(*m_db, text);
+            it = m_statements.emplace(std::move(text), std::move(statement)).first;
         } else {
             it->second->reset();
             it->second->clearBindings();
         }
-        return *it->second;
+        SQLite::Statement* statement = it->second.get();
+        if (std::find(m_used.begin(), m_used.end(), statement) == m_used.end()) {
+            m_used.push_back(statement);
+        }
+        return *statement;
     }
 
     // Resets every cached statement, unless a transaction is open (whose statements
@@ -696,23 +721,25 @@ class SqliteStore final : public Store {
     }
 
     void reset_all_statements() {
-        for (auto& [sql, st] : m_statements) {
+        for (SQLite::Statement* st : m_used) {
             st->reset();
         }
+        m_used.clear();
     }
 
     void finish_transaction(const std::function<void()>& body) {
         try {
             body();
-            guarded("commit", [&] { m_db->exec("COMMIT"); });
+            guarded("commit", [&] { prepare("COMMIT").exec(); });
         } catch (...) {
             try {
                 // A statement whose last step failed reports that failure again when reset:
                 // each is reset regardless, so that the rollback always runs (a long-lived
                 // process, serve, must never keep a transaction, and its lock, open).
-                for (auto& [sql, st] : m_statements) {
+                for (SQLite::Statement* st : m_used) {
                     st->tryReset();
                 }
+                m_used.clear();
                 m_db->exec("ROLLBACK");
             } catch (const SQLite::Exception&) {
                 // The transaction is gone already; the original error says why.
@@ -764,8 +791,15 @@ class SqliteStore final : public Store {
     template <class Bind>
     std::optional<Token> find_token_where(std::string_view condition, Bind&& bind) {
         return guarded("find a token", [&]() -> std::optional<Token> {
-            auto& st = prepare(fmt::format("SELECT {}, {}{} WHERE {}", col::k_row, k_token_columns,
-                                           k_token_joins, condition));
+            auto sql = m_token_sql.find(condition);
+            if (sql == m_token_sql.end()) {
+                sql =
+                    m_token_sql
+                        .emplace(condition, fmt::format("SELECT {}, {}{} WHERE {}", col::k_row,
+                                                        k_token_columns, k_token_joins, condition))
+                        .first;
+            }
+            auto& st = prepare(sql->second);
             bind(st);
             if (!st.executeStep()) {
                 return std::nullopt;
@@ -798,6 +832,8 @@ class SqliteStore final : public Store {
     Access m_access;
     std::optional<SQLite::Database> m_db;
     std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> m_statements;
+    std::vector<SQLite::Statement*> m_used;                      // prepared since the last reset
+    std::map<std::string, std::string, std::less<>> m_token_sql; // find_token_where's, by condition
 };
 
 } // namespace
