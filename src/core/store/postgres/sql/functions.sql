@@ -25,38 +25,53 @@ $$;
 
 -- Who the connecting login is in the registry. SECURITY DEFINER: they read users past its
 -- policies; session_user, not current_user, so that SET ROLE changes nothing.
-CREATE OR REPLACE FUNCTION tokenctl.my_id() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+-- The functions that every statement or every check calls are PL/pgSQL, whose statements'
+-- plans a connection keeps: a SQL function with a SET clause is planned again at each call,
+-- which cost a gateway's check more than the check itself.
+CREATE OR REPLACE FUNCTION tokenctl.my_id() RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT id FROM tokenctl.users
-    WHERE tokenctl.fold(name) = tokenctl.fold(session_user) AND removed_at IS NULL
+BEGIN
+    RETURN (SELECT id FROM tokenctl.users
+            WHERE tokenctl.fold(name) = tokenctl.fold(session_user) AND removed_at IS NULL);
+END
 $$;
-CREATE OR REPLACE FUNCTION tokenctl.is_admin() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+CREATE OR REPLACE FUNCTION tokenctl.is_admin() RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce((SELECT role = 'admin' FROM tokenctl.users WHERE tokenctl.fold(name) =
-                     tokenctl.fold(session_user) AND removed_at IS NULL), false)
+BEGIN
+    RETURN coalesce((SELECT role = 'admin' FROM tokenctl.users WHERE tokenctl.fold(name) =
+                     tokenctl.fold(session_user) AND removed_at IS NULL), false);
+END
 $$;
 
 -- What the policies (policies.sql) ask of other tables, read past those tables' own policies (a
 -- policy that read them directly would recurse): arrays, so that each is read once a
 -- statement.
-CREATE OR REPLACE FUNCTION tokenctl.my_app_ids() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+CREATE OR REPLACE FUNCTION tokenctl.my_app_ids() RETURNS bigint[] LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce(array_agg(DISTINCT t.app_id), '{}') FROM tokenctl.tokens t
-    WHERE t.user_id = tokenctl.my_id()
+BEGIN
+    RETURN (SELECT coalesce(array_agg(DISTINCT t.app_id), '{}') FROM tokenctl.tokens t
+            WHERE t.user_id = tokenctl.my_id());
+END
 $$;
-CREATE OR REPLACE FUNCTION tokenctl.my_app_creators() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+CREATE OR REPLACE FUNCTION tokenctl.my_app_creators() RETURNS bigint[] LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce(array_agg(DISTINCT a.created_by), '{}') FROM tokenctl.apps a
-    WHERE a.id = ANY (tokenctl.my_app_ids())
+BEGIN
+    RETURN (SELECT coalesce(array_agg(DISTINCT a.created_by), '{}') FROM tokenctl.apps a
+            WHERE a.id = ANY (tokenctl.my_app_ids()));
+END
 $$;
-CREATE OR REPLACE FUNCTION tokenctl.apps_named_as_me() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+CREATE OR REPLACE FUNCTION tokenctl.apps_named_as_me() RETURNS bigint[] LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT coalesce(array_agg(a.id), '{}') FROM tokenctl.apps a
-    WHERE tokenctl.fold(a.name) = tokenctl.fold(session_user)
+BEGIN
+    RETURN (SELECT coalesce(array_agg(a.id), '{}') FROM tokenctl.apps a
+            WHERE tokenctl.fold(a.name) = tokenctl.fold(session_user));
+END
 $$;
-CREATE OR REPLACE FUNCTION tokenctl.role_of(id bigint) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+CREATE OR REPLACE FUNCTION tokenctl.role_of(id bigint) RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, tokenctl, pg_temp AS $$
-    SELECT role FROM tokenctl.users WHERE users.id = $1 AND removed_at IS NULL
+BEGIN
+    RETURN (SELECT u.role FROM tokenctl.users u WHERE u.id = role_of.id AND u.removed_at IS NULL);
+END
 $$;
 
 -- The writers' lock: the registry's one row, which only its users may lock (outsiders have
@@ -292,14 +307,17 @@ CREATE OR REPLACE FUNCTION tokenctl.token_by_access_digest(digest bytea) RETURNS
     app_id bigint, created_by bigint, issued_at bigint, access_ttl bigint,
     refresh_ttl bigint, access_digest bytea, refresh_digest bytea, access_sealed bytea,
     refresh_sealed bytea)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    RETURN QUERY
     SELECT t.id, t.token_id, t.user_id, u.name, a.name, a.redirect_uri, t.generated_at,
            t.access_expires_at, t.refresh_expires_at, t.revoked_at, a.client_id,
            t.last_used_at, t.app_id, t.created_by, t.issued_at, t.access_ttl, t.refresh_ttl,
            t.access_digest, t.refresh_digest, NULL::bytea, NULL::bytea
     FROM tokenctl.tokens t JOIN tokenctl.users u ON u.id = t.user_id
          JOIN tokenctl.apps a ON a.id = t.app_id
-    WHERE t.access_digest = $1 AND tokenctl.my_id() IS NOT NULL
+    WHERE t.access_digest = token_by_access_digest.digest AND tokenctl.my_id() IS NOT NULL;
+END
 $$;
 -- For the functions of serve's client refresh (called from them, as the owner): refuses a
 -- caller who is no verifier or administrator of the registry, or whose time is not the
