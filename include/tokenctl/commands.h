@@ -229,8 +229,8 @@ class TokenUses {
 // --- serve ----------------------------------------------------------------------
 
 // The registry's tokens by status at `now`, and how many active ones have a refresh token
-// that expires within `within` of `now` (Store::token_counts: counted by the database, all
-// of them, a verifier's too on PostgreSQL).
+// that expires within `within` of `now`: Store::token_counts, in a read transaction (every
+// token, counted by the database; on PostgreSQL for a verifier too).
 TokenCounts count_tokens(Session& session, Millis now, Millis within);
 
 // Whether the registry answers and the key file on disk, read again now, opens its
