@@ -228,14 +228,9 @@ class TokenUses {
 
 // --- serve ----------------------------------------------------------------------
 
-// The registry's tokens by status at `now` (as far as the acting user may read them), and
-// how many active ones have a refresh token that expires within `within` of `now`.
-struct TokenCounts {
-    std::int64_t active = 0;
-    std::int64_t expired = 0;
-    std::int64_t revoked = 0;
-    std::int64_t expiring = 0;
-};
+// The registry's tokens by status at `now`, and how many active ones have a refresh token
+// that expires within `within` of `now`: Store::token_counts, in a read transaction (every
+// token, counted by the database; on PostgreSQL for a verifier too).
 TokenCounts count_tokens(Session& session, Millis now, Millis within);
 
 // Whether the registry answers and the key file on disk, read again now, opens its

@@ -97,6 +97,18 @@ Location parse_location(std::string_view text);
 // the message. A one-letter password leaves every other letter of the message alone.
 std::string hide_passwords(std::string_view text, const Location& location);
 
+// The registry's tokens by status at a time `now` (TokenRow::status_at: revoked if revoked,
+// else expired once the refresh token has expired, else active), and how many active ones
+// have a refresh token that expires at or before `now` + a span `within` (serve's gauges).
+struct TokenCounts {
+    std::int64_t active = 0;
+    std::int64_t expired = 0;
+    std::int64_t revoked = 0;
+    std::int64_t expiring = 0;
+
+    bool operator==(const TokenCounts&) const = default;
+};
+
 // A token's secrets as stored: their digests and their sealed (encrypted) forms.
 struct SealedSecrets {
     std::int64_t id = 0; // the token's row id
@@ -226,6 +238,12 @@ class Store {
     // (PostgreSQL counts past row-level security, through a function of the schema).
     virtual std::int64_t count_others_active_tokens(std::int64_t app_id, std::int64_t user_id,
                                                     Millis now);
+    // Every token of the registry counted by status at `now`, and the active ones expiring
+    // within `within` of it (see TokenCounts), in one aggregate query: no row is read out of
+    // the database. All tokens, whatever the acting login may read of them: on PostgreSQL
+    // through a function of the schema that only administrators and verifiers may call
+    // (others are refused, Error(permission)); it tells counts, nothing of any one token.
+    virtual TokenCounts token_counts(Millis now, Millis within) = 0;
     // Up to query.limit names matching `query`, in order, streamed to `fn`; active users
     // only. Each query reads an index range, however many names there are.
     virtual void for_each_name(const NameQuery& query,

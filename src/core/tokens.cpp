@@ -745,26 +745,7 @@ std::size_t TokenUses::pending() const {
 
 TokenCounts count_tokens(Session& session, Millis now, Millis within) {
     TokenCounts counts;
-    TokenFilter filter;
-    filter.include_revoked = true;
-    session.read([&] {
-        session.store().for_each_token(filter, [&](const TokenRow& token) {
-            switch (token.status_at(now)) {
-            case TokenStatus::active:
-                ++counts.active;
-                if (token.refresh_expires_at <= now + within) {
-                    ++counts.expiring;
-                }
-                break;
-            case TokenStatus::expired:
-                ++counts.expired;
-                break;
-            case TokenStatus::revoked:
-                ++counts.revoked;
-                break;
-            }
-        });
-    });
+    session.read([&] { counts = session.store().token_counts(now, within); });
     return counts;
 }
 

@@ -182,9 +182,10 @@ Response handle_healthz(const Request&, Context& context) {
     return json_response(503, R"({"status":"unavailable"})");
 }
 
-// GET /metrics: Prometheus text, the registry's tokens read now. Tokens the acting user
-// may not count (a verifier on PostgreSQL reads no token rows) leave their gauges out; the
-// requests' counts are still reported.
+// GET /metrics: Prometheus text, the registry's tokens counted now by the database (one
+// aggregate query; on PostgreSQL through tokenctl.token_counts(), which counts every token
+// for a verifier too, who reads no token rows). Should the count fail, the token gauges are
+// left out and the requests' counts are still reported.
 Response handle_metrics(const Request&, Context& context) {
     Millis now = now_ms();
     Response r;

@@ -3,13 +3,22 @@
 # current one: every function's search_path pinned (pg_temp last), the writers' lock a row
 # that only the registry's users may lock, and audit records only in the writer's name and
 # time (version 2); applications' client secrets, given to the existing applications by
-# migrate, which holds the key (version 3). Version 1 is made from a fresh registry by
-# undoing what versions 3 and 2 added, version 2 by undoing what version 3 added.
+# migrate, which holds the key (version 3); token_counts(), serve's GET /metrics for a
+# verifier (version 4). Version 1 is made from a fresh registry by undoing what versions 4, 3
+# and 2 added, version 2 by undoing what versions 4 and 3 added, version 3 by undoing what
+# version 4 added.
 . "$(dirname "$0")/../cli/lib.sh"
 
-# Undoes what version 3 added: the applications' client secrets, the tokens' previous refresh
+# Undoes what version 4 added: the function that counts the registry's tokens.
+undo_version_4() {
+  sql "DROP FUNCTION tokenctl.token_counts(bigint, bigint);
+    UPDATE tokenctl.registry SET schema_version = 3" >/dev/null
+}
+
+# Undoes what versions 4 and 3 added: the applications' client secrets, the tokens' previous refresh
 # digests and serve's client refresh.
 undo_version_3() {
+  undo_version_4
   sql "DROP TABLE tokenctl.client_secrets;
     DROP FUNCTION tokenctl.rotate_client_secret(bigint, bytea, bytea, bigint);
     DROP FUNCTION tokenctl.claim_client_refresh(text, text, text, bigint, bigint);
@@ -26,13 +35,23 @@ unpinned() {
       'search_path=pg_catalog, tokenctl, pg_temp' = ANY (p.proconfig), false)"
 }
 
+# token_counts() is the administrators' and the verifiers' only: not PUBLIC's, not users'.
+check_token_counts_grants() {
+  local f="'tokenctl.token_counts(bigint, bigint)'" g="tokenctl_$(registry_id)"
+  check test "$(sql "SELECT has_function_privilege('public', $f, 'EXECUTE'),
+    has_function_privilege('${g}_user', $f, 'EXECUTE'),
+    has_function_privilege('${g}_verifier', $f, 'EXECUTE'),
+    has_function_privilege('${g}_admin', $f, 'EXECUTE')")" = "f|f|t|t"
+}
+
 case_ "a new registry pins every function's search_path"
 fresh_db
 pg_psql -c "DO \$\$ BEGIN CREATE ROLE adm2 LOGIN; EXCEPTION WHEN duplicate_object THEN END \$\$" >/dev/null
 run --as admin user add adm2 --role admin
 expect_rc 0
 check test "$(unpinned)" = ""
-check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 3
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 4
+check_token_counts_grants
 
 case_ "a registry of version 1 is refused until migrated"
 t1=$(new_token --as admin)
@@ -58,7 +77,7 @@ sql "DO \$\$ DECLARE f regprocedure; BEGIN
 check test "$(unpinned)" != ""
 run list
 expect_error 1
-expect_err_has "schema version 1, older than this tokenctl's (3)"
+expect_err_has "schema version 1, older than this tokenctl's (4)"
 expect_err_has "tokenctl migrate"
 
 case_ "migrate by an administrator who is not the owner is refused"
@@ -66,10 +85,10 @@ run --as adm2 migrate
 check test "$RC" -ne 0
 check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 1
 
-case_ "migrate by the owner upgrades to version 3"
+case_ "migrate by the owner upgrades to version 4"
 run --as admin migrate
 expect_rc 0
-check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 3
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 4
 check test "$(unpinned)" = ""
 check test "$(sql "SELECT count(*) FROM pg_proc WHERE proname IN ('lock_writers', 'try_lock_writers')
   AND pronamespace = 'tokenctl'::regnamespace")" = 2
@@ -80,7 +99,8 @@ check test "$(sql "SELECT has_function_privilege('tokenctl_$(registry_id)_verifi
 # No login may update (and so lock) applications, tokens or secrets any more.
 check test "$(sql "SELECT count(*) FROM information_schema.column_privileges WHERE table_schema = 'tokenctl'
   AND table_name IN ('apps', 'tokens', 'secrets') AND privilege_type = 'UPDATE' AND grantee LIKE 'tokenctl\_%'")" = 0
-check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail = 'schema version 1 -> 3'")" = 1
+check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail = 'schema version 1 -> 4'")" = 1
+check_token_counts_grants
 
 case_ "after the upgrade, writes and reads work as before"
 run --as alice add-app -q --redirect-uri https://app.example.com/cb
@@ -107,7 +127,7 @@ case_ "a registry of version 2 is refused until migrated"
 undo_version_3
 run --as alice list
 expect_error 1
-expect_err_has "schema version 2, older than this tokenctl's (3)"
+expect_err_has "schema version 2, older than this tokenctl's (4)"
 check test "$(sql "SELECT count(*) FROM tokenctl.apps")" -ge 2
 
 case_ "migrate without the key file upgrades the schema, and says what is left to do"
@@ -115,7 +135,7 @@ TOKENCTL_KEY_FILE="$TMP/no-such.key" run --as admin migrate
 expect_error 1
 expect_err_has "no client secret yet"
 expect_err_has "tokenctl migrate"
-check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 3
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 4
 check test "$(sql "SELECT count(*) FROM tokenctl.client_secrets")" = 0
 
 case_ "migrate with the key gives every application its client secret, sealed, once"
@@ -142,5 +162,29 @@ run --as admin rekey --yes
 expect_rc 0
 run --as admin check
 expect_rc 0
+
+case_ "a registry of version 3 is refused until migrated, then counts its tokens for a verifier"
+"$TOKENCTL_BIN" --as admin user add gw --role verifier >/dev/null
+undo_version_4
+run --as gw whoami
+expect_error 1
+expect_err_has "schema version 3, older than this tokenctl's (4)"
+check test "$(sql "SELECT count(*) FROM pg_proc WHERE proname = 'token_counts'")" = 0
+run --as admin migrate
+expect_rc 0
+check test "$(sql "SELECT schema_version FROM tokenctl.registry")" = 4
+check test "$(sql "SELECT count(*) FROM tokenctl.audit WHERE action = 'migrate' AND detail = 'schema version 3 -> 4'")" = 1
+check test "$(unpinned)" = ""
+check_token_counts_grants
+# The registry's tokens now: active, revoked, expired or not, as counted row by row.
+now=$(date +%s)000
+expected=$(sql "SELECT count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at > $now),
+  count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at <= $now),
+  count(*) FILTER (WHERE revoked_at IS NOT NULL) FROM tokenctl.tokens")
+check test "$(pg_psql_as gw -c "SELECT active, expired, revoked FROM tokenctl.token_counts($now, 0)")" = "$expected"
+check test "$(cut -d'|' -f3 <<<"$expected")" -ge 1
+out=$(pg_psql_as alice -c "SELECT * FROM tokenctl.token_counts(0, 0)" 2>&1)
+printf '%s\n' "$out" | grep -q "permission denied for function token_counts" && pass ||
+  fail "alice counted the registry's tokens: $out"
 
 finish

@@ -273,7 +273,7 @@ shadow_domains_sql() {
 # write what a legitimate call may: their work is committed, a function added later might
 # write anything, so `all` runs in a transaction that is rolled back).
 KNOWN_FUNCTIONS=" fold my_id is_admin my_app_ids my_app_creators apps_named_as_me role_of require_meta
-  token_exists user_exists app_exists token_by_access_digest stamp_token_use grant_registry_role "
+  token_exists user_exists app_exists token_by_access_digest stamp_token_use token_counts grant_registry_role "
 calls_sql() {
   local login=$1 digest=$2 role=$3 tid=$4 which=$5 name ident rettype argnames argtypes retset kind args i an at v
   while IFS='|' read -r name ident rettype argnames argtypes retset kind; do
@@ -293,6 +293,7 @@ calls_sql() {
       user_exists/name/text) v="'$L_bob'::pg_catalog.text" ;;
       app_exists/name/text) v="'$APP_BOB'::pg_catalog.text" ;;
       */role/text) v="'$role'::pg_catalog.text" ;;
+      token_counts/within_ms/bigint) v="604800000::pg_catalog.int8" ;;
       */*/text) v="'$login'::pg_catalog.text" ;;
       */now/bigint | */at_ms/bigint | */new_issued_at/bigint) v="(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8" ;;
       */*/bigint) v="$U_BOB::pg_catalog.int8" ;;
@@ -338,6 +339,26 @@ SELECT pg_catalog.pg_sleep(0.01);
 SELECT 'CLIENT' OPERATOR(pg_catalog.||) outcome FROM tokenctl.claim_client_refresh($creds, $now, 0::pg_catalog.int8);
 ROLLBACK;
 SQL
+}
+
+# serve's GET /metrics: the registry's tokens counted by status (a verifier's or an
+# administrator's; a user is refused), each answer printed as COUNTS(active,expired,revoked,
+# expiring).
+counts_sql() {
+  local now="(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8"
+  echo "SELECT 'COUNTS' OPERATOR(pg_catalog.||) pg_catalog.textin(pg_catalog.record_out(c)) FROM tokenctl.token_counts($now, 604800000::pg_catalog.int8) c;"
+}
+
+# The same counts, by the superuser, row by row.
+expected_counts() {
+  local now
+  now=$(sql "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+  sql "SELECT format('COUNTS(%s,%s,%s,%s)',
+    count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at > $now),
+    count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at <= $now),
+    count(*) FILTER (WHERE revoked_at IS NOT NULL),
+    count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at > $now
+                     AND refresh_expires_at <= $now + 604800000)) FROM tokenctl.tokens"
 }
 
 # What fires the schema's triggers, for what each kind of login may write (rolled back:
@@ -421,6 +442,7 @@ attack() { # LOGIN KIND DIGEST ROLE TOKEN_ID
       echo "ROLLBACK;"
       calls_sql "$login" "$digest" "$role" "$tid" known
       [ "$role" != verifier ] || client_refresh_sql
+      counts_sql
       triggers_sql "$login" "$tid"
       reads_sql "p$i"
     done
@@ -447,6 +469,18 @@ attack() { # LOGIN KIND DIGEST ROLE TOKEN_ID
       [ "$(grep -c '^CLIENTreused$' "$TMP/attack.out")" = "$i" ]; then pass; else
       fail "the client refresh did not run whole under the plants: $(grep '^CLIENT' "$TMP/attack.out" | sort | uniq -c | tr '\n' ' '); $(grep -m 3 ERROR "$TMP/attack.err" | tr '\n' '|')"
     fi
+  fi
+  # The registry's tokens counted under the plants, at each search path, as the superuser
+  # counts them; a user is refused.
+  local counted expected
+  counted=$(grep '^COUNTS' "$TMP/attack.out" | sort | uniq -c | tr -s ' ' | sed 's/^ //')
+  expected=$(expected_counts)
+  if [ "$role" = user ]; then
+    if [ -z "$counted" ] && [ "$(grep -c 'permission denied for function token_counts' "$TMP/attack.err")" -ge "$i" ]; then pass; else
+      fail "a user counted the registry's tokens: $counted"
+    fi
+  elif [ "$counted" = "$i $expected" ]; then pass; else
+    fail "the tokens were not counted whole under the plants: $counted (expected $i $expected); $(grep -m 3 ERROR "$TMP/attack.err" | tr '\n' '|')"
   fi
   local nplanted
   nplanted=$(grep -c 'ERROR' "$TMP/attack.err")

@@ -32,6 +32,7 @@ F_STAMP=stamp_token_use             # (access digest, now in ms): only a holder 
 F_ROTATE_CLIENT=rotate_client_secret # (app, digest, sealed, now in ms): admins and the creator
 F_CLAIM=claim_client_refresh        # (client ID, client secret, refresh token, now, grace): serve
 F_ROTATE_FOR=rotate_for_client      # (client ID, client secret, refresh token, new pair…): serve
+F_COUNTS=token_counts               # (now in ms, within in ms): serve's /metrics, counts only
 # The registry's group roles: ${GROUP_PREFIX}<registry id>_{admin,user,verifier}.
 GROUP_PREFIX=tokenctl_
 # Columns that identify a row to someone who should not see it: what psql may never
@@ -885,7 +886,23 @@ probe_verifier() {
     deny "$T_TOKENS" "$GW" "verifier: $F_ROTATE_FOR needs the client's secrets ($creds proves nothing)" \
       "$(rotate_for_fn "${pair[0]}" "${pair[1]}")"
   done
+  # serve's GET /metrics: every token counted (the verifier reads none of them), as the
+  # superuser counts them row by row; nothing of any one token.
+  local counts
+  counts=$(psql_super -c "SELECT concat_ws('\\|',
+      count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at > $NOW_MS),
+      count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at <= $NOW_MS),
+      count(*) FILTER (WHERE revoked_at IS NOT NULL),
+      count(*) FILTER (WHERE revoked_at IS NULL AND refresh_expires_at > $NOW_MS
+                       AND refresh_expires_at <= $NOW_MS + 604800000))
+    FROM $S.$T_TOKENS")
+  for login in $GW $ADM2; do
+    sees "$T_TOKENS" "$login" "serve's logins: EXECUTE $F_COUNTS counts every token, and tells counts only" \
+      "SELECT * FROM $S.$F_COUNTS($NOW_MS, 604800000)" "^$counts\$"
+  done
   for login in $ALICE $BOB $STRANGER; do
+    refused "$login" "only serve's logins (verifiers, administrators) may EXECUTE $F_COUNTS (counts of other users' tokens)" \
+      "SELECT * FROM $S.$F_COUNTS($NOW_MS, 604800000)"
     refused "$login" "only serve's logins (verifiers, administrators) may EXECUTE $F_CLAIM" \
       "$(claim_fn "x" "y")"
     refused "$login" "only serve's logins (verifiers, administrators) may EXECUTE $F_ROTATE_FOR" \

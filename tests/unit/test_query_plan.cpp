@@ -153,3 +153,23 @@ TEST_CASE("shell completion reads names from an index range, never the whole tab
         }
     }
 }
+
+TEST_CASE("token counts read index ranges and a covering index, never the table's rows") {
+    PlanDir dir;
+    fs::path db = dir.path / "tokens.db";
+    create_sqlite_store(db).reset();
+
+    auto plan = sqlite_query_plan(db, sqlite_token_counts_sql());
+    std::string text = fmt::format("{}", fmt::join(plan, " | "));
+    CAPTURE(text);
+    // The tokens not revoked: active, expired and expiring, each a range of the partial index.
+    CHECK(std::count_if(plan.begin(), plan.end(), [](const std::string& step) {
+              return step.find("SEARCH t USING INDEX tokens_active_by_refresh_expiry") !=
+                     std::string::npos;
+          }) == 3);
+    // All of them: counted in an index, not read from the table.
+    CHECK(any_step(plan, "USING COVERING INDEX"));
+    CHECK_FALSE(std::any_of(plan.begin(), plan.end(), [](const std::string& step) {
+        return step.starts_with("SCAN") && step.find("COVERING INDEX") == std::string::npos;
+    }));
+}

@@ -39,6 +39,8 @@ int sqlite_schema_version();
 // exposed so that a test can hold every listing to an index.
 std::string sqlite_token_listing_sql(const TokenFilter& filter);
 
+// The SQL that the SQLite store's token_counts runs (?1 now, ?2 now + within).
+std::string sqlite_token_counts_sql();
 // The SQL that the SQLite store's for_each_name runs for `query` (parameters unbound).
 std::string sqlite_name_sql(const NameQuery& query);
 

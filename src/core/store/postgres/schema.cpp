@@ -74,6 +74,8 @@ std::string upgrade_sql(int from, const std::string& id) {
     case 2:
         return schema_sql(sql::k_functions, id) + schema_sql(sql::k_client_secrets, id) +
                schema_sql(sql::k_upgrade_3, id);
+    case 3:
+        return schema_sql(sql::k_functions, id) + schema_sql(sql::k_upgrade_4, id);
     default:
         throw Error(Status::failure, fmt::format("no upgrade from schema version {}", from));
     }

@@ -17,7 +17,8 @@ namespace tokenctl::postgres {
 // 2: every function's search_path pinned (pg_temp last), the writers' lock a row only the
 // registry's users may lock, audit records only in the writer's own name and time.
 // 3: applications' client secrets (client-secrets.sql, upgrade-3.sql).
-inline constexpr int k_schema_version = 3;
+// 4: token_counts(), serve's GET /metrics for a verifier (upgrade-4.sql).
+inline constexpr int k_schema_version = 4;
 
 // Every writer locks the registry's row (tokenctl.lock_writers()) for its whole
 // transaction, as BEGIN IMMEDIATE serializes SQLite's writers; the server releases it when

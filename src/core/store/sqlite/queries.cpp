@@ -77,6 +77,21 @@ std::string sqlite_token_listing_sql(const TokenFilter& filter) {
     return sql;
 }
 
+std::string sqlite_token_counts_sql() {
+    // ?1 now, ?2 now + within. The tokens not revoked, active or expired, are counted in
+    // ranges of the index on their refresh expiry (which holds only them); the revoked are
+    // the rest of all the tokens, which count(*) reads from the smallest index. One
+    // statement: one snapshot, so the counts add up.
+    return "SELECT count(*), "
+           "(SELECT count(*) FROM tokens t WHERE t.revoked_at IS NULL "
+           "AND t.refresh_expires_at > ?1), "
+           "(SELECT count(*) FROM tokens t WHERE t.revoked_at IS NULL "
+           "AND t.refresh_expires_at <= ?1), "
+           "(SELECT count(*) FROM tokens t WHERE t.revoked_at IS NULL "
+           "AND t.refresh_expires_at > ?1 AND t.refresh_expires_at <= ?2) "
+           "FROM tokens";
+}
+
 std::string sqlite_name_sql(const NameQuery& query) {
     // ?1 now, ?2 the user or the role, ?3 and ?4 the prefix's range, ?5 the limit.
     auto [low, high] = prefix_range(query);

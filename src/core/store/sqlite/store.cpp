@@ -224,6 +224,22 @@ class SqliteStore final : public Store {
         });
     }
 
+    TokenCounts token_counts(Millis now, Millis within) override {
+        return guarded("count tokens", [&] {
+            auto& st = prepare(sqlite_token_counts_sql());
+            st.bind(1, now);
+            st.bind(2, now + within);
+            st.executeStep();
+            TokenCounts counts;
+            std::int64_t all = st.getColumn(0).getInt64();
+            counts.active = st.getColumn(1).getInt64();
+            counts.expired = st.getColumn(2).getInt64();
+            counts.revoked = all - counts.active - counts.expired;
+            counts.expiring = st.getColumn(3).getInt64();
+            return counts;
+        });
+    }
+
     std::optional<App> find_app(std::string_view name) override {
         return guarded("find an application", [&]() -> std::optional<App> {
             auto& st = prepare("SELECT id, name, redirect_uri, client_id, created_at, "

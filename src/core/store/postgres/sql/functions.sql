@@ -481,6 +481,33 @@ BEGIN
 END
 $$;
 
+-- serve's GET /metrics, for its login (a verifier, who reads no token rows, or an
+-- administrator): every token of the registry counted by status at `at_ms` (revoked if
+-- revoked, else expired once its refresh token has expired, else active: as tokenctl's
+-- TokenRow::status_at), and the active ones whose refresh token expires at or before
+-- at_ms + within_ms. One row of counts, nothing of any one token. The time is the caller's,
+-- not checked against the server's: counts decide nothing, and an administrator or a
+-- verifier may count at any time. Plain users are not granted it (they would learn of
+-- other users' tokens) and are refused here too.
+CREATE OR REPLACE FUNCTION tokenctl.token_counts(at_ms bigint, within_ms bigint)
+RETURNS TABLE (active bigint, expired bigint, revoked bigint, expiring bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, tokenctl, pg_temp AS $$
+BEGIN
+    IF tokenctl.my_id() IS NULL OR tokenctl.role_of(tokenctl.my_id()) NOT IN ('admin', 'verifier')
+    THEN
+        RAISE EXCEPTION 'only a verifier or an administrator counts the registry''s tokens'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY SELECT
+        count(*) FILTER (WHERE t.revoked_at IS NULL AND t.refresh_expires_at > at_ms),
+        count(*) FILTER (WHERE t.revoked_at IS NULL AND t.refresh_expires_at <= at_ms),
+        count(*) FILTER (WHERE t.revoked_at IS NOT NULL),
+        count(*) FILTER (WHERE t.revoked_at IS NULL AND t.refresh_expires_at > at_ms
+                             AND t.refresh_expires_at <= at_ms + within_ms)
+    FROM tokenctl.tokens t;
+END
+$$;
+
 -- Whether a token ID or a live application name exists, for a user of the registry who may
 -- not read it: tokenctl then refuses it as another user's (exit 3), as on SQLite, instead
 -- of calling it missing. Nothing else of it is told.

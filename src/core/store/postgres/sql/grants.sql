@@ -41,6 +41,9 @@ GRANT EXECUTE ON FUNCTION tokenctl.claim_client_refresh(text, text, text, bigint
     tokenctl.rotate_for_client(text, text, text, bigint, bigint, bigint, bytea, bytea, bytea,
                                bytea)
     TO @admin@, @verifier@;
+-- serve's GET /metrics: the registry's tokens counted by status, counts only (not users':
+-- they would learn of other users' tokens).
+GRANT EXECUTE ON FUNCTION tokenctl.token_counts(bigint, bigint) TO @admin@, @verifier@;
 
 -- Administrators: users, and the audit log.
 GRANT INSERT (name, role, created_at), UPDATE (role, created_at, removed_at)
