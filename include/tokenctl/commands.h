@@ -156,6 +156,12 @@ TokenFile refresh_token(Session& session, const std::string& token_id, const Del
 
 // What a client presents to refresh a token over HTTP (serve's POST /oauth2/token).
 struct ClientRefresh {
+    ClientRefresh() = default;
+    ClientRefresh(const ClientRefresh&) = default;
+    ClientRefresh(ClientRefresh&&) = default;
+    ClientRefresh& operator=(const ClientRefresh&) = default;
+    ClientRefresh& operator=(ClientRefresh&&) = default;
+    ~ClientRefresh(); // wipes the secrets (each copy its own)
     std::string client_id;
     std::string client_secret;
     std::string refresh_token;

@@ -470,6 +470,11 @@ GrantRefused::GrantRefused(GrantError code, bool reuse)
             code == GrantError::invalid_client ? "invalid_client" : "invalid_grant"),
       m_code(code), m_reuse(reuse) {}
 
+ClientRefresh::~ClientRefresh() {
+    wipe(client_secret);
+    wipe(refresh_token);
+}
+
 TokenFile refresh_for_client(Session& session, const ClientRefresh& request,
                              Millis reuse_grace_ms) {
     using Outcome = ClientRefreshGrant::Outcome;

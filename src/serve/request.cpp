@@ -1,5 +1,6 @@
 #include "serve/request.h"
 
+#include <tokenctl/crypto.h>
 #include <tokenctl/validate.h>
 
 namespace tokenctl::serve {
@@ -9,18 +10,20 @@ namespace {
 // One name or value decoded; none for a bad escape or a control character.
 std::optional<std::string> decode_component(std::string_view text) {
     std::string out;
-    out.reserve(text.size());
+    out.reserve(text.size()); // no reallocation leaves a copy of what it held behind
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
             if (i + 2 >= text.size()) {
+                wipe(out);
                 return std::nullopt;
             }
             int high = hex_digit_value(text[i + 1]);
             int low = hex_digit_value(text[i + 2]);
             if (high < 0 || low < 0) {
+                wipe(out);
                 return std::nullopt;
             }
             c = static_cast<char>(high * 16 + low);
@@ -28,6 +31,7 @@ std::optional<std::string> decode_component(std::string_view text) {
         }
         auto byte = static_cast<unsigned char>(c);
         if (byte < 0x20 || byte == 0x7F) {
+            wipe(out);
             return std::nullopt;
         }
         out.push_back(c);
@@ -56,6 +60,12 @@ std::optional<Target> split_target(std::string_view target) {
     return t;
 }
 
+Params::~Params() {
+    for (auto& [name, value] : *this) {
+        wipe(value);
+    }
+}
+
 std::optional<Params> parse_form(std::string_view text) {
     Params params;
     if (text.empty()) {
@@ -72,7 +82,12 @@ std::optional<Params> parse_form(std::string_view text) {
         }
         auto name = decode_component(pair.substr(0, equals));
         auto value = decode_component(pair.substr(equals + 1));
-        if (!name || !value || name->empty() || !params.emplace(*name, *value).second) {
+        bool added = name && value && !name->empty() &&
+                     params.emplace(std::move(*name), std::move(*value)).second;
+        if (value) {
+            wipe(*value); // left behind by a refused pair
+        }
+        if (!added) {
             return std::nullopt;
         }
         if (end == std::string_view::npos) {

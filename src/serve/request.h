@@ -10,8 +10,18 @@
 // text, with no state: they are fuzzed (tests/fuzz/fuzz_serve_request.cpp).
 namespace tokenctl::serve {
 
-// Parameters by name, decoded.
-using Params = std::map<std::string, std::string>;
+// Parameters by name, decoded. Their values are often secrets: they are wiped when the
+// parameters go (a value moved out takes its bytes along).
+class Params : public std::map<std::string, std::string> {
+  public:
+    using map::map;
+    Params() = default;
+    Params(const Params&) = default;
+    Params(Params&&) = default;
+    Params& operator=(const Params&) = default;
+    Params& operator=(Params&&) = default;
+    ~Params();
+};
 
 // A request target in origin form, split at the first '?'.
 struct Target {

@@ -10,6 +10,7 @@
 #include "serve/server.h"
 
 #include <tokenctl/commands.h>
+#include <tokenctl/crypto.h>
 #include <tokenctl/error.h>
 #include <tokenctl/files.h>
 #include <tokenctl/validate.h>
@@ -428,6 +429,7 @@ class HttpConnection final : public Connection,
         m_log_path = loggable(request.target.substr(0, request.target.find('?')));
 
         Response response = m_server.respond(request, m_endpoint);
+        forget_request();
         if (!response.log_note.empty()) {
             log_line(fmt::format("tokenctl: serve: {}", loggable(response.log_note)));
         }
@@ -444,6 +446,7 @@ class HttpConnection final : public Connection,
 
     // An answer to a request that could not be read: 400, 413 or 431, then close.
     void reply_error(unsigned status) {
+        forget_request();
         m_log_method = "-";
         m_log_path = "-";
         m_endpoint = "other";
@@ -474,6 +477,7 @@ class HttpConnection final : public Connection,
 
     void on_write(beast::error_code ec) {
         m_writing = false;
+        wipe(m_response.body()); // a token endpoint's answer holds new secrets
         std::chrono::duration<double> took = std::chrono::steady_clock::now() - m_started;
         unsigned status = m_response.result_int();
         m_server.metrics().observe(m_endpoint, status, took.count());
@@ -483,6 +487,25 @@ class HttpConnection final : public Connection,
             return close();
         }
         read();
+    }
+
+    // Overwrites what the request held (secrets in its target, headers or body), once
+    // answered: in the parsed message, and in the read buffer unless the next request has
+    // begun in it.
+    void forget_request() {
+        auto& req = m_parser->get();
+        auto overwrite = [](beast::string_view text) {
+            wipe(const_cast<char*>(text.data()), text.size());
+        };
+        overwrite(req.target());
+        for (const auto& field : req) {
+            overwrite(field.value());
+        }
+        wipe(req.body());
+        if (m_buffer.size() == 0) {
+            auto whole = m_buffer.prepare(m_buffer.capacity());
+            wipe(whole.data(), whole.size());
+        }
     }
 
     void close() {
