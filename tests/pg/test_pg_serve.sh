@@ -219,10 +219,12 @@ race_consistent() {
   stored=$(secret_of "$T1" refresh-token)
   check test "$stored" = "$CLI_OUT"
   if [ "$http" = "$CLI_OUT" ]; then
+    CLIENT_SECOND=$((CLIENT_SECOND + 1))
     # The client came second: its old refresh token was the previous one, within the grace.
     check test "$(resends "$T1")" = $((resends_before + 1))
     check test "$(rotations "$T1")" = "$rotations_before"
   else
+    CLIENT_FIRST=$((CLIENT_FIRST + 1))
     # The client came first: one rotation of its own, then the CLI's on top of it.
     check test "$(rotations "$T1")" = $((rotations_before + 1))
     check test "$(resends "$T1")" = "$resends_before"
@@ -231,6 +233,8 @@ race_consistent() {
   fi
   check test "$(sql "SELECT count(*) FROM tokenctl.tokens WHERE token_id = '$T1' AND revoked_at IS NULL")" = 1
 }
+CLIENT_FIRST=0
+CLIENT_SECOND=0
 case_ "tokenctl refresh and /oauth2/token of one token, queued behind a held row and released together"
 rotations_before=$(rotations "$T1")
 resends_before=$(resends "$T1")
@@ -254,6 +258,7 @@ for round in 1 2 3 4 5; do
   race_consistent
   NEXT=$(secret_of "$T1" refresh-token)
 done
+echo "races of tokenctl refresh and /oauth2/token: the client first $CLIENT_FIRST times, second $CLIENT_SECOND times"
 stop_serve
 check test "$SERVE_RC" = 0
 
