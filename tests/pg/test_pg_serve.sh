@@ -31,7 +31,6 @@ EXTRA_CLEANUP='kill_serves; end_holder; stop_proxy'
 trap registry_cleanup EXIT
 
 URI=https://app.example.com/cb
-FORM="Content-Type: application/x-www-form-urlencoded"
 setup() { "$@" >/dev/null 2>"$TMP/setup.err" || { cat "$TMP/setup.err"; echo "setup failed: $*"; exit 1; }; }
 new_registry
 setup tc "$L_own" user add "$L_adm" --role admin
