@@ -186,6 +186,14 @@ class Store {
     // session uses it to skip reading again what cannot have changed.
     virtual std::optional<std::int64_t> change_counter() { return std::nullopt; }
 
+    // Whether the connection to the registry is lost (PostgreSQL: the server or the network
+    // broke it, or it was given up for want of an answer): nothing more goes through it
+    // until reconnect(). Never on SQLite.
+    virtual bool connection_lost() const { return false; }
+    // Connects again after connection_lost(), for a session that outlives a connection
+    // (serve's); Error(failure) when the registry still cannot be reached.
+    virtual void reconnect() {}
+
     // A user by name, case-insensitively; removed users only when asked for. One the
     // server keeps from the acting login comes with the name as asked, id 0 and role user.
     virtual std::optional<User> find_user(std::string_view name, bool include_removed) = 0;

@@ -41,7 +41,8 @@ class Context {
     Context(TokenUses& uses, Metrics& metrics, Millis reuse_grace_ms)
         : m_uses(uses), m_metrics(metrics), m_reuse_grace_ms(reuse_grace_ms) {}
     virtual ~Context() = default;
-    // The calling thread's session.
+    // The calling thread's session, connected again first if its connection to the registry
+    // was lost (Error(failure) when it cannot be).
     virtual Session& session() = 0;
     TokenUses& uses() { return m_uses; }
     Metrics& metrics() { return m_metrics; }

@@ -57,6 +57,20 @@ constexpr auto k_sweep_interval = std::chrono::seconds(1);
 // The session of the worker thread running a handler (Session is not thread-safe).
 thread_local Session* t_session = nullptr;
 
+void log_line(const std::string& line);
+
+// A session whose connection to the registry was lost (a PostgreSQL server restarted, a
+// network cut, a COMMIT whose answer never came) connects again before it is used, rather
+// than answering 503 until serve is restarted. Error(failure) if it still cannot.
+Session& reconnected(Session& session) {
+    Store& store = session.store();
+    if (store.connection_lost()) {
+        log_line("tokenctl: serve: the connection to the registry was lost; connecting again");
+        store.reconnect();
+    }
+    return session;
+}
+
 // One line on standard error in one write, so that threads never interleave lines.
 void log_line(const std::string& line) {
     std::string text = line + "\n";
@@ -219,7 +233,7 @@ class Server final : public Context {
         m_hard_stop.emplace(control());
     }
 
-    Session& session() override { return *t_session; }
+    Session& session() override { return reconnected(*t_session); }
     bool stopping() const { return m_stopping; }
     // Where listeners, signals and the stop run: the first worker.
     net::io_context& control() { return m_workers.front()->ioc(); }
@@ -745,7 +759,7 @@ class UseRecorder {
             bool done = m_wake.wait_for(lock, k_record_interval, [this] { return m_done; });
             lock.unlock();
             try {
-                uses.record(session);
+                uses.record(reconnected(session));
             } catch (const std::exception& e) {
                 log_line(fmt::format("tokenctl: serve: cannot record token uses: {}",
                                      loggable(e.what())));

@@ -341,6 +341,26 @@ assert 7100 <= f["expires_in"] <= 7200, f
 PY
 }
 
+# client_registry: what the client-refresh suites start from, a fresh registry with users
+# alice and bob, the verifier gw, and one token each of their applications alice and bob:
+# A1 and B1 (token IDs), CLIENT_ID and SECRET (alice's client credentials), BOB_CLIENT
+# and BOB_SECRET (bob's), REFRESH and ACCESS (A1's secrets).
+client_registry() {
+  fresh_db
+  "$TOKENCTL_BIN" user add bob >/dev/null || { echo "user add failed"; exit 1; }
+  "$TOKENCTL_BIN" user add gw --role verifier >/dev/null || { echo "user add failed"; exit 1; }
+  A1=$(new_token --as alice) && B1=$(new_token --as bob) || { echo "add-app failed"; exit 1; }
+  CLIENT_ID=$(client_of alice)
+  SECRET=$("$TOKENCTL_BIN" --as alice app secret alice)
+  BOB_CLIENT=$(client_of bob)
+  BOB_SECRET=$("$TOKENCTL_BIN" --as bob app secret bob)
+  REFRESH=$("$TOKENCTL_BIN" --as alice download "$A1" --format refresh-token)
+  ACCESS=$("$TOKENCTL_BIN" --as alice download "$A1" --format access-token)
+}
+# status_of USER ID: the status of USER's token ID as `list --all` shows it (active,
+# revoked, expired), as USER.
+status_of() { "$TOKENCTL_BIN" --as "$1" list --all --format csv | grep "^$2," | tr -d '\r' | cut -d, -f9; }
+
 # client_refresh CLIENT_ID CLIENT_SECRET REFRESH_TOKEN [GRACE_MS] [AS]: what serve's POST
 # /oauth2/token does (tokenctl-client-refresh, refresh_for_client) as verifier AS (default
 # gw, who must be a user), grace default 10 s; sets RC (10 invalid_client, 11 invalid_grant),

@@ -1,8 +1,10 @@
 # What the serve suites share (sourced after lib.sh): a server started on a unix socket in
 # the suite's folder, requests to it, and its log.
 #
-#   start_serve ARGS...   tokenctl --as gw serve --listen unix:$SOCK ARGS... in the
-#                         background, waited for until it answers; SERVE_PID
+#   start_serve ARGS...   tokenctl --as $SERVE_AS (default gw) serve --listen unix:$SOCK
+#                         ARGS... in the background, its log $SERVE_LOG, waited for until
+#                         it answers; SERVE_PID (a suite may start several, each with a SOCK
+#                         of its own: every one still running is killed at exit)
 #   stop_serve            SIGTERM, then waits; SERVE_RC is its exit status
 #   req METHOD TARGET [HEADER: VALUE]... [--body TEXT]
 #                         one request (serve_client.py); STATUS, HEADERS, BODY, and
@@ -16,8 +18,9 @@ CLIENT="$(dirname "${BASH_SOURCE[0]}")/serve_client.py"
 
 start_serve() {
   rm -f "$SOCK"
-  "$TOKENCTL_BIN" --as gw serve --listen "unix:$SOCK" "$@" 2>>"$SERVE_LOG" &
+  "$TOKENCTL_BIN" --as "${SERVE_AS:-gw}" serve --listen "unix:$SOCK" "$@" 2>>"$SERVE_LOG" &
   SERVE_PID=$!
+  SERVE_PIDS+=("$SERVE_PID")
   local i
   for i in $(seq 300); do
     if [ -S "$SOCK" ] && python3 "$CLIENT" "$SOCK" request GET /healthz >/dev/null 2>&1; then
@@ -35,10 +38,15 @@ stop_serve() {
   wait "$SERVE_PID"
   SERVE_RC=$?
 }
+SERVE_PIDS=()
+kill_serves() {
+  local pid
+  for pid in "${SERVE_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
+  done
+}
 stop_serve_at_exit() {
-  if [ -n "${SERVE_PID-}" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
-    kill -KILL "$SERVE_PID" 2>/dev/null
-  fi
+  kill_serves
   lib_cleanup
 }
 trap stop_serve_at_exit EXIT

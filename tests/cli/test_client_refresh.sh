@@ -7,18 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 require_tools python3
 
-fresh_db
-"$TOKENCTL_BIN" user add bob >/dev/null
-"$TOKENCTL_BIN" user add gw --role verifier >/dev/null
-a1=$(new_token --as alice)
-b1=$(new_token --as bob)
-CLIENT=$(client_of alice)
-SECRET=$("$TOKENCTL_BIN" --as alice app secret alice)
-BOB_CLIENT=$(client_of bob)
-BOB_SECRET=$("$TOKENCTL_BIN" --as bob app secret bob)
-REFRESH=$("$TOKENCTL_BIN" --as alice download "$a1" --format refresh-token)
-ACCESS=$("$TOKENCTL_BIN" --as alice download "$a1" --format access-token)
-status_of() { "$TOKENCTL_BIN" --as "$1" list --all --format csv | grep "^$2," | tr -d '\r' | cut -d, -f9; }
+client_registry
+a1=$A1
+b1=$B1
+CLIENT=$CLIENT_ID
 
 case_ "the client's refresh rotates both secrets and returns the token file"
 client_refresh "$CLIENT" "$SECRET" "$REFRESH"

@@ -7,19 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 
-fresh_db
-"$TOKENCTL_BIN" user add bob >/dev/null
-"$TOKENCTL_BIN" user add gw --role verifier >/dev/null
-a1=$(new_token --as alice)
-new_token --as bob >/dev/null
-CID=$(client_of alice)
-SECRET=$("$TOKENCTL_BIN" --as alice app secret alice)
-BOB_CLIENT=$(client_of bob)
-BOB_SECRET=$("$TOKENCTL_BIN" --as bob app secret bob)
-REFRESH=$("$TOKENCTL_BIN" --as alice download "$a1" --format refresh-token)
-ACCESS=$("$TOKENCTL_BIN" --as alice download "$a1" --format access-token)
+client_registry
+a1=$A1
+CID=$CLIENT_ID
 FORM="Content-Type: application/x-www-form-urlencoded"
-status_of() { "$TOKENCTL_BIN" --as "$1" list --all --format csv | grep "^$2," | tr -d '\r' | cut -d, -f9; }
 # token QUERY [--body TEXT]: POST /oauth2/token?QUERY
 token() {
   local query=$1

@@ -25,6 +25,11 @@ on the first one that carries the SQL text COMMIT (a simple Query 'Q', or a Pars
 Each connection's client messages (type and SQL text) go to LOGFILE when given, and a
 line `CUT before|after|silent` when the proxy acts. One cut per proxy: later connections
 are forwarded as in `pass`.
+
+With COMMIT_PROXY_AFTER set in the environment (before and after), the COMMIT acted on is
+the first one that follows, on the same connection, a statement whose SQL text holds that
+text: a long-lived client (tokenctl serve) commits read transactions and other writes
+first, which pass.
 """
 
 import os
@@ -35,6 +40,7 @@ import threading
 import time
 
 MODE, UPSTREAM, PORTFILE = sys.argv[1], sys.argv[2], sys.argv[3]
+TRIGGER = os.environ.get("COMMIT_PROXY_AFTER") or None
 LOGFILE = sys.argv[4] if len(sys.argv) > 4 else None
 if MODE not in ("before", "after", "silent", "mute", "pass"):
     sys.exit("commit_proxy.py: mode must be before, after, silent, mute or pass")
@@ -158,6 +164,7 @@ class Conn:
             self.server.sendall(struct.pack("!I", length) + rest)
             threading.Thread(target=self.server_to_client, daemon=True).start()
             armed = None  # 'after': forwarding up to the next Sync, then cut
+            triggered = TRIGGER is None  # a statement holding TRIGGER was sent
             while True:
                 kind = recv_exact(c, 1)
                 length = struct.unpack("!I", recv_exact(c, 4))[0]
@@ -166,6 +173,8 @@ class Conn:
                 sql = sql_of(kind, body)
                 if sql is not None:
                     log("%s %s" % (kind.decode(), " ".join(sql.split())[:200]))
+                if not triggered and sql is not None and TRIGGER in sql:
+                    triggered = True
                 acting = not cut_done.is_set()
                 if acting and MODE == "silent" and kind in (b"Q", b"P"):
                     cut_done.set()
@@ -185,7 +194,8 @@ class Conn:
                             break
                     close_all(c, self.server)
                     return
-                if acting and armed is None and is_commit(sql) and MODE in ("before", "after"):
+                if acting and triggered and armed is None and is_commit(sql) and \
+                        MODE in ("before", "after"):
                     if MODE == "before":
                         cut_done.set()
                         log("CUT before")

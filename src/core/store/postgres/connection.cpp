@@ -183,6 +183,23 @@ void Connection::connect(const Location& location) {
         m_conn, [](void*, const char*) {}, nullptr);
 }
 
+bool Connection::lost() const {
+    return m_gone || m_conn == nullptr || libpq().PQstatus(m_conn) == CONNECTION_BAD;
+}
+
+void Connection::reconnect(const Location& location) {
+    if (m_conn != nullptr) {
+        libpq().PQfinish(std::exchange(m_conn, nullptr));
+    }
+    // Until connected again, the connection counts as given up.
+    m_gone = true;
+    m_in_transaction = false;
+    m_pending.clear();
+    m_replay.reset();
+    connect(location);
+    m_gone = false;
+}
+
 void Connection::transaction(std::initializer_list<std::string> begin, std::string_view what,
                              bool read_only, const std::function<void()>& body) {
     if (m_in_transaction) {

@@ -168,6 +168,12 @@ class Connection {
     // passwords hidden.
     void connect(const Location& location);
 
+    // Whether the connection is lost: broken (the server or the network closed it) or
+    // given up (no answer in time). Nothing more goes through it.
+    bool lost() const;
+    // Closes a lost connection and connects to `location` again, as connect() does.
+    void reconnect(const Location& location);
+
     // The registry as messages name it.
     const std::string& shown() const { return m_shown; }
     // Whether a transaction is running.

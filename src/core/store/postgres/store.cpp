@@ -56,7 +56,7 @@ constexpr std::string_view k_token_columns =
 
 class PostgresStore final : public Store {
   public:
-    explicit PostgresStore(const Location& location) : m_db(location.text) {
+    explicit PostgresStore(const Location& location) : m_db(location.text), m_location(location) {
         m_db.connect(location);
     }
 
@@ -124,6 +124,10 @@ class PostgresStore final : public Store {
     }
 
     void read(const std::function<void()>& body) override { m_db.read(body); }
+
+    bool connection_lost() const override { return m_db.lost(); }
+    // The same URI, hence the same login: what open() read of the registry still holds.
+    void reconnect() override { m_db.reconnect(m_location); }
 
     std::optional<std::string> login() override { return m_login; }
     std::optional<std::string> registry_id() override { return m_registry_id; }
@@ -745,6 +749,7 @@ class PostgresStore final : public Store {
     }
 
     Connection m_db;
+    Location m_location; // where m_db connects, again after a lost connection
     std::optional<std::string> m_login;
     std::optional<std::string> m_registry_id;
     int m_opened_version = k_schema_version;
