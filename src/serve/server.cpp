@@ -443,6 +443,8 @@ class HttpConnection final : public Connection,
         m_log_path = loggable(request.target.substr(0, request.target.find('?')));
 
         Response response = m_server.respond(request, m_endpoint);
+        // Read before the request's header values are overwritten (Connection: close).
+        bool keep_alive = req.keep_alive();
         forget_request();
         if (!response.log_note.empty()) {
             log_line(fmt::format("tokenctl: serve: {}", loggable(response.log_note)));
@@ -454,7 +456,7 @@ class HttpConnection final : public Connection,
             m_response.insert(name, value);
         }
         m_response.body() = std::move(response.body);
-        m_response.keep_alive(req.keep_alive() && !response.close && !m_server.stopping());
+        m_response.keep_alive(keep_alive && !response.close && !m_server.stopping());
         write();
     }
 

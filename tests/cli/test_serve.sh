@@ -51,6 +51,13 @@ expect_no_header content-length
 check test "$BODY" = ""
 req GET /auth "authorization: bearer    $access"
 expect_status 204
+check test "$CLOSED" = 0
+
+case_ "Connection: close is honoured (the request's headers are overwritten once answered)"
+req GET /auth "Authorization: Bearer $access" "Connection: close"
+expect_status 204
+expect_header "connection: close"
+check test "$CLOSED" = 1
 
 invalid_token() {
   expect_status 401
