@@ -24,13 +24,16 @@ void set_serve_command(CLI::App& cmd, Globals& globals, CommandId command_id) {
                    "on; repeatable (default: unix:$XDG_RUNTIME_DIR/tokenctl/serve.sock; "
                    "sockets passed by systemd take its place)")
         ->option_text("ADDR");
-    cmd.add_option("--tls-cert", opts->tls_cert,
-                   "HTTPS: the certificate chain (PEM) that every TCP listener presents; "
-                   "needs --tls-key; unix sockets stay plain HTTP")
+    globals
+        .complete_files(cmd.add_option("--tls-cert", opts->tls_cert,
+                                       "HTTPS: the certificate chain (PEM) that every TCP "
+                                       "listener presents; needs --tls-key; unix sockets "
+                                       "stay plain HTTP"))
         ->option_text("FILE");
-    cmd.add_option("--tls-key", opts->tls_key,
-                   "HTTPS: the certificate's private key (PEM, unencrypted; refused if others "
-                   "may read it)")
+    globals
+        .complete_files(cmd.add_option("--tls-key", opts->tls_key,
+                                       "HTTPS: the certificate's private key (PEM, "
+                                       "unencrypted; refused if others may read it)"))
         ->option_text("FILE");
     cmd.add_option("--workers", opts->workers, "Threads answering requests, 1 to 64")
         ->option_text("N")
