@@ -15,9 +15,9 @@ namespace tokenctl::serve::tls {
 
 namespace {
 
-// Room for the largest TLS record (2^14 bytes of plaintext, up to 2048 more of
-// ciphertext) and its header, both ways.
-constexpr std::size_t k_bio_size = 32 * 1024;
+// The BIO pair's buffers, each way (OpenSSL's default, 17 KiB: a record that does not fit
+// is taken in parts), and what one read from the socket may bring.
+constexpr std::size_t k_bio_size = 17 * 1024;
 constexpr std::size_t k_input_size = 17 * 1024;
 
 // Boost 1.74's error_category has a public non-virtual destructor; the one instance below

@@ -258,6 +258,26 @@ stop_serve
 case_ "serve stops cleanly"
 check test "$SERVE_RC" = 0
 
+if command -v systemd-socket-activate >/dev/null; then
+  case_ "a TCP socket passed by systemd speaks TLS too, on any address"
+  address=${EXTERNAL:-127.0.0.1}
+  port=$(free_port)
+  (exec systemd-socket-activate -E HOME -E TOKENCTL_DB -l "$address:$port" \
+    "$TOKENCTL_BIN" --as gw serve --tls-cert "$CERT" --tls-key "$KEY") 2>>"$SERVE_LOG" &
+  SERVE_PID=$!
+  for _ in $(seq 300); do
+    https "https://$address:$port/auth" -H @"$TMP/auth.header"
+    [ "$STATUS" = 204 ] && break
+    sleep 0.1
+  done
+  check test "$STATUS" = 204
+  check grep -q "listening on $address:$port (TLS) (systemd)" "$SERVE_LOG"
+  stop_serve
+  check test "$SERVE_RC" = 0
+else
+  echo "note: no systemd-socket-activate here; TLS on a socket passed by systemd was not tested"
+fi
+
 case_ "the log holds no secret and no key material"
 no_secret_in_log
 no_key_material "$SERVE_LOG"
