@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
@@ -803,8 +804,16 @@ void run(const Options& options, const SessionOpener& open_session) {
                 shown.push_back(tls ? where + " (TLS)" : where);
             }
         }
-    } else if (!options.listen.empty()) {
-        log_line("tokenctl: note: systemd passed sockets: --listen is ignored");
+    } else {
+        if (!options.listen.empty()) {
+            log_line("tokenctl: note: systemd passed sockets: --listen is ignored");
+        }
+        if (tls && std::none_of(shown.begin(), shown.end(), [](const std::string& where) {
+                return where.find("(TLS)") != std::string::npos;
+            })) {
+            log_line("tokenctl: note: systemd passed no TCP socket: --tls-cert and --tls-key "
+                     "are not used (unix sockets stay plain HTTP)");
+        }
     }
     server.stop_on_signal();
 

@@ -274,6 +274,18 @@ if command -v systemd-socket-activate >/dev/null; then
   check grep -q "listening on $address:$port (TLS) (systemd)" "$SERVE_LOG"
   stop_serve
   check test "$SERVE_RC" = 0
+
+  case_ "systemd passing unix sockets only: served plain, with a note that TLS is unused"
+  rm -f "$SOCK"
+  (exec systemd-socket-activate -E HOME -E TOKENCTL_DB -l "$SOCK" \
+    "$TOKENCTL_BIN" --as gw serve --tls-cert "$CERT" --tls-key "$KEY") 2>>"$SERVE_LOG" &
+  SERVE_PID=$!
+  for _ in $(seq 300); do [ -S "$SOCK" ] && break; sleep 0.1; done
+  req GET /healthz
+  expect_status 200
+  check grep -q "systemd passed no TCP socket: --tls-cert and --tls-key are not used" "$SERVE_LOG"
+  stop_serve
+  check test "$SERVE_RC" = 0
 else
   echo "note: no systemd-socket-activate here; TLS on a socket passed by systemd was not tested"
 fi
