@@ -2,7 +2,7 @@
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(SQLiteCpp REQUIRED)
-find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto SSL)
 find_package(nlohmann_json 3 REQUIRED)
 # serve: Boost.Beast and Boost.Asio (libboost-dev), header-only, and libsystemd
 # (libsystemd-dev) for socket activation and readiness, linked as any shared library.

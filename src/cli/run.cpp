@@ -134,7 +134,9 @@ constexpr std::array k_commands{
             "Answer token checks and client refreshes over HTTP (verifiers and administrators)",
             "tokenctl --as gateway serve\n"
             "tokenctl --as gateway serve --listen unix:/run/tokenctl/serve.sock --workers 4\n"
-            "tokenctl --as gateway serve --listen 127.0.0.1:8080\n",
+            "tokenctl --as gateway serve --listen 127.0.0.1:8080\n"
+            "tokenctl --as gateway serve --listen 192.0.2.10:8443 --tls-cert chain.pem "
+            "--tls-key server.key\n",
             &set_serve_command},
     Command{CommandId::audit, "Show the audit log (administrators only)",
             "tokenctl audit --since 24h --action revoke\n"

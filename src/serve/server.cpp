@@ -8,6 +8,7 @@
 #include "serve/metrics.h"
 #include "serve/router.h"
 #include "serve/server.h"
+#include "serve/tls.h"
 
 #include <tokenctl/commands.h>
 #include <tokenctl/crypto.h>
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
@@ -33,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 
 namespace tokenctl::serve {
@@ -112,10 +115,8 @@ bool is_loopback(const net::ip::address& address) {
 [[noreturn]] void refuse_address(std::string_view text) {
     throw Error(Status::usage,
                 fmt::format("--listen {}: not a loopback address; listening beyond this host "
-                            "needs TLS (--tls-cert, --tls-key), which this build does not offer",
-                            printable(text)),
-                "listen on 127.0.0.1:PORT, [::1]:PORT or unix:PATH, behind a proxy that "
-                "terminates TLS");
+                            "needs TLS: give --tls-cert and --tls-key",
+                            printable(text)));
 }
 
 class Server;
@@ -356,15 +357,17 @@ class Server final : public Context {
     std::vector<std::shared_ptr<Listener>> m_listeners;
 };
 
-// One client connection, its handlers run by its worker's thread.
-template <class Protocol>
-class HttpConnection final : public Connection,
-                             public std::enable_shared_from_this<HttpConnection<Protocol>> {
-  public:
-    using Socket = typename Protocol::socket::template rebind_executor<Worker::Executor>::other;
+template <class Stream> struct IsTls : std::false_type {};
+template <class NextLayer> struct IsTls<tls::Stream<NextLayer>> : std::true_type {};
 
-    HttpConnection(Socket socket, Server& server, Worker& worker)
-        : m_socket(std::move(socket)), m_server(server), m_worker(worker) {}
+// One client connection, its handlers run by its worker's thread. Stream: the socket
+// (plain HTTP) or a tls::Stream over it (HTTPS).
+template <class Stream>
+class HttpConnection final : public Connection,
+                             public std::enable_shared_from_this<HttpConnection<Stream>> {
+  public:
+    HttpConnection(Stream stream, Server& server, Worker& worker)
+        : m_stream(std::move(stream)), m_server(server), m_worker(worker) {}
     ~HttpConnection() override {
         if (m_tracked) {
             m_worker.untrack(this);
@@ -373,10 +376,14 @@ class HttpConnection final : public Connection,
     }
 
     void start() {
-        net::dispatch(m_socket.get_executor(), [self = this->shared_from_this()] {
+        net::dispatch(m_stream.get_executor(), [self = this->shared_from_this()] {
             self->m_worker.track(self.get());
             self->m_tracked = true;
-            self->read();
+            if constexpr (IsTls<Stream>::value) {
+                self->handshake();
+            } else {
+                self->read();
+            }
         });
     }
 
@@ -385,9 +392,10 @@ class HttpConnection final : public Connection,
         if (!self) {
             return;
         }
-        net::post(m_socket.get_executor(), [self] {
+        net::post(m_stream.get_executor(), [self] {
             // Waiting for a request that has not begun: nothing is in flight.
-            if (!self->m_writing && self->m_parser && !self->m_parser->got_some()) {
+            if (self->m_handshaking ||
+                (!self->m_writing && self->m_parser && !self->m_parser->got_some())) {
                 self->close();
             }
         });
@@ -400,6 +408,26 @@ class HttpConnection final : public Connection,
     }
 
   private:
+    // The TLS handshake, under the read deadline; a failure is logged and closes.
+    void handshake() {
+        if (m_server.stopping()) {
+            return close();
+        }
+        m_handshaking = true;
+        m_deadline = std::chrono::steady_clock::now() + k_read_deadline;
+        m_stream.async_handshake([self = this->shared_from_this()](beast::error_code ec) {
+            self->m_handshaking = false;
+            if (ec) {
+                if (ec != net::error::operation_aborted) {
+                    log_line(fmt::format("tokenctl: serve: TLS handshake failed: {}",
+                                         loggable(tls::describe_failure(ec))));
+                }
+                return self->close();
+            }
+            self->read();
+        });
+    }
+
     void read() {
         if (m_server.stopping()) {
             return close();
@@ -408,7 +436,7 @@ class HttpConnection final : public Connection,
         m_parser->header_limit(k_header_limit);
         m_parser->body_limit(k_body_limit);
         m_deadline = std::chrono::steady_clock::now() + k_read_deadline;
-        http::async_read(m_socket, m_buffer, *m_parser,
+        http::async_read(m_stream, m_buffer, *m_parser,
                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                              self->on_read(ec);
                          });
@@ -485,7 +513,7 @@ class HttpConnection final : public Connection,
         }
         m_writing = true;
         m_deadline = std::chrono::steady_clock::now() + k_write_deadline;
-        http::async_write(m_socket, m_response,
+        http::async_write(m_stream, m_response,
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_write(ec);
                           });
@@ -525,12 +553,16 @@ class HttpConnection final : public Connection,
     }
 
     void close() {
+        if constexpr (IsTls<Stream>::value) {
+            m_stream.close_notify();
+        }
+        auto& socket = beast::get_lowest_layer(m_stream);
         beast::error_code ec;
-        m_socket.shutdown(net::socket_base::shutdown_send, ec);
-        m_socket.close(ec);
+        socket.shutdown(net::socket_base::shutdown_send, ec);
+        socket.close(ec);
     }
 
-    Socket m_socket;
+    Stream m_stream;
     Server& m_server;
     Worker& m_worker;
     bool m_tracked = false; // in its worker's set (on the worker's thread)
@@ -543,18 +575,21 @@ class HttpConnection final : public Connection,
     std::string m_log_path;
     std::string_view m_endpoint = "other";
     bool m_writing = false;
+    bool m_handshaking = false;
 };
 
 // An acceptor, run by the first worker; each connection it accepts goes to the next
-// worker in turn.
+// worker in turn. With a TLS context (TCP only), each speaks TLS.
 template <class Protocol>
 class ProtocolListener final : public Listener,
                                public std::enable_shared_from_this<ProtocolListener<Protocol>> {
   public:
     using Acceptor = typename Protocol::acceptor;
-    using Socket = typename HttpConnection<Protocol>::Socket;
-    ProtocolListener(Server& server, const std::function<void(Acceptor&)>& open)
-        : m_server(server), m_acceptor(server.control()), m_retry(server.control()) {
+    using Socket = typename Protocol::socket::template rebind_executor<Worker::Executor>::other;
+    ProtocolListener(Server& server, const std::function<void(Acceptor&)>& open,
+                     std::shared_ptr<const tls::Context> tls = nullptr)
+        : m_server(server), m_acceptor(server.control()), m_retry(server.control()),
+          m_tls(std::move(tls)) {
         open(m_acceptor);
     }
 
@@ -593,17 +628,32 @@ class ProtocolListener final : public Listener,
             });
             return;
         }
-        auto connection =
-            std::make_shared<HttpConnection<Protocol>>(std::move(socket), m_server, worker);
+        if constexpr (std::is_same_v<Protocol, net::ip::tcp>) {
+            if (m_tls) {
+                using TlsStream = tls::Stream<Socket>;
+                try {
+                    start(std::make_shared<HttpConnection<TlsStream>>(
+                        TlsStream(*m_tls, std::move(socket)), m_server, worker));
+                } catch (const Error& e) {
+                    log_line(fmt::format("tokenctl: serve: error: {}", loggable(e.what())));
+                }
+                return accept();
+            }
+        }
+        start(std::make_shared<HttpConnection<Socket>>(std::move(socket), m_server, worker));
+        accept();
+    }
+
+    template <class Accepted> void start(const std::shared_ptr<Accepted>& connection) {
         if (m_server.admit(connection.get())) {
             connection->start();
         }
-        accept();
     }
 
     Server& m_server;
     Acceptor m_acceptor;
     net::steady_timer m_retry;
+    std::shared_ptr<const tls::Context> m_tls;
 };
 
 using UnixProtocol = net::local::stream_protocol;
@@ -699,8 +749,10 @@ std::string describe(const TcpProtocol::acceptor& acceptor) {
                : fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
 }
 
-// The sockets systemd passed (socket activation): true if there were any.
-bool adopt_systemd_sockets(Server& server, std::vector<std::string>& shown) {
+// The sockets systemd passed (socket activation): true if there were any. With `tls`, TCP
+// sockets speak TLS and may be on any address.
+bool adopt_systemd_sockets(Server& server, std::vector<std::string>& shown,
+                           const std::shared_ptr<const tls::Context>& tls) {
     int count = sd_listen_fds(1);
     if (count <= 0) {
         return false;
@@ -720,16 +772,18 @@ bool adopt_systemd_sockets(Server& server, std::vector<std::string>& shown) {
             }
             std::string where;
             auto listener = std::make_shared<ProtocolListener<TcpProtocol>>(
-                server, [&](TcpProtocol::acceptor& a) {
+                server,
+                [&](TcpProtocol::acceptor& a) {
                     a.assign(family == AF_INET ? TcpProtocol::v4() : TcpProtocol::v6(), fd);
                     where = describe(a);
-                    if (!is_loopback(a.local_endpoint().address())) {
+                    if (!tls && !is_loopback(a.local_endpoint().address())) {
                         refuse_address(where);
                     }
-                });
+                },
+                tls);
             listener->start();
             server.add_listener(listener);
-            shown.push_back(fmt::format("{} (systemd)", where));
+            shown.push_back(fmt::format("{}{} (systemd)", where, tls ? " (TLS)" : ""));
         }
     }
     if (shown.empty()) {
@@ -781,7 +835,7 @@ class UseRecorder {
 
 } // namespace
 
-Listen parse_listen(std::string_view text) {
+Listen parse_listen(std::string_view text, bool tls) {
     Listen listen;
     if (text.starts_with("unix:")) {
         listen.path = std::string(text.substr(5));
@@ -831,7 +885,7 @@ Listen parse_listen(std::string_view text) {
             fmt::format("--listen {}: {} is not an IP address", printable(text), printable(host)),
             "name a loopback address (127.0.0.1, [::1]) or a unix socket");
     }
-    if (!is_loopback(address)) {
+    if (!tls && !is_loopback(address)) {
         refuse_address(text);
     }
     listen.host = address.to_string();
@@ -861,6 +915,20 @@ void run(const Options& options, const SessionOpener& open_session) {
         throw Error(Status::usage,
                     fmt::format("--workers {}: expected 1 to {}", options.workers, k_max_workers));
     }
+    // TLS: the files are read once, before anything else; unix sockets stay plain, so at
+    // least one TCP listener must be named (or passed by systemd).
+    std::shared_ptr<const tls::Context> tls;
+    if (options.tls) {
+        bool tcp = sd_listen_fds(0) > 0;
+        for (const Listen& listen : options.listen) {
+            tcp = tcp || listen.kind == Listen::Kind::tcp;
+        }
+        if (!tcp) {
+            throw Error(Status::usage, "--tls-cert and --tls-key need a --listen HOST:PORT: "
+                                       "unix sockets are served without TLS");
+        }
+        tls = std::make_shared<const tls::Context>(tls::Files{options.tls->cert, options.tls->key});
+    }
     // Every session first, one per worker and one for the uses: a refused acting user or a
     // registry that cannot be opened stops the server before it listens.
     std::vector<std::unique_ptr<Session>> sessions;
@@ -875,7 +943,7 @@ void run(const Options& options, const SessionOpener& open_session) {
     Server server(uses, metrics, options.reuse_grace_ms, sessions);
     std::vector<std::string> shown;
     std::vector<std::string> socket_files;
-    if (!adopt_systemd_sockets(server, shown)) {
+    if (!adopt_systemd_sockets(server, shown, tls)) {
         std::vector<Listen> listens = options.listen;
         if (listens.empty()) {
             listens.push_back(default_listen());
@@ -891,17 +959,27 @@ void run(const Options& options, const SessionOpener& open_session) {
             } else {
                 std::string where;
                 auto listener = std::make_shared<ProtocolListener<TcpProtocol>>(
-                    server, [&](TcpProtocol::acceptor& a) {
+                    server,
+                    [&](TcpProtocol::acceptor& a) {
                         open_tcp(a, listen);
                         where = describe(a);
-                    });
+                    },
+                    tls);
                 listener->start();
                 server.add_listener(listener);
-                shown.push_back(where);
+                shown.push_back(tls ? where + " (TLS)" : where);
             }
         }
-    } else if (!options.listen.empty()) {
-        log_line("tokenctl: note: systemd passed sockets: --listen is ignored");
+    } else {
+        if (!options.listen.empty()) {
+            log_line("tokenctl: note: systemd passed sockets: --listen is ignored");
+        }
+        if (tls && std::none_of(shown.begin(), shown.end(), [](const std::string& where) {
+                return where.find("(TLS)") != std::string::npos;
+            })) {
+            log_line("tokenctl: note: systemd passed no TCP socket: --tls-cert and --tls-key "
+                     "are not used (unix sockets stay plain HTTP)");
+        }
     }
     server.stop_on_signal();
 

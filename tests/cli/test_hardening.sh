@@ -3,7 +3,9 @@
 # hardening that dpkg-buildflags' hardening=+all asks of a Debian package (PIE, RELRO with
 # BIND_NOW, the stack protector, checked libc calls), and libcrypto either loaded with
 # dlopen and declared in a .note.dlopen ELF note, or linked as any shared library
-# (TOKENCTL_DLOPEN_LIBCRYPTO); libpq always loaded with dlopen, declared "recommended". The build's choices come from tests/cli/CMakeLists.txt.
+# (TOKENCTL_DLOPEN_LIBCRYPTO), and libssl (serve's TLS) with it, declared "suggested";
+# libpq always loaded with dlopen, declared "recommended". The build's choices come from
+# tests/cli/CMakeLists.txt.
 . "$(dirname "$0")/lib.sh"
 require_tools readelf objcopy
 
@@ -102,13 +104,20 @@ if [ "$TOKENCTL_DLOPEN_LIBCRYPTO" = 1 ]; then
   expect_out ".note.dlopen FDO"
   OUT=$(dlopen_notes)
   expect_out "FDO 0x407c0c0a crypto required libcrypto.so.3 True
-FDO 0x407c0c0a postgresql recommended libpq.so.5 True"
+FDO 0x407c0c0a postgresql recommended libpq.so.5 True
+FDO 0x407c0c0a tls suggested libssl.so.3 True"
   # The soname of the note is the one the loader finds here.
   if ldconfig -p | awk '{ print $1 }' | grep -qx 'libcrypto.so.3'; then pass; else fail "no libcrypto.so.3 here"; fi
+
+  case_ "libssl (serve's TLS) is not a NEEDED library: loaded with dlopen, declared suggested"
+  OUT=$needed
+  if printf '%s\n' "$needed" | grep -q '^libssl'; then fail "libssl is NEEDED"; else pass; fi
+  if ldconfig -p | awk '{ print $1 }' | grep -qx 'libssl.so.3'; then pass; else fail "no libssl.so.3 here"; fi
 else
-  case_ "libcrypto is linked as any shared library: NEEDED, and not in .note.dlopen"
+  case_ "libcrypto and libssl are linked as any shared library: NEEDED, and not in .note.dlopen"
   OUT=$needed
   if printf '%s\n' "$needed" | grep -qx 'libcrypto.so.3'; then pass; else fail "libcrypto.so.3 is not NEEDED"; fi
+  if printf '%s\n' "$needed" | grep -qx 'libssl.so.3'; then pass; else fail "libssl.so.3 is not NEEDED"; fi
   OUT=$(dlopen_notes)
   expect_out "FDO 0x407c0c0a postgresql recommended libpq.so.5 True"
 fi

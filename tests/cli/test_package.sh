@@ -208,12 +208,13 @@ done
 case_ "Depends names the package of every shared library the binary needs or loads"
 depends=$(field Depends)
 OUT=$depends
-# Each NEEDED library of the binary, plus those its .note.dlopen names (libcrypto, when
-# loaded with dlopen), and the Debian package that holds it here.
+# Each NEEDED library of the binary, plus those its .note.dlopen names (libcrypto, and
+# libssl for serve's TLS, when loaded with dlopen; both in one Debian package), and the
+# Debian package that holds it here.
 needed=$(readelf -d "$STAGE/usr/bin/tokenctl" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 check test -n "$needed"
 if [ "${TOKENCTL_DLOPEN_LIBCRYPTO:-1}" = 1 ]; then
-  needed="$needed libcrypto.so.3"
+  needed="$needed libcrypto.so.3 libssl.so.3"
 fi
 for soname in $needed; do
   path=$(ldconfig -p | awk -v so="$soname" '$1 == so { print $NF; exit }')
@@ -227,7 +228,8 @@ for soname in $needed; do
     fail "Depends lacks $package (for $soname)"
   fi
 done
-# Versions come from the libraries' symbols files: libcrypto's function table needs 3.0.
+# Versions come from the libraries' symbols files: libcrypto's and libssl's function
+# tables need 3.0.
 OUT=$depends
 expect_out_has "libc6 (>= "
 if printf '%s\n' "$depends" | grep -qE '(^|, )libssl3(t64)? \(>= 3\.0\.0\)(,|$)'; then
