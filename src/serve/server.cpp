@@ -403,6 +403,7 @@ class HttpConnection final : public Connection,
 
     void expire(std::chrono::steady_clock::time_point now) override {
         if (now >= m_deadline) {
+            m_expired = true;
             close();
         }
     }
@@ -418,7 +419,10 @@ class HttpConnection final : public Connection,
         m_stream.async_handshake([self = this->shared_from_this()](beast::error_code ec) {
             self->m_handshaking = false;
             if (ec) {
-                if (ec != net::error::operation_aborted) {
+                if (self->m_expired) {
+                    log_line("tokenctl: serve: TLS handshake failed: no handshake within the "
+                             "read deadline");
+                } else if (ec != net::error::operation_aborted) {
                     log_line(fmt::format("tokenctl: serve: TLS handshake failed: {}",
                                          loggable(tls::describe_failure(ec))));
                 }
@@ -576,6 +580,7 @@ class HttpConnection final : public Connection,
     std::string_view m_endpoint = "other";
     bool m_writing = false;
     bool m_handshaking = false;
+    bool m_expired = false; // closed at its deadline
 };
 
 // An acceptor, run by the first worker; each connection it accepts goes to the next

@@ -86,9 +86,6 @@ const boost::system::error_category& category() {
 }
 
 std::string describe_failure(const boost::system::error_code& ec) {
-    if (ec == boost::beast::error::timeout) {
-        return "no handshake within the read deadline";
-    }
     if (ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset) {
         return "the client closed the connection";
     }
