@@ -168,6 +168,10 @@ std::string open_sealed(const Key& key, const Bytes& sealed, std::string_view as
 }
 
 void wipe(void* data, std::size_t size) {
+    // Nothing to wipe: an empty view's data may be null, which explicit_bzero must not get.
+    if (size == 0) {
+        return;
+    }
     // explicit_bzero, unlike memset, is never removed as a dead store.
     ::explicit_bzero(data, size);
 }
