@@ -60,20 +60,6 @@ constexpr auto k_sweep_interval = std::chrono::seconds(1);
 // The session of the worker thread running a handler (Session is not thread-safe).
 thread_local Session* t_session = nullptr;
 
-void log_line(const std::string& line);
-
-// A session whose connection to the registry was lost (a PostgreSQL server restarted, a
-// network cut, a COMMIT whose answer never came) connects again before it is used, rather
-// than answering 503 until serve is restarted. Error(failure) if it still cannot.
-Session& reconnected(Session& session) {
-    Store& store = session.store();
-    if (store.connection_lost()) {
-        log_line("tokenctl: serve: the connection to the registry was lost; connecting again");
-        store.reconnect();
-    }
-    return session;
-}
-
 // One line on standard error in one write, so that threads never interleave lines.
 void log_line(const std::string& line) {
     std::string text = line + "\n";
@@ -97,6 +83,18 @@ std::string loggable(std::string_view text) {
     constexpr std::size_t k_max = 200;
     std::string shown = escape_controls(redact_secrets(text.substr(0, k_max)));
     return text.size() > k_max ? shown + "..." : shown;
+}
+
+// A session whose connection to the registry was lost (a PostgreSQL server restarted, a
+// network cut, a COMMIT whose answer never came) connects again before it is used, rather
+// than answering 503 until serve is restarted. Error(failure) if it still cannot.
+Session& reconnected(Session& session) {
+    Store& store = session.store();
+    if (store.connection_lost()) {
+        log_line("tokenctl: serve: the connection to the registry was lost; connecting again");
+        store.reconnect();
+    }
+    return session;
 }
 
 std::string_view view(beast::string_view text) {
@@ -932,7 +930,7 @@ void run(const Options& options, const SessionOpener& open_session) {
             throw Error(Status::usage, "--tls-cert and --tls-key need a --listen HOST:PORT: "
                                        "unix sockets are served without TLS");
         }
-        tls = std::make_shared<const tls::Context>(tls::Files{options.tls->cert, options.tls->key});
+        tls = std::make_shared<const tls::Context>(*options.tls);
     }
     // Every session first, one per worker and one for the uses: a refused acting user or a
     // registry that cannot be opened stops the server before it listens.

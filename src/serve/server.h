@@ -29,7 +29,8 @@ Listen parse_listen(std::string_view text, bool tls = false);
 // XDG_RUNTIME_DIR.
 Listen default_listen();
 
-// --tls-cert and --tls-key: PEM files, the certificate chain and its private key.
+// --tls-cert and --tls-key: PEM files, the certificate chain and its private key, read
+// once at start-up (tls::Context).
 struct TlsFiles {
     std::string cert;
     std::string key;

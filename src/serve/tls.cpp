@@ -95,7 +95,7 @@ std::string describe_failure(const boost::system::error_code& ec) {
     return ec.message();
 }
 
-Context::Context(const Files& files) {
+Context::Context(const TlsFiles& files) {
     check_file("--tls-cert", files.cert, false);
     check_file("--tls-key", files.key, true);
     const Libssl& ssl = libssl();

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 
 #include "serve/libssl.h"
+#include "serve/server.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -23,12 +24,6 @@
 // deadline closes that socket, which ends a handshake, read or write in progress.
 namespace tokenctl::serve::tls {
 
-// The certificate chain and private key files (PEM), read once.
-struct Files {
-    std::string cert;
-    std::string key;
-};
-
 // The server's SSL_CTX: TLS 1.2 at least, no renegotiation, no compression, the server's
 // cipher preference among OpenSSL's default ciphers. Reads the files at construction:
 // Error(failure) for a missing or unreadable file, one that is not PEM, a key that does
@@ -37,7 +32,7 @@ struct Files {
 // the files, never their contents.
 class Context {
   public:
-    explicit Context(const Files& files);
+    explicit Context(const TlsFiles& files);
     ~Context();
     Context(const Context&) = delete;
     Context& operator=(const Context&) = delete;
